@@ -1,0 +1,116 @@
+# ward: one entry point.
+#   make            build/ward (CLI + daemon) and build/agent.wasm (the agent)
+#   make test       install what is missing, build, run every test (prove)
+#   make test-asan  the unit and integration tests under ASan + UBSan
+#   make demo       install what is missing, build, run the offline demo
+#   make bench      the benchmarks under bench/
+#   make deps       only the set-up step (deps/install.sh)
+
+WARD_CACHE	?= $(HOME)/.cache/ward
+WASMTIME_DIR	?= $(WARD_CACHE)/wasmtime
+TOOLS		?= $(WARD_CACHE)/tools/bin
+export WARD_CACHE WASMTIME_DIR
+
+CC		?= cc
+WASM_CC		?= clang-19
+B		?= build
+
+WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wformat=2
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(WARN) -g -Isrc -isystem $(WASMTIME_DIR)/include
+OPT	?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS	?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
+LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -ljansson \
+	  -lpcre2-8 -lseccomp -lpthread -ldl -lm
+
+SRCS	:= $(sort $(wildcard src/*/*.c))
+OBJS	:= $(SRCS:%.c=$(B)/obj/%.o)
+LIBOBJS	:= $(filter-out $(B)/obj/src/cli/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNITS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+# The agent guest: C -> wasm32 core module (reactor, no WASI imports) ->
+# component. wit-bindgen generates the canonical-ABI glue from wit/.
+AGENT_SRCS := $(sort $(wildcard agent/*.c))
+GEN	= $(B)/gen
+WASM_CFLAGS = --target=wasm32-wasi -O2 -std=c11 \
+	  $(WARN) -I$(GEN) -Iagent
+WASM_LDFLAGS = -mexec-model=reactor -Wl,--stack-first -Wl,-z,stack-size=1048576 \
+	  -Wl,--export=cabi_realloc -fuse-ld=lld
+
+.PHONY: all deps test test-asan demo bench clean check-deps
+all: $(B)/ward $(B)/agent.wasm
+
+deps:
+	@sh deps/install.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libward.a: $(LIBOBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/ward: $(B)/obj/src/cli/main.o $(B)/libward.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GEN)/agent.c: wit/ward.wit
+	@mkdir -p $(GEN)
+	$(TOOLS)/wit-bindgen c --out-dir $(GEN) --world agent wit/ward.wit
+
+$(GEN)/jsmn.h: /usr/include/jsmn.h
+	@mkdir -p $(GEN)
+	cp $< $@
+
+# wit-bindgen's output does not declare its exported glue.
+$(GEN)/agent.o: $(GEN)/agent.c
+	$(WASM_CC) $(WASM_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(B)/agent.core.wasm: $(AGENT_SRCS) $(wildcard agent/*.h) $(GEN)/agent.o $(GEN)/jsmn.h
+	$(WASM_CC) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@ $(AGENT_SRCS) \
+	    $(GEN)/agent.o $(GEN)/agent_component_type.o
+
+$(B)/agent.wasm: $(B)/agent.core.wasm tests/check-imports.sh
+	$(TOOLS)/wasm-tools component new $< -o $@.tmp
+	sh tests/check-imports.sh $(TOOLS)/wasm-tools $@.tmp
+	mv $@.tmp $@
+
+$(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libward.a $(LDLIBS)
+
+# Test-only agent components (a runaway loop, ...) for the daemon's tests.
+$(B)/tests/%.wasm: tests/agents/%.c $(GEN)/agent.o $(GEN)/jsmn.h
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@.core $< \
+	    $(GEN)/agent.o $(GEN)/agent_component_type.o
+	$(TOOLS)/wasm-tools component new $@.core -o $@
+
+TEST_AGENTS := $(patsubst tests/agents/%.c,$(B)/tests/%.wasm,$(wildcard tests/agents/*.c))
+
+test: deps
+	$(MAKE) all
+	$(MAKE) test-run
+
+test-run: $(UNITS) $(TEST_AGENTS)
+	WARD=$(abspath $(B)/ward) WARD_BUILD=$(abspath $(B)) \
+	    prove -v -j1 $(UNITS) tests/integ/*.t
+
+test-asan: deps
+	$(MAKE) B=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" all
+	$(MAKE) B=build/asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" test-run
+
+demo: deps
+	$(MAKE) all
+	./$(B)/ward demo
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) -C bench B=$(abspath $(B))
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d)

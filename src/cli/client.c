@@ -1,0 +1,292 @@
+/*
+ * Connecting to (and, when needed, starting) the daemon, and rendering a
+ * session's transcript. The daemon is started detached with a pipe on
+ * which it reports "ready" or why it could not start, so a broken setup is
+ * reported at once instead of after a connect timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../daemon/server.h"
+#include "../lib/err.h"
+#include "../lib/proto.h"
+#include "../lib/xdg.h"
+#include "cli.h"
+#include "client.h"
+
+#define CLIENT_START_TIMEOUT_MS	120000	/* a cold compile can take a while */
+
+int
+client_dial_existing(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Starts `ward daemon --ready-fd N` detached (double fork, new session,
+ * output to <state>/daemon.log) and waits for its verdict on the pipe. */
+static int
+client_spawn(struct buf *err)
+{
+	char exe[PATH_MAX], fdarg[16], *state = NULL, *log = NULL;
+	char msg[4096];
+	struct pollfd pfd;
+	ssize_t n, r;
+	pid_t pid;
+	int p[2], logfd, rc = 0, st;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		buf_puts(err, "cannot find the ward binary");
+		return WARD_ESYS;
+	}
+	exe[n] = '\0';
+	if ((rc = xdg_dir(XDG_STATE, &state)) != 0 ||
+	    asprintf(&log, "%s/daemon.log", state) == -1) {
+		buf_puts(err, "cannot use ward's state directory");
+		free(state);
+		return rc ? rc : WARD_ENOMEM;
+	}
+	free(state);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		free(log);
+		return WARD_ESYS;
+	}
+	if ((pid = fork()) == -1) {
+		rc = WARD_ESYS;
+		goto out;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0600);
+		dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+		if (logfd != -1) {
+			dup2(logfd, 1);
+			dup2(logfd, 2);
+		}
+		fcntl(p[1], F_SETFD, 0);
+		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+		execl(exe, "ward", "daemon", "--ready-fd", fdarg,
+		    (char *)NULL);
+		dprintf(p[1], "cannot run %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	waitpid(pid, &st, 0);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	n = 0;
+	for (;;) {
+		if (poll(&pfd, 1, CLIENT_START_TIMEOUT_MS) <= 0) {
+			buf_printf(err, "the daemon did not start within %d s "
+			    "(see %s)", CLIENT_START_TIMEOUT_MS / 1000, log);
+			rc = WARD_ETIMEOUT;
+			goto out;
+		}
+		r = read(p[0], msg + n, sizeof(msg) - 1 - (size_t)n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+		if ((size_t)n >= sizeof(msg) - 1)
+			break;
+	}
+	msg[n] = '\0';
+	if (strncmp(msg, "ready", 5) != 0) {
+		msg[strcspn(msg, "\n")] = '\0';
+		buf_printf(err, "the daemon failed to start: %s",
+		    n > 0 ? msg : "it exited without saying why");
+		rc = WARD_ESYS;
+	}
+out:
+	close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	free(log);
+	return rc;
+}
+
+int
+client_connect(struct buf *err)
+{
+	char *path;
+	int fd, rc;
+
+	if ((path = server_socket_path(err)) == NULL)
+		return WARD_ESYS;
+	if ((fd = client_dial_existing(path)) < 0) {
+		rc = client_spawn(err);
+		/* Losing a start race to another client is fine. */
+		if ((fd = client_dial_existing(path)) < 0 && rc != 0) {
+			free(path);
+			return rc;
+		}
+		if (fd < 0) {
+			buf_printf(err, "cannot connect to %s: %s", path,
+			    strerror(errno));
+			free(path);
+			return WARD_ESYS;
+		}
+	}
+	free(path);
+	return fd;
+}
+
+void
+client_put_safe(FILE *out, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\t' || (*p >= 0x20 && *p != 0x7f &&
+		    !(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)))
+			fputc(*p, out);
+		else if (*p == 0xc2) {
+			/* C1 controls (U+0080..U+009F) include CSI. */
+			fprintf(out, "\\u%04x", p[1]);
+			p++;
+		} else if (*p == 0x7f)
+			fputs("^?", out);
+		else
+			fprintf(out, "^%c", *p + '@');
+	}
+}
+
+static void
+client_event(FILE *out, const json_t *m)
+{
+	const char *kind = json_string_value(json_object_get(m, "kind"));
+	const char *text = json_string_value(json_object_get(m, "text"));
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const char *args = json_string_value(json_object_get(m, "arguments"));
+	const char *sum = json_string_value(json_object_get(m, "summary"));
+
+	if (kind == NULL)
+		return;
+	if (strcmp(kind, "assistant") == 0 && text != NULL) {
+		client_put_safe(out, text);
+		fputs("\n\n", out);
+	} else if (strcmp(kind, "tool_call") == 0 && name != NULL) {
+		fputs("> ", out);
+		client_put_safe(out, name);
+		fputc(' ', out);
+		client_put_safe(out, args != NULL ? args : "{}");
+		fputc('\n', out);
+	} else if ((strcmp(kind, "tool_result") == 0 ||
+	    strcmp(kind, "tool_error") == 0) && sum != NULL) {
+		fputs(kind[5] == 'e' ? "  ! " : "  = ", out);
+		client_put_safe(out, sum);
+		fputs("\n\n", out);
+	} else if (strcmp(kind, "print") == 0 && text != NULL) {
+		client_put_safe(out, text);
+		fputc('\n', out);
+	} else if ((strcmp(kind, "warn") == 0 || strcmp(kind, "error") == 0) &&
+	    text != NULL) {
+		fprintf(out, "%s: ", kind[0] == 'w' ? "warning" : "error");
+		client_put_safe(out, text);
+		fputc('\n', out);
+	}
+	fflush(out);
+}
+
+int
+client_run_session(int fd, const json_t *req, FILE *out)
+{
+	struct buf err;
+	json_t *m = NULL, *a;
+	const char *type, *s;
+	int rc, code = WARD_EXIT_SYSERR;
+
+	buf_init(&err, 4096);
+	if (proto_send(fd, req) != 0) {
+		fprintf(stderr, "ward: the daemon went away\n");
+		goto out;
+	}
+	for (;;) {
+		json_decref(m);
+		m = NULL;
+		buf_reset(&err);
+		if ((rc = proto_recv(fd, &m, &err)) != 0) {
+			fprintf(stderr, "ward: lost the daemon: %s\n",
+			    err.len ? err.data : ward_strerror(rc));
+			goto out;
+		}
+		type = proto_type(m);
+		if (strcmp(type, "event") == 0) {
+			client_event(out, m);
+		} else if (strcmp(type, "ask") == 0) {
+			/* Non-interactive: nobody is there to answer. */
+			a = json_pack("{s:s, s:n}", "type", "answer", "text");
+			proto_send(fd, a);
+			json_decref(a);
+		} else if (strcmp(type, "done") == 0) {
+			break;
+		} else if (strcmp(type, "error") == 0) {
+			s = json_string_value(json_object_get(m, "message"));
+			fprintf(stderr, "ward: daemon error: %s\n",
+			    s ? s : "unknown");
+			code = WARD_EXIT_FAIL;
+			goto out;
+		}
+	}
+	s = json_string_value(json_object_get(m, "session"));
+	if (json_is_true(json_object_get(m, "ok"))) {
+		const char *oc = json_string_value(json_object_get(m,
+		    "outcome"));
+		json_int_t turns = json_integer_value(json_object_get(m,
+		    "turns"));
+		json_int_t calls = json_integer_value(json_object_get(m,
+		    "tool_calls"));
+
+		if (oc != NULL && strcmp(oc, "finished") == 0) {
+			fprintf(stderr, "ward: session %s finished: %lld "
+			    "turn%s, %lld tool call%s\n", s ? s : "?",
+			    (long long)turns, turns == 1 ? "" : "s",
+			    (long long)calls, calls == 1 ? "" : "s");
+			code = WARD_EXIT_OK;
+		} else {
+			fprintf(stderr, "ward: session %s stopped after %lld "
+			    "turns without a final answer (max turns)\n",
+			    s ? s : "?", (long long)turns);
+			code = WARD_EXIT_FAIL;
+		}
+	} else {
+		fprintf(stderr, "ward: session %s failed: ", s ? s : "?");
+		client_put_safe(stderr, json_string_value(json_object_get(m,
+		    "error")) ? json_string_value(json_object_get(m,
+		    "error")) : "unknown error");
+		fputc('\n', stderr);
+		code = WARD_EXIT_FAIL;
+	}
+out:
+	json_decref(m);
+	buf_free(&err);
+	return code;
+}

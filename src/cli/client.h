@@ -1,0 +1,33 @@
+/*
+ * The CLI's side of the daemon protocol: connect (starting the daemon when
+ * none is serving) and run one session, printing its transcript.
+ */
+#ifndef WARD_CLIENT_H
+#define WARD_CLIENT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "../lib/buf.h"
+
+/* Connects to the daemon on the default socket, starting `ward daemon` in
+ * the background if nobody is serving it. Returns a connected fd (>= 0) or
+ * a negative WARD_E* with a message in err. */
+int	client_connect(struct buf *err);
+
+/* Connects to a daemon already serving `path`; -1 if none. */
+int	client_dial_existing(const char *path);
+
+/* Sends the "run" request req (not consumed) on fd and prints the
+ * transcript to out until the session ends. Every prompt the daemon sends
+ * is answered "no answer" (non-interactive). Returns the exit code of
+ * DESIGN §4: 0 finished, 1 the agent failed or hit max turns, 111 the
+ * daemon went away. */
+int	client_run_session(int fd, const json_t *req, FILE *out);
+
+/* Writes text to out with terminal control characters made visible, so
+ * nothing the model says can drive the terminal. */
+void	client_put_safe(FILE *out, const char *text);
+
+#endif

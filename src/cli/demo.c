@@ -1,0 +1,144 @@
+/*
+ * `ward demo`: a throwaway project and a scripted model (no network) that
+ * drive the real daemon and agent component through a short session: list,
+ * read and search the project, then try to read outside it and be refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int	run_session(const char *root, const char *provider, const char *model,
+	    long max_turns, const char *prompt);
+
+static const struct {
+	const char	*path;
+	const char	*text;
+} demo_files[] = {
+	{ "README.md",
+	    "# tinycalc\n\nA tiny calculator library used by the ward demo.\n"
+	    "\nBuild with `make`; the tests are in tests/.\n" },
+	{ "Makefile", "all:\n\tcc -o calc src/calc.c\n" },
+	{ "src/calc.c",
+	    "/* tinycalc: add and subtract. */\n"
+	    "int add(int a, int b) { return a + b; }\n"
+	    "int sub(int a, int b) { return a - b; }\n"
+	    "/* TODO: division, with a check for zero */\n" },
+	{ "tests/test_calc.c",
+	    "#include <assert.h>\nint add(int, int);\n"
+	    "int main(void) { assert(add(2, 2) == 4); return 0; }\n"
+	    "/* TODO: cover sub() */\n" },
+};
+
+static const char demo_script[] =
+"{\"text\": \"I'll start by looking at the project layout.\", "
+"\"tool_calls\": [{\"name\": \"file_list\", \"arguments\": {}}]}\n"
+"{\"text\": \"There is a README; let me read it.\", "
+"\"expect\": {\"tool_result_contains\": \"src/calc.c\"}, "
+"\"tool_calls\": [{\"name\": \"file_read\", "
+"\"arguments\": {\"path\": \"README.md\"}}]}\n"
+"{\"text\": \"Now let me find the open TODOs.\", "
+"\"expect\": {\"tool_result_contains\": \"tinycalc\"}, "
+"\"tool_calls\": [{\"name\": \"grep\", "
+"\"arguments\": {\"pattern\": \"TODO\"}}]}\n"
+"{\"text\": \"Let me also check the system password file.\", "
+"\"expect\": {\"tool_result_contains\": \"division\"}, "
+"\"tool_calls\": [{\"name\": \"file_read\", "
+"\"arguments\": {\"path\": \"/etc/passwd\"}}]}\n"
+"{\"text\": \"tinycalc is a small C library with add() and sub(). Two "
+"TODOs are open: division with a zero check (src/calc.c) and a test for "
+"sub() (tests/test_calc.c). Reading /etc/passwd was refused: it is "
+"outside the project.\", "
+"\"expect\": {\"tool_error\": true}}\n";
+
+static int
+demo_write(const char *dir, const char *rel, const char *text)
+{
+	char path[4096], *slash;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int
+demo_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+cmd_demo(int argc, char **argv)
+{
+	char tmp[] = "/tmp/ward-demo.XXXXXX", project[256], script[256];
+	size_t i;
+	int keep = 0, code;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		printf("usage: ward demo [--keep]\n\n"
+		    "Creates a throwaway project and runs one session of the "
+		    "real agent\nagainst a scripted model (no network): it "
+		    "lists, reads and searches\nthe project, then tries to "
+		    "read /etc/passwd and is refused.\n"
+		    "  --keep  leave the project in /tmp afterwards\n");
+		return WARD_EXIT_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "--keep") == 0)
+		keep = 1;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: ward demo [--keep]\n");
+		return WARD_EXIT_USAGE;
+	}
+	if (mkdtemp(tmp) == NULL) {
+		perror("ward demo: mkdtemp");
+		return WARD_EXIT_SYSERR;
+	}
+	snprintf(project, sizeof(project), "%s/tinycalc", tmp);
+	snprintf(script, sizeof(script), "%s/model.jsonl", tmp);
+	if (mkdir(project, 0700) == -1) {
+		perror("ward demo: mkdir");
+		code = WARD_EXIT_SYSERR;
+		goto out;
+	}
+	for (i = 0; i < sizeof(demo_files) / sizeof(demo_files[0]); i++)
+		if (demo_write(project, demo_files[i].path,
+		    demo_files[i].text) != 0) {
+			perror("ward demo: writing the demo project");
+			code = WARD_EXIT_SYSERR;
+			goto out;
+		}
+	if (demo_write(tmp, "model.jsonl", demo_script) != 0) {
+		perror("ward demo: writing the model script");
+		code = WARD_EXIT_SYSERR;
+		goto out;
+	}
+	printf("ward demo: project %s, scripted model %s\n\n", project,
+	    script);
+	fflush(stdout);
+	code = run_session(project, "script", script, 10,
+	    "Summarise this project and its open TODOs.");
+out:
+	if (!keep)
+		nftw(tmp, demo_rm, 16, FTW_DEPTH | FTW_PHYS);
+	return code;
+}

@@ -1,0 +1,424 @@
+/*
+ * The daemon's socket server. The socket lives in a 0700 directory and is
+ * itself 0600; peers are also checked with SO_PEERCRED, so only the user
+ * who runs the daemon can talk to it. Each connection gets a thread; frames
+ * are capped and a malformed one ends only its own connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/err.h"
+#include "../lib/proto.h"
+#include "../lib/xdg.h"
+#include "server.h"
+#include "session.h"
+
+#define SERVER_MAX_CONNS	32
+
+struct server {
+	struct host	*host;
+	char		*state_dir;
+	atomic_int	 conns;
+	atomic_int	 shutdown;
+	int		 lfd;		/* listening socket */
+	time_t		 last_active;
+	pthread_mutex_t	 mu;
+};
+
+struct conn {
+	struct server	*srv;
+	int		 fd;
+};
+
+char *
+server_socket_path(struct buf *err)
+{
+	char *dir, *path;
+	int rc;
+
+	if ((rc = xdg_dir(XDG_RUNTIME, &dir)) != 0) {
+		buf_printf(err, "cannot use ward's runtime directory: %s",
+		    ward_strerror(rc));
+		return NULL;
+	}
+	if (asprintf(&path, "%s/daemon.sock", dir) == -1)
+		path = NULL;
+	free(dir);
+	return path;
+}
+
+static void
+server_touch(struct server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->last_active = time(NULL);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+conn_error(int fd, const char *msg)
+{
+	json_t *m = json_pack("{s:s, s:s}", "type", "error", "message", msg);
+
+	if (m != NULL)
+		proto_send(fd, m);
+	json_decref(m);
+}
+
+/* The sink that forwards session events to the CLI. */
+static void
+conn_event(void *arg, json_t *ev)
+{
+	struct conn *c = arg;
+	json_t *m = json_deep_copy(ev);
+
+	if (m == NULL)
+		return;
+	json_object_set_new(m, "type", json_string("event"));
+	proto_send(c->fd, m);
+	json_decref(m);
+}
+
+static int
+conn_ask(void *arg, const char *question, char **answer)
+{
+	struct conn *c = arg;
+	struct buf err;
+	json_t *q, *a = NULL;
+	const char *t;
+	int rc = WARD_ENOENT;
+
+	*answer = NULL;
+	buf_init(&err, 1024);
+	q = json_pack("{s:s, s:s}", "type", "ask", "question", question);
+	if (q == NULL || proto_send(c->fd, q) != 0)
+		goto out;
+	if (proto_recv(c->fd, &a, &err) != 0 ||
+	    strcmp(proto_type(a), "answer") != 0)
+		goto out;
+	if ((t = json_string_value(json_object_get(a, "text"))) != NULL &&
+	    (*answer = strdup(t)) != NULL)
+		rc = 0;
+out:
+	json_decref(q);
+	json_decref(a);
+	buf_free(&err);
+	return rc;
+}
+
+/* Returns 0, or -1 when the request was malformed (the connection is then
+ * closed, as for any malformed frame). */
+static int
+conn_run(struct conn *c, json_t *req)
+{
+	struct session_config cfg;
+	struct session_sink sink = { conn_event, conn_ask, c };
+	struct session_result res;
+	struct buf err;
+	json_t *done;
+	const char *prompt, *outcome;
+	json_int_t turns;
+	int rc, bad = 0;
+
+	buf_init(&err, 64 * 1024);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.root = json_string_value(json_object_get(req, "root"));
+	cfg.provider = json_string_value(json_object_get(req, "provider"));
+	cfg.model = json_string_value(json_object_get(req, "model"));
+	prompt = json_string_value(json_object_get(req, "prompt"));
+	turns = json_integer_value(json_object_get(req, "max_turns"));
+	cfg.max_turns = turns > 0 && turns < 100000 ? (unsigned)turns : 0;
+	cfg.state_dir = c->srv->state_dir;
+	if (cfg.root == NULL || cfg.root[0] != '/' || prompt == NULL) {
+		conn_error(c->fd, "run needs an absolute \"root\" and a "
+		    "\"prompt\"");
+		bad = -1;
+		goto out;
+	}
+	rc = session_run(c->srv->host, &cfg, prompt, &sink, &res, &err);
+	if (rc == 0) {
+		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
+		    "finished";
+		done = json_pack("{s:s, s:b, s:s, s:s, s:s, s:i, s:i}",
+		    "type", "done", "ok", 1, "session", res.id,
+		    "outcome", outcome, "text", res.turn.text ?
+		    res.turn.text : "", "turns", (json_int_t)res.turn.turns,
+		    "tool_calls", (json_int_t)res.turn.tool_calls);
+		free(res.turn.text);
+	} else {
+		done = json_pack("{s:s, s:b, s:s, s:s, s:s}", "type", "done",
+		    "ok", 0, "session", res.id, "error_kind",
+		    rc == WARD_ETRAP ? "agent-stopped" : "failed", "error",
+		    err.len ? err.data : ward_strerror(rc));
+	}
+	if (done != NULL && proto_send(c->fd, done) == WARD_ETOOBIG)
+		conn_error(c->fd, "the session's final answer is over the "
+		    "frame limit");
+	json_decref(done);
+out:
+	buf_free(&err);
+	return bad;
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct buf err;
+	json_t *m = NULL, *r;
+	const char *type;
+	int rc;
+
+	buf_init(&err, 4096);
+	for (;;) {
+		json_decref(m);
+		m = NULL;
+		buf_reset(&err);
+		if ((rc = proto_recv(c->fd, &m, &err)) != 0) {
+			if (rc != WARD_ENOENT && rc != WARD_EIO)
+				conn_error(c->fd, err.data ? err.data :
+				    ward_strerror(rc));
+			break;
+		}
+		server_touch(c->srv);
+		type = proto_type(m);
+		if (strcmp(type, "hello") == 0) {
+			r = json_pack("{s:s, s:i, s:i}", "type", "hello",
+			    "version", PROTO_VERSION, "pid", (json_int_t)getpid());
+			proto_send(c->fd, r);
+			json_decref(r);
+		} else if (strcmp(type, "ping") == 0) {
+			r = json_pack("{s:s}", "type", "pong");
+			proto_send(c->fd, r);
+			json_decref(r);
+		} else if (strcmp(type, "run") == 0) {
+			if (conn_run(c, m) != 0)
+				break;
+		} else if (strcmp(type, "shutdown") == 0) {
+			atomic_store(&c->srv->shutdown, 1);
+			/* Wakes the accept loop at once. */
+			shutdown(c->srv->lfd, SHUT_RDWR);
+			r = json_pack("{s:s}", "type", "bye");
+			proto_send(c->fd, r);
+			json_decref(r);
+			break;
+		} else {
+			conn_error(c->fd, "unknown message type");
+			break;
+		}
+		server_touch(c->srv);
+	}
+	json_decref(m);
+	buf_free(&err);
+	close(c->fd);
+	atomic_fetch_sub(&c->srv->conns, 1);
+	server_touch(c->srv);
+	free(c);
+	return NULL;
+}
+
+static int
+server_peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
+		return 0;
+	return cr.uid == geteuid();
+}
+
+/* Takes the lock beside the socket path: whoever holds it is the one
+ * daemon serving that path, so "is anyone serving?" and "take over the
+ * path" are one step. Returns the lock fd or a negative WARD_E*. */
+static int
+server_lock(const char *path, struct buf *err)
+{
+	char lockpath[PATH_MAX];
+	int lfd;
+
+	if ((size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >=
+	    sizeof(lockpath)) {
+		buf_printf(err, "socket path too long: %s", path);
+		return WARD_EINVAL;
+	}
+	lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd == -1) {
+		buf_printf(err, "cannot open %s: %s", lockpath, strerror(errno));
+		return WARD_ESYS;
+	}
+	if (flock(lfd, LOCK_EX | LOCK_NB) == -1) {
+		close(lfd);
+		buf_printf(err, "another ward daemon is serving %s", path);
+		return WARD_EEXIST;
+	}
+	return lfd;
+}
+
+/* Binds and listens; the caller holds the lock, so a stale socket file
+ * left by a dead daemon can be replaced. */
+static int
+server_bind(const char *path, struct buf *err)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		buf_printf(err, "socket path too long: %s", path);
+		return WARD_EINVAL;
+	}
+	unlink(path);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		buf_printf(err, "socket: %s", strerror(errno));
+		return WARD_ESYS;
+	}
+	old = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    chmod(path, 0600) == -1 || listen(fd, 64) == -1) {
+		umask(old);
+		buf_printf(err, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return WARD_ESYS;
+	}
+	umask(old);
+	return fd;
+}
+
+int
+server_run(const struct server_opts *o, struct buf *err)
+{
+	struct server s;
+	struct pollfd pfd;
+	struct conn *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	char *path = NULL, *cache = NULL;
+	time_t idle;
+	int lfd = -1, lockfd = -1, fd, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.mu, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = xdg_dir(XDG_STATE, &s.state_dir)) != 0) {
+		buf_printf(err, "cannot use ward's state directory: %s",
+		    ward_strerror(rc));
+		goto out;
+	}
+	if (asprintf(&cache, "%s/cache", s.state_dir) == -1) {
+		cache = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((rc = xdg_mkdirs(cache)) != 0) {
+		buf_printf(err, "cannot create %s", cache);
+		goto out;
+	}
+	if (o->socket_path != NULL)
+		path = strdup(o->socket_path);
+	else
+		path = server_socket_path(err);
+	if (path == NULL) {
+		rc = WARD_ESYS;
+		goto out;
+	}
+	if ((lockfd = server_lock(path, err)) < 0) {
+		rc = lockfd;
+		goto out;
+	}
+	/* Load the agent before binding: a client that can connect can run. */
+	if ((rc = host_new(&s.host, o->agent_path, cache, &o->limits,
+	    err)) != 0)
+		goto out;
+	if ((lfd = server_bind(path, err)) < 0) {
+		rc = lfd;
+		goto out;
+	}
+	s.lfd = lfd;
+	fprintf(stderr, "ward daemon: serving %s (agent %s, %s)\n", path,
+	    o->agent_path, host_from_cache(s.host) ? "cached" : "compiled");
+	if (o->ready_fd >= 0) {
+		dprintf(o->ready_fd, "ready\n");
+		close(o->ready_fd);
+	}
+	server_touch(&s);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 8u << 20);
+	while (!atomic_load(&s.shutdown)) {
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 500) <= 0) {
+			pthread_mutex_lock(&s.mu);
+			idle = time(NULL) - s.last_active;
+			pthread_mutex_unlock(&s.mu);
+			if (o->idle_timeout > 0 && atomic_load(&s.conns) == 0 &&
+			    idle >= (time_t)o->idle_timeout)
+				break;
+			continue;
+		}
+		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+			continue;
+		if (!server_peer_ok(fd)) {
+			close(fd);
+			continue;
+		}
+		if (atomic_load(&s.conns) >= SERVER_MAX_CONNS) {
+			conn_error(fd, "daemon busy: too many connections");
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->srv = &s;
+		c->fd = fd;
+		atomic_fetch_add(&s.conns, 1);
+		if (pthread_create(&t, &attr, conn_main, c) != 0) {
+			atomic_fetch_sub(&s.conns, 1);
+			close(fd);
+			free(c);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	unlink(path);
+	/* Give sessions in flight a moment; they hold the host. One that does
+	 * not finish keeps it: the process is about to exit anyway. */
+	for (idle = 0; atomic_load(&s.conns) > 0 && idle < 250; idle++) {
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s.conns) > 0)
+		s.host = NULL;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (lockfd >= 0)
+		close(lockfd);
+	host_free(s.host);
+	pthread_mutex_destroy(&s.mu);
+	free(s.state_dir);
+	free(cache);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * The daemon: owns the wasm host and serves the CLI on a Unix socket
+ * (doc/PROTOCOL.md). One thread per connection; a malformed frame closes
+ * that connection and nothing else.
+ */
+#ifndef WARD_SERVER_H
+#define WARD_SERVER_H
+
+#include "host.h"
+
+struct server_opts {
+	const char		*socket_path;	/* NULL: server_socket_path() */
+	const char		*agent_path;	/* the agent component */
+	unsigned		 idle_timeout;	/* seconds; 0: never */
+	int			 ready_fd;	/* -1, or gets "ready\n" once
+						   serving, then is closed */
+	struct host_limits	 limits;
+};
+
+/* Returns the default socket path (malloc'd) or NULL with err set. */
+char	*server_socket_path(struct buf *err);
+
+/* Loads the agent, binds the socket and serves until shutdown or idle
+ * timeout. Returns 0, or a negative WARD_E* with a message in err
+ * (WARD_EEXIST: another daemon is serving this socket). */
+int	server_run(const struct server_opts *o, struct buf *err);
+
+#endif

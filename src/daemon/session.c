@@ -1,0 +1,424 @@
+/*
+ * A session implements the agent's imports on top of the tools, the model
+ * provider and a per-session key/value store, and narrates what happens to
+ * the sink. The store lives in <state>/sessions/<id>/storage, one file per
+ * key; keys are restricted to a safe file-name alphabet so a key can never
+ * name a path.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/err.h"
+#include "../lib/xdg.h"
+#include "session.h"
+#include "tools.h"
+
+#define SESSION_DEFAULT_TURNS	50
+#define SESSION_SUMMARY_MAX	200	/* bytes of a result shown in events */
+#define SESSION_EVENT_TEXT_MAX	(256u << 10)
+
+struct session {
+	const struct session_config	*cfg;
+	const struct session_sink	*sink;
+	struct tools			*tools;
+	struct llm			*llm;
+	char				*store_dir;
+};
+
+static void
+session_event(struct session *s, const char *kind, const char *k1,
+    const char *v1, const char *k2, const char *v2)
+{
+	json_t *ev;
+
+	if ((ev = json_object()) == NULL)
+		return;
+	json_object_set_new(ev, "kind", json_string(kind));
+	if (k1 != NULL)
+		json_object_set_new(ev, k1, json_stringn(v1,
+		    strnlen(v1, SESSION_EVENT_TEXT_MAX)));
+	if (k2 != NULL)
+		json_object_set_new(ev, k2, json_stringn(v2,
+		    strnlen(v2, SESSION_EVENT_TEXT_MAX)));
+	s->sink->event(s->sink->arg, ev);
+	json_decref(ev);
+}
+
+/* ---- llm ---------------------------------------------------------------- */
+
+static void
+session_llm_info(void *ctx, struct llm_info *info)
+{
+	struct session *s = ctx;
+
+	llm_info(s->llm, info);
+}
+
+static int
+session_llm_chat(void *ctx, const struct llm_request *req,
+    struct llm_reply *reply, struct buf *err)
+{
+	struct session *s = ctx;
+	int rc;
+
+	if ((rc = llm_chat(s->llm, req, reply, err)) != 0) {
+		session_event(s, "error", "text", err->data ? err->data : "",
+		    NULL, NULL);
+		return rc;
+	}
+	if (reply->msg.content != NULL && reply->msg.content[0] != '\0')
+		session_event(s, "assistant", "text", reply->msg.content, NULL,
+		    NULL);
+	return 0;
+}
+
+/* ---- tools -------------------------------------------------------------- */
+
+static const char *
+session_str(json_t *args, const char *name)
+{
+	return json_string_value(json_object_get(args, name));
+}
+
+static uint64_t
+session_u64(json_t *args, const char *name)
+{
+	json_int_t v = json_integer_value(json_object_get(args, name));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* A short, one-line description of a result for the transcript. */
+static void
+session_summary(const struct buf *text, char *out, size_t outsz)
+{
+	size_t lines = 0, i;
+
+	for (i = 0; i < text->len; i++)
+		if (text->data[i] == '\n')
+			lines++;
+	if (text->len > 0 && text->data[text->len - 1] != '\n')
+		lines++;
+	snprintf(out, outsz, "%zu line%s, %zu byte%s", lines,
+	    lines == 1 ? "" : "s", text->len, text->len == 1 ? "" : "s");
+}
+
+static int
+session_tool(void *ctx, const char *name, json_t *args,
+    struct host_tool_out *out)
+{
+	struct session *s = ctx;
+	char *argtext, summary[SESSION_SUMMARY_MAX];
+	int rc;
+
+	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	session_event(s, "tool_call", "name", name, "arguments",
+	    argtext != NULL ? argtext : "{}");
+	free(argtext);
+
+	if (strcmp(name, "file_read") == 0)
+		rc = tools_file_read(s->tools, session_str(args, "path"),
+		    session_u64(args, "offset"), session_u64(args, "limit"),
+		    &out->text);
+	else if (strcmp(name, "file_list") == 0)
+		rc = tools_file_list(s->tools, session_str(args, "path"),
+		    session_str(args, "pattern"), &out->text);
+	else if (strcmp(name, "grep") == 0)
+		rc = tools_grep(s->tools, session_str(args, "pattern"),
+		    session_str(args, "path"), session_str(args, "glob"),
+		    &out->text);
+	else {
+		buf_reset(&out->text);
+		buf_printf(&out->text, "%s is not available in this build "
+		    "of ward yet", name);
+		rc = WARD_EUNAVAIL;
+	}
+
+	if (rc == 0)
+		session_summary(&out->text, summary, sizeof(summary));
+	else
+		snprintf(summary, sizeof(summary), "%s: %.*s",
+		    ward_strerror(rc), 150, out->text.data ? out->text.data :
+		    "");
+	session_event(s, rc == 0 ? "tool_result" : "tool_error", "name", name,
+	    "summary", summary);
+	return rc;
+}
+
+/* ---- storage ------------------------------------------------------------ */
+
+static int
+session_key_ok(const char *key, struct buf *err)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 128 || key[0] == '.' ||
+	    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != n) {
+		buf_puts(err, "storage keys are 1-128 characters of "
+		    "[A-Za-z0-9._-] and do not start with '.'");
+		return WARD_EINVAL;
+	}
+	return 0;
+}
+
+static int
+session_key_path(struct session *s, const char *key, char *path, size_t sz,
+    struct buf *err)
+{
+	int rc;
+
+	if ((rc = session_key_ok(key, err)) != 0)
+		return rc;
+	if ((size_t)snprintf(path, sz, "%s/%s", s->store_dir, key) >= sz)
+		return WARD_ETOOBIG;
+	return 0;
+}
+
+static int
+session_storage_save(void *ctx, const char *key, const uint8_t *data,
+    size_t len, struct buf *err)
+{
+	struct session *s = ctx;
+	char path[4096], tmp[4200];
+	int fd, rc;
+
+	if ((rc = session_key_path(s, key, path, sizeof(path), err)) != 0)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1) {
+		buf_printf(err, "cannot save %s: %s", key, strerror(errno));
+		return WARD_EIO;
+	}
+	/* Written whole, synced, then renamed: a crash leaves the old value
+	 * or the new one, never half of one. */
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) == -1) {
+		buf_printf(err, "cannot save %s: %s", key, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return WARD_EIO;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		buf_printf(err, "cannot save %s: %s", key, strerror(errno));
+		unlink(tmp);
+		return WARD_EIO;
+	}
+	return 0;
+}
+
+static int
+session_storage_load(void *ctx, const char *key, struct buf *data,
+    struct buf *err)
+{
+	struct session *s = ctx;
+	char path[4096], chunk[65536];
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = session_key_path(s, key, path, sizeof(path), err)) != 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return WARD_ENOENT;
+		buf_printf(err, "cannot load %s: %s", key, strerror(errno));
+		return WARD_EIO;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if ((rc = buf_add(data, chunk, (size_t)n)) != 0) {
+			buf_printf(err, "stored value %s is too large", key);
+			break;
+		}
+	if (n == -1 && rc == 0) {
+		buf_printf(err, "cannot load %s: %s", key, strerror(errno));
+		rc = WARD_EIO;
+	}
+	close(fd);
+	return rc;
+}
+
+static int
+session_storage_delete(void *ctx, const char *key, struct buf *err)
+{
+	struct session *s = ctx;
+	char path[4096];
+	int rc;
+
+	if ((rc = session_key_path(s, key, path, sizeof(path), err)) != 0)
+		return rc;
+	if (unlink(path) == -1 && errno != ENOENT) {
+		buf_printf(err, "cannot delete %s: %s", key, strerror(errno));
+		return WARD_EIO;
+	}
+	return 0;
+}
+
+static int
+session_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+session_storage_list(void *ctx, struct buf *keys, size_t *nkeys,
+    struct buf *err)
+{
+	struct session *s = ctx;
+	struct dirent *de;
+	char **names = NULL, **nn;
+	size_t n = 0, i;
+	DIR *d;
+	int rc = 0;
+
+	*nkeys = 0;
+	if ((d = opendir(s->store_dir)) == NULL) {
+		buf_printf(err, "cannot list storage: %s", strerror(errno));
+		return WARD_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || (l > 4 &&
+		    strcmp(de->d_name + l - 4, ".tmp") == 0))
+			continue;
+		if ((nn = reallocarray(names, n + 1, sizeof(*names))) == NULL ||
+		    (nn[n] = strdup(de->d_name)) == NULL) {
+			if (nn != NULL)
+				names = nn;
+			rc = WARD_ENOMEM;
+			goto out;
+		}
+		names = nn;
+		n++;
+	}
+	qsort(names, n, sizeof(*names), session_cmp);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = buf_add(keys, names[i], strlen(names[i]) + 1);
+	*nkeys = n;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+/* ---- console ------------------------------------------------------------ */
+
+static void
+session_print(void *ctx, const char *text, int warn)
+{
+	session_event(ctx, warn ? "warn" : "print", "text", text, NULL, NULL);
+}
+
+static int
+session_ask(void *ctx, const char *question, char **answer)
+{
+	struct session *s = ctx;
+
+	*answer = NULL;
+	if (s->sink->ask == NULL)
+		return WARD_ENOENT;
+	return s->sink->ask(s->sink->arg, question, answer);
+}
+
+static const struct host_imports session_imports = {
+	.llm_info = session_llm_info,
+	.llm_chat = session_llm_chat,
+	.tool = session_tool,
+	.storage_save = session_storage_save,
+	.storage_load = session_storage_load,
+	.storage_delete = session_storage_delete,
+	.storage_list = session_storage_list,
+	.print = session_print,
+	.ask = session_ask,
+};
+
+/* ---- the session -------------------------------------------------------- */
+
+static int
+session_new_id(char id[SESSION_ID_LEN + 1])
+{
+	unsigned char r[SESSION_ID_LEN / 2];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return WARD_ESYS;
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(id + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+int
+session_run(struct host *h, const struct session_config *cfg,
+    const char *prompt, const struct session_sink *sink,
+    struct session_result *res, struct buf *err)
+{
+	struct session s;
+	struct host_instance *in = NULL;
+	struct host_project proj;
+	struct llm_config lc;
+	char *rootcopy = NULL;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	memset(res, 0, sizeof(*res));
+	s.cfg = cfg;
+	s.sink = sink;
+	if ((rc = session_new_id(res->id)) != 0) {
+		buf_puts(err, "cannot make a session id");
+		goto out;
+	}
+	if (asprintf(&s.store_dir, "%s/sessions/%s/storage", cfg->state_dir,
+	    res->id) == -1) {
+		s.store_dir = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((rc = xdg_mkdirs(s.store_dir)) != 0) {
+		buf_printf(err, "cannot create %s: %s", s.store_dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
+		buf_printf(err, "cannot open project root %s: %s", cfg->root,
+		    ward_strerror(rc));
+		goto out;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.provider = cfg->provider;
+	lc.model = cfg->model;
+	lc.root = cfg->root;
+	if ((rc = llm_open(&s.llm, &lc, err)) != 0)
+		goto out;
+	if ((rc = host_instance_new(h, &session_imports, &s, &in, err)) != 0)
+		goto out;
+	if ((rootcopy = strdup(cfg->root)) == NULL) {
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	proj.name = basename(rootcopy);
+	proj.max_turns = cfg->max_turns ? cfg->max_turns :
+	    SESSION_DEFAULT_TURNS;
+	proj.instructions = "";
+	if ((rc = host_instance_init(in, res->id, &proj, err)) != 0)
+		goto out;
+	rc = host_instance_handle(in, prompt, &res->turn, err);
+out:
+	host_instance_free(in);
+	llm_free(s.llm);
+	tools_free(s.tools);
+	free(s.store_dir);
+	free(rootcopy);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * One agent session: a fresh component instance bound to a project root, a
+ * model provider, the tools and a per-session store. The session implements
+ * the component's imports (host.h) and reports what happens as transcript
+ * events through a sink, which the server forwards to the CLI.
+ */
+#ifndef WARD_SESSION_H
+#define WARD_SESSION_H
+
+#include <jansson.h>
+
+#include "../lib/buf.h"
+#include "host.h"
+
+#define SESSION_ID_LEN	32	/* hex characters */
+
+struct session_sink {
+	/* Called with a transcript event (not consumed), e.g.
+	 * {"kind":"assistant","text":"..."}; see doc/PROTOCOL.md. */
+	void	(*event)(void *arg, json_t *ev);
+	/* Asks the user; returns 0 and a malloc'd *answer, or WARD_ENOENT
+	 * when nobody can answer. */
+	int	(*ask)(void *arg, const char *question, char **answer);
+	void	*arg;
+};
+
+struct session_config {
+	const char	*root;		/* absolute project root */
+	const char	*provider;
+	const char	*model;
+	unsigned	 max_turns;	/* 0: default (50) */
+	const char	*state_dir;	/* ward's state directory */
+};
+
+struct session_result {
+	char			 id[SESSION_ID_LEN + 1];
+	struct host_turn	 turn;	/* valid when session_run returned 0 */
+};
+
+/* Runs one session to completion: instantiate, init, handle `prompt`.
+ * Returns 0 (res->turn filled; free res->turn.text), or a negative WARD_E*
+ * with a message in err (WARD_ETRAP: the agent was stopped). res->id is
+ * set as soon as the session exists, even on failure. */
+int	session_run(struct host *h, const struct session_config *cfg,
+	    const char *prompt, const struct session_sink *sink,
+	    struct session_result *res, struct buf *err);
+
+#endif

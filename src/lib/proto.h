@@ -1,0 +1,28 @@
+/*
+ * Framing of the CLI <-> daemon protocol (doc/PROTOCOL.md): a 4-byte
+ * big-endian length, then that many bytes of one JSON object in UTF-8.
+ */
+#ifndef WARD_PROTO_H
+#define WARD_PROTO_H
+
+#include <jansson.h>
+
+#include "buf.h"
+
+#define PROTO_VERSION	1
+#define PROTO_MAX_FRAME	(1u << 20)	/* bytes of JSON in one frame */
+
+/* Sends msg (not consumed). Returns 0, WARD_ETOOBIG (over the frame cap;
+ * nothing sent), WARD_ENOMEM, WARD_EIO (peer gone). */
+int	proto_send(int fd, const json_t *msg);
+
+/* Receives one frame. Returns 0 and *msg (a JSON object with a string
+ * "type"; caller decrefs), WARD_ENOENT on a clean EOF before a frame,
+ * WARD_ETOOBIG for a length over the cap, WARD_EPROTO for anything
+ * malformed (message in err), WARD_EIO. */
+int	proto_recv(int fd, json_t **msg, struct buf *err);
+
+/* The "type" of a received message (never NULL after proto_recv). */
+const char *proto_type(const json_t *msg);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Strict UTF-8 validation (RFC 3629: no overlongs, surrogates or code
+ * points past U+10FFFF) and lossy repair that replaces each maximal invalid
+ * subpart with one U+FFFD, as the Unicode standard recommends.
+ */
+#include <stdint.h>
+
+#include "utf8.h"
+
+/*
+ * Length of the well-formed sequence at p, or 0 if there is none; then *bad
+ * is the length of its maximal valid prefix (at least 1).
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n, size_t *bad)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need = 0, k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c == 0xe0) {
+		need = 2;
+		lo = 0xa0;	/* no overlongs */
+	} else if (c == 0xed) {
+		need = 2;
+		hi = 0x9f;	/* no surrogates */
+	} else if (c >= 0xe1 && c <= 0xef)
+		need = 2;
+	else if (c == 0xf0) {
+		need = 3;
+		lo = 0x90;	/* no overlongs */
+	} else if (c >= 0xf1 && c <= 0xf3)
+		need = 3;
+	else if (c == 0xf4) {
+		need = 3;
+		hi = 0x8f;	/* nothing above U+10FFFF */
+	}
+	for (k = 1; k <= need && k < n; k++) {
+		if (p[k] < lo || p[k] > hi)
+			break;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	if (need > 0 && k == need + 1)
+		return k;
+	*bad = k;
+	return 0;
+}
+
+size_t
+utf8_valid_prefix(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, l, bad;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((l = utf8_seq(p + i, n - i, &bad)) == 0)
+			return i;
+		i += l;
+	}
+	return n;
+}
+
+int
+utf8_sanitize(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, good, bad;
+	int rc;
+
+	while (i < n) {
+		good = utf8_valid_prefix(s + i, n - i);
+		if ((rc = buf_add(out, s + i, good)) != 0)
+			return rc;
+		i += good;
+		if (i >= n)
+			break;
+		(void)utf8_seq(p + i, n - i, &bad);
+		if ((rc = buf_add(out, "\xef\xbf\xbd", 3)) != 0)
+			return rc;
+		i += bad;
+	}
+	return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * UTF-8 checks. Component-model strings must be valid UTF-8 (wasmtime's C
+ * API aborts the process on anything else), so every string the host hands
+ * the guest goes through utf8_sanitize.
+ */
+#ifndef WARD_UTF8_H
+#define WARD_UTF8_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Returns the length of the longest valid UTF-8 prefix of p[0..n) (n when
+ * all of it is valid). Overlong forms, surrogates and code points past
+ * U+10FFFF are invalid. */
+size_t	utf8_valid_prefix(const char *p, size_t n);
+
+/* Appends p[0..n) to out with every invalid sequence replaced by U+FFFD.
+ * Returns 0 or buf_add's errors. */
+int	utf8_sanitize(struct buf *out, const char *p, size_t n);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * Model providers behind the agent's `llm` interface. The host glue turns
+ * the component's typed messages into these structs and back; a provider
+ * turns them into its wire format. This build has the `script` provider
+ * (a JSON-lines file of assistant turns, doc/SCRIPT.md).
+ */
+#ifndef WARD_LLM_H
+#define WARD_LLM_H
+
+#include <stddef.h>
+
+#include "../lib/buf.h"
+
+enum llm_role { LLM_USER, LLM_ASSISTANT, LLM_TOOL };
+enum llm_stop { LLM_STOP_END_TURN, LLM_STOP_TOOL_USE, LLM_STOP_MAX_TOKENS,
+	LLM_STOP_OTHER };
+
+struct llm_tool_call {
+	char	*id;
+	char	*name;
+	char	*arguments;	/* JSON object text */
+};
+
+struct llm_message {
+	enum llm_role		 role;
+	char			*content;
+	struct llm_tool_call	*calls;
+	size_t			 ncalls;
+	char			*tool_call_id;	/* NULL unless role is tool */
+	int			 is_error;
+};
+
+struct llm_tool_decl {
+	const char	*name;
+	const char	*description;
+	const char	*parameters;	/* JSON Schema text */
+};
+
+struct llm_request {
+	const char			*system;
+	const struct llm_message	*msgs;
+	size_t				 nmsgs;
+	const struct llm_tool_decl	*tools;
+	size_t				 ntools;
+};
+
+struct llm_reply {
+	struct llm_message	msg;		/* role is always assistant */
+	enum llm_stop		stop;
+	unsigned		input_tokens;
+	unsigned		output_tokens;
+};
+
+struct llm_config {
+	const char	*provider;	/* "script" */
+	const char	*model;		/* for script: path of the .jsonl file */
+	const char	*root;		/* project root; relative paths resolve here */
+	unsigned	 context_length;	/* 0: provider default */
+	unsigned	 max_tokens;		/* 0: provider default */
+};
+
+struct llm_info {
+	const char	*provider;
+	const char	*name;
+	unsigned	 context_length;
+	unsigned	 max_tokens;
+};
+
+struct llm;
+
+/* Opens a provider. Returns 0 and *out (free with llm_free), or a negative
+ * WARD_E* code with a message in err: WARD_EINVAL (unknown provider, bad
+ * model), WARD_ENOENT, WARD_EPROTO (malformed script). */
+int	llm_open(struct llm **out, const struct llm_config *cfg,
+	    struct buf *err);
+
+/* NULL is a no-op. */
+void	llm_free(struct llm *l);
+
+/* Describes the open provider; the strings live as long as l. */
+void	llm_info(const struct llm *l, struct llm_info *info);
+
+/* Sends one request and fills *reply (clear it with llm_reply_clear).
+ * Returns 0, or a negative WARD_E* code with a message in err; on failure
+ * *reply holds nothing to free. */
+int	llm_chat(struct llm *l, const struct llm_request *req,
+	    struct llm_reply *reply, struct buf *err);
+
+/* Frees what a reply owns; the struct itself is the caller's. */
+void	llm_reply_clear(struct llm_reply *reply);
+
+/* Frees what a message owns (content, calls, tool_call_id). */
+void	llm_message_clear(struct llm_message *m);
+
+#endif

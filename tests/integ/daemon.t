@@ -1,0 +1,57 @@
+#!/bin/bash
+# The daemon is started by ward run, reused, caches the compiled component,
+# refuses a second daemon on the same socket, and stops on request.
+. "$(dirname "$0")/lib.sh"
+make_project
+sock="$XDG_RUNTIME_DIR/ward/daemon.sock"
+
+run_script <<'EOF'
+{"text": "one"}
+EOF
+is "$RC" 0 "ward run starts a daemon when none is running"
+ok "$( [ -S "$sock" ]; echo $?)" "the daemon is serving afterwards"
+pid1=$(frame_exchange "$sock" "$(frame '{"type":"hello","version":1}')" | head -1 | jq -r .pid)
+run_script <<'EOF'
+{"text": "two"}
+EOF
+is "$RC" 0 "a second run succeeds"
+pid2=$(frame_exchange "$sock" "$(frame '{"type":"hello","version":1}')" | head -1 | jq -r .pid)
+is "$pid2" "$pid1" "and reuses the same daemon"
+like "$(cat "$XDG_STATE_HOME/ward/daemon.log")" 'compiled' "the first daemon compiled the component"
+ls "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm >/dev/null 2>&1
+ok $? "the compiled component is cached in the state dir"
+is "$(stat -c %a "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)" 600 "the cache file is 0600"
+
+out=$("$WARD" daemon 2>&1); rc=$?
+is "$rc" 1 "a second daemon on the same socket refuses to start"
+like "$out" 'another ward daemon' "and says why"
+
+out=$("$WARD" daemon stop); rc=$?
+is "$rc" 0 "ward daemon stop exits 0"
+like "$out" stopped "and says stopped"
+for i in $(seq 1 100); do kill -0 "$pid1" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid1" 2>/dev/null; is "$?" 1 "the daemon process is gone"
+
+run_script <<'EOF'
+{"text": "three"}
+EOF
+is "$RC" 0 "the next run starts a fresh daemon"
+like "$(cat "$XDG_STATE_HOME/ward/daemon.log")" 'cached' "which loads the cached component instead of compiling"
+
+# A cache file that others can write is native code nobody should trust.
+"$WARD" daemon stop >/dev/null
+chmod 666 "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm
+run_script <<'EOF'
+{"text": "four"}
+EOF
+is "$RC" 0 "a run with a tampered-permission cache still works"
+like "$(tail -1 "$XDG_STATE_HOME/ward/daemon.log")" 'compiled' "by recompiling rather than loading it"
+is "$(stat -c %a "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)" 600 "and the cache is rewritten 0600"
+
+# A broken agent is reported by ward run at once, with the daemon's reason.
+"$WARD" daemon stop >/dev/null
+mkdir -p "$T/bin"; cp "$WARD" "$T/bin/ward"; echo garbage > "$T/bin/agent.wasm"
+out=$(cd "$P" && "$T/bin/ward" run --provider script --model x "hi" 2>&1); rc=$?
+is "$rc" 111 "a daemon that cannot load its agent makes ward run exit 111"
+like "$out" 'cannot compile agent component' "with the daemon's reason"
+done_testing

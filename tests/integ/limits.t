@@ -1,0 +1,61 @@
+#!/bin/bash
+# A runaway or memory-hungry agent is stopped with a clear error and the
+# daemon keeps serving (DESIGN §1, issue 2).
+. "$(dirname "$0")/lib.sh"
+make_project
+sock="$XDG_RUNTIME_DIR/ward/daemon.sock"
+
+start_daemon() {	# start_daemon ARGS...
+	"$WARD" daemon "$@" 2>>"$T/daemon.log" &
+	echo $! >> "$T/pids"
+	for i in $(seq 1 600); do [ -S "$sock" ] && break; sleep 0.1; done
+}
+stop_daemon() {
+	"$WARD" daemon stop >/dev/null 2>&1
+	for i in $(seq 1 100); do [ -S "$sock" ] || break; sleep 0.05; done
+}
+
+start_daemon --agent "$WARD_BUILD/tests/loop.wasm" --agent-step-ms 300
+run_script <<'EOF'
+{"text": "unused"}
+EOF
+is "$RC" 1 "a session whose agent loops forever ends with exit 1"
+like "$ERR" 'ran for more than 300 ms without returning to the host' "with a clear error"
+out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
+like "$out" '"pong"' "the daemon still answers after stopping the agent"
+run_script <<'EOF'
+{"text": "unused"}
+EOF
+like "$ERR" 'ran for more than 300 ms' "and stops a second runaway session the same way"
+# Two runaway sessions at once: both are stopped, the daemon survives.
+(cd "$P" && "$WARD" run --provider script --model "$T/script.jsonl" x >/dev/null 2>"$T/e1") &
+r1=$!
+(cd "$P" && "$WARD" run --provider script --model "$T/script.jsonl" x >/dev/null 2>"$T/e2") &
+r2=$!
+wait "$r1" "$r2"
+like "$(cat "$T/e1")" 'ran for more than 300 ms' "concurrent runaway sessions are stopped (first)"
+like "$(cat "$T/e2")" 'ran for more than 300 ms' "concurrent runaway sessions are stopped (second)"
+out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
+like "$out" '"pong"' "and the daemon is still serving"
+stop_daemon
+
+start_daemon --agent "$WARD_BUILD/tests/hog.wasm" --agent-memory 33554432
+run_script <<'EOF'
+{"text": "unused"}
+EOF
+is "$RC" 1 "an agent that allocates without bound fails its session"
+like "$ERR" 'allocation failed after [0-9]+ MiB' "memory.grow past the cap fails inside the guest"
+mib=$(printf '%s' "$ERR" | sed -n 's/.*after \([0-9]*\) MiB.*/\1/p')
+ok "$( [ -n "$mib" ] && [ "$mib" -lt 32 ]; echo $?)" "it got less than the 32 MiB cap ($mib MiB)"
+out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
+like "$out" '"pong"' "the daemon survives the memory hog"
+stop_daemon
+
+# The real agent still works with the same limits.
+start_daemon --agent-step-ms 300 --agent-memory 33554432
+run_script <<'EOF'
+{"text": "fine"}
+EOF
+is "$RC" 0 "the real agent runs within the same limits"
+stop_daemon
+done_testing

@@ -1,0 +1,92 @@
+#!/bin/bash
+# End-to-end sessions: the real ward binary, daemon and agent component,
+# driven by the script provider.
+. "$(dirname "$0")/lib.sh"
+make_project
+
+# 1. A session that lists, reads and searches, and whose results reach the
+#    model (checked by the script's expect clauses).
+run_script <<'EOF'
+{"text": "Looking around.", "tool_calls": [{"name": "file_list", "arguments": {}}]}
+{"text": "Reading.", "expect": {"tool_result_contains": "src/main.c"}, "tool_calls": [{"id": "r1", "name": "file_read", "arguments": {"path": "README.md"}}]}
+{"text": "Searching.", "expect": {"tool_result_contains": "hello from the readme"}, "tool_calls": [{"name": "grep", "arguments": {"pattern": "TO+DO", "glob": "**/*.c"}}]}
+{"text": "All done: one TODO.", "expect": {"tool_result_contains": "src/main.c:1:"}}
+EOF
+is "$RC" 0 "a read-only session finishes with exit 0"
+like "$OUT" '^> file_list' "the transcript shows the tool calls"
+like "$OUT" 'All done: one TODO\.' "the transcript shows the final answer"
+like "$ERR" 'finished: 4 turns, 3 tool calls' "the summary counts turns and tool calls"
+unlike "$OUT" '\.git' "file_list skips .git"
+
+# 2. Reads outside the project root are refused and the model is told why.
+run_script <<EOF
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "$T/outside.txt"}}, {"name": "file_read", "arguments": {"path": "../outside.txt"}}]}
+{"text": "refused", "expect": {"tool_error": true, "tool_result_contains": "escapes the project root"}}
+EOF
+is "$RC" 0 "a session with refused reads still finishes"
+unlike "$OUT" 'secret' "nothing outside the root reaches the transcript"
+like "$OUT" '! denied' "the refusal shows in the transcript"
+
+# 3. Tools of later issues answer with a clear error, not a crash.
+run_script <<'EOF'
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "true"}}]}
+{"text": "ok", "expect": {"tool_error": true, "tool_result_contains": "not available"}}
+EOF
+is "$RC" 0 "an unavailable tool is an error the model sees"
+
+# 4. Unknown tools and malformed arguments from the model (invariant 8).
+run_script <<'EOF'
+{"tool_calls": [{"name": "rm_rf", "arguments": {}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "unknown tool"}, "tool_calls": [{"name": "file_read", "arguments": {"offset": 3}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "path"}, "tool_calls": [{"name": "file_read", "arguments": {"path": 42}}]}
+{"text": "survived", "expect": {"tool_error": true}}
+EOF
+is "$RC" 0 "unknown tools and bad arguments are errors fed back to the model"
+like "$OUT" 'survived' "the session goes on after them"
+
+# 5. max-turns stops a session that never finishes.
+run_script --max-turns 2 <<'EOF'
+{"tool_calls": [{"name": "file_list", "arguments": {}}]}
+{"tool_calls": [{"name": "file_list", "arguments": {}}]}
+{"tool_calls": [{"name": "file_list", "arguments": {}}]}
+EOF
+is "$RC" 1 "hitting --max-turns exits 1"
+like "$ERR" 'max turns' "and says so"
+
+# 6. A model error and an exhausted script end the session cleanly.
+run_script <<'EOF'
+{"error": "upstream said 500"}
+EOF
+is "$RC" 1 "a failing model request exits 1"
+like "$ERR" 'upstream said 500' "with the model's error"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_list", "arguments": {}}]}
+EOF
+is "$RC" 1 "running out of script exits 1"
+like "$ERR" 'no more turns' "with a clear message"
+
+# 7. A malformed script is refused before the session starts.
+run_script <<'EOF'
+{"text": "fine"}
+{"txt": "typo"}
+EOF
+is "$RC" 1 "a malformed script fails"
+like "$ERR" "line 2: unknown turn key 'txt'" "naming the line and the key"
+
+# 8. The agent keeps per-session state through storage: the conversation is
+#    saved under the session's directory in ward's state dir.
+run_script <<'EOF'
+{"text": "hi"}
+EOF
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+ok "$( [ -n "$sid" ] && [ -d "$XDG_STATE_HOME/ward/sessions/$sid/storage" ]; echo $?)" "the session has its own storage directory"
+ok "$( [ -s "$XDG_STATE_HOME/ward/sessions/$sid/storage/transcript" ]; echo $?)" "the agent saved its transcript there"
+
+# 9. Control characters from the model cannot drive the terminal.
+run_script <<'EOF'
+{"text": "bell\u0007 and escape\u001b[31m red"}
+EOF
+unlike "$OUT" $'\e' "escape bytes from the model are not printed raw"
+like "$OUT" '\^\[\[31m' "they are shown visibly"
+
+done_testing
