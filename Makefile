@@ -81,6 +81,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libward.a $(LDLIBS)
 
+# The agent's JSON reader is plain C: test it natively.
+$(B)/tests/test_ajson: tests/unit/test_ajson.c agent/ajson.c agent/ajson.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Iagent -o $@ $< agent/ajson.c
+
 # Test-only agent components (a runaway loop, ...) for the daemon's tests.
 $(B)/tests/%.wasm: tests/agents/%.c $(GEN)/agent.o $(GEN)/jsmn.h
 	@mkdir -p $(dir $@)
@@ -95,7 +100,7 @@ test: deps
 	$(MAKE) test-run
 
 test-run: $(UNITS) $(TEST_AGENTS)
-	WARD=$(abspath $(B)/ward) WARD_BUILD=$(abspath $(B)) \
+	WARD=$(abspath $(B)/ward) WARD_BUILD=$(abspath $(B)) WASM_TOOLS=$(TOOLS)/wasm-tools \
 	    prove -v -j1 $(UNITS) tests/integ/*.t
 
 test-asan: deps

@@ -12,7 +12,7 @@ imports=$(printf '%s\n' "$world" | sed -n 's/^[[:space:]]*import[[:space:]]\{1,\
 bad=$(printf '%s\n' "$imports" | grep -v '^ward:agent/[a-z-]*@' || true)
 if [ -n "$bad" ]; then
 	echo "check-imports: $wasm imports outside ward:agent:" >&2
-	printf '  %s\n' $bad >&2
+	printf '%s\n' "$bad" | sed 's/^/  /' >&2
 	exit 1
 fi
 echo "check-imports: $wasm imports only:" $imports >&2

@@ -1027,6 +1027,45 @@ out:
 	return rc;
 }
 
+/*
+ * Invariant 1, checked at load time as well as at build time: the agent may
+ * import ward:agent interfaces and nothing else. The linker would refuse an
+ * unknown import at instantiation anyway; refusing here says so up front.
+ */
+static int
+host_check_imports(struct host *h, struct buf *err)
+{
+	wasmtime_component_type_t *ty;
+	wasmtime_component_item_t item;
+	const char *name;
+	size_t i, n, len;
+	int rc = 0;
+
+	ty = wasmtime_component_type(h->component);
+	n = wasmtime_component_type_import_count(ty, h->engine);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!wasmtime_component_type_import_nth(ty, h->engine, i, &name,
+		    &len, &item)) {
+			buf_puts(err, "cannot read the agent's imports");
+			rc = WARD_EINVAL;
+			break;
+		}
+		if (item.kind != WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE ||
+		    len <= strlen(HOST_PKG HOST_VERSION) ||
+		    strncmp(name, HOST_PKG, strlen(HOST_PKG)) != 0 ||
+		    memcmp(name + len - strlen(HOST_VERSION), HOST_VERSION,
+		    strlen(HOST_VERSION)) != 0) {
+			buf_printf(err, "the agent component imports '%.*s', "
+			    "which is not a ward:agent interface; refusing "
+			    "to load it", (int)(len > 200 ? 200 : len), name);
+			rc = WARD_EDENIED;
+		}
+		wasmtime_component_item_delete(&item);
+	}
+	wasmtime_component_type_delete(ty);
+	return rc;
+}
+
 int
 host_new(struct host **out, const char *wasm_path, const char *cache_dir,
     const struct host_limits *lim, struct buf *err)
@@ -1068,6 +1107,8 @@ host_new(struct host **out, const char *wasm_path, const char *cache_dir,
 		goto out;
 	}
 	if ((rc = host_load(h, wasm_path, cache_dir, err)) != 0)
+		goto out;
+	if ((rc = host_check_imports(h, err)) != 0)
 		goto out;
 	if ((rc = host_link(h, err)) != 0)
 		goto out;

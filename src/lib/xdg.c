@@ -14,6 +14,7 @@ int
 xdg_mkdirs(const char *path)
 {
 	char tmp[PATH_MAX], *p;
+	struct stat st;
 
 	if (strlen(path) >= sizeof(tmp))
 		return WARD_EINVAL;
@@ -27,6 +28,9 @@ xdg_mkdirs(const char *path)
 		*p = '/';
 	}
 	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+		return WARD_ESYS;
+	/* EEXIST is only fine when what exists is a directory. */
+	if (stat(tmp, &st) == -1 || !S_ISDIR(st.st_mode))
 		return WARD_ESYS;
 	return 0;
 }

@@ -18,7 +18,8 @@ enum xdg_kind {
  * WARD_EDENIED (group/world-writable or foreign-owned), WARD_ESYS. */
 int	xdg_dir(enum xdg_kind kind, char **out);
 
-/* Creates `path` and its missing parents with mode 0700; 0 or WARD_ESYS. */
+/* Creates `path` and its missing parents with mode 0700. Returns 0 (path
+ * is a directory), WARD_EINVAL (longer than PATH_MAX) or WARD_ESYS. */
 int	xdg_mkdirs(const char *path);
 
 #endif

@@ -57,6 +57,15 @@ script_check_keys(json_t *obj, const char *const *keys, const char *what,
 	return 0;
 }
 
+/* A token count must fit the reply's unsigned fields. */
+static int
+script_count_ok(json_t *v)
+{
+	json_int_t n = json_integer_value(v);
+
+	return n >= 0 && (unsigned long long)n <= UINT_MAX;
+}
+
 /* Validates one turn so that chat never meets a surprise. */
 static int
 script_check_turn(json_t *t, unsigned line, struct buf *err)
@@ -65,6 +74,9 @@ script_check_turn(json_t *t, unsigned line, struct buf *err)
 	    NULL };
 	static const char *const expect_keys[] = { "tool_result_contains",
 	    "tool_error", NULL };
+	static const char *const usage_keys[] = { "input_tokens",
+	    "output_tokens", NULL };
+	size_t mark = err->len;	/* err may already hold the caller's text */
 	json_t *v, *c;
 	size_t i;
 	const char *s;
@@ -90,9 +102,16 @@ script_check_turn(json_t *t, unsigned line, struct buf *err)
 	}
 	if ((v = json_object_get(t, "usage")) != NULL) {
 		if (!json_is_object(v) ||
+		    script_check_keys(v, usage_keys, "usage", line, err) != 0 ||
 		    !json_is_integer(json_object_get(v, "input_tokens")) ||
 		    !json_is_integer(json_object_get(v, "output_tokens")))
 			goto bad_type;
+		if (!script_count_ok(json_object_get(v, "input_tokens")) ||
+		    !script_count_ok(json_object_get(v, "output_tokens"))) {
+			buf_printf(err, "line %u: usage token counts must be "
+			    "from 0 to %u", line, UINT_MAX);
+			return WARD_EPROTO;
+		}
 	}
 	if ((v = json_object_get(t, "expect")) != NULL) {
 		if (!json_is_object(v) ||
@@ -125,7 +144,7 @@ script_check_turn(json_t *t, unsigned line, struct buf *err)
 	}
 	return 0;
 bad_type:
-	if (err->len == 0)
+	if (err->len == mark)
 		buf_printf(err, "line %u: a field has the wrong type "
 		    "(see doc/SCRIPT.md)", line);
 	return WARD_EPROTO;
@@ -162,6 +181,16 @@ script_load(struct script *s, struct buf *err)
 			    s->path, SCRIPT_MAX_BYTES);
 			goto out;
 		}
+	}
+	/* The lines are C strings: a NUL would silently end the script. */
+	if (data.len > 0 && (line = memchr(data.data, '\0', data.len)) !=
+	    NULL) {
+		for (nl = data.data, lineno = 1; nl < line; nl++)
+			lineno += *nl == '\n';
+		buf_printf(err, "%s:%u: NUL byte in the model script", s->path,
+		    lineno);
+		rc = WARD_EPROTO;
+		goto out;
 	}
 	if ((s->turns = json_array()) == NULL) {
 		rc = WARD_ENOMEM;

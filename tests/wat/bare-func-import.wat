@@ -1,0 +1,5 @@
+(component
+  (import "ward:agent/console@0.1.0" (instance
+    (export "print" (func (param "text" string)))))
+  (import "launch" (func))
+)
