@@ -77,7 +77,7 @@ $(B)/agent.wasm: $(B)/agent.core.wasm tests/check-imports.sh
 	sh tests/check-imports.sh $(TOOLS)/wasm-tools $@.tmp
 	mv $@.tmp $@
 
-$(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h
+$(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h tests/unit/util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libward.a $(LDLIBS)
 

@@ -133,6 +133,39 @@ out:
 	return rc;
 }
 
+/* Says hello and checks the daemon speaks our protocol version: a daemon
+ * left running by another build of ward must not be half-understood. */
+static int
+client_hello(int fd, struct buf *err)
+{
+	json_t *m, *r = NULL;
+	json_int_t v;
+	int rc;
+
+	m = json_pack("{s:s, s:i}", "type", "hello", "version", PROTO_VERSION);
+	if (m == NULL)
+		return WARD_ENOMEM;
+	rc = proto_send(fd, m);
+	json_decref(m);
+	if (rc == 0)
+		rc = proto_recv(fd, &r, err);
+	if (rc != 0) {
+		if (err->len == 0)
+			buf_printf(err, "the daemon did not answer hello: %s",
+			    ward_strerror(rc));
+		return rc;
+	}
+	v = json_integer_value(json_object_get(r, "version"));
+	if (strcmp(proto_type(r), "hello") != 0 || v != PROTO_VERSION) {
+		buf_printf(err, "the running daemon speaks protocol version "
+		    "%lld, this ward speaks %d; stop it with `ward daemon "
+		    "stop`", (long long)v, PROTO_VERSION);
+		rc = WARD_EPROTO;
+	}
+	json_decref(r);
+	return rc;
+}
+
 int
 client_connect(struct buf *err)
 {
@@ -156,6 +189,10 @@ client_connect(struct buf *err)
 		}
 	}
 	free(path);
+	if ((rc = client_hello(fd, err)) != 0) {
+		close(fd);
+		return rc;
+	}
 	return fd;
 }
 

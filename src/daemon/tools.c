@@ -822,7 +822,7 @@ walk_dir(struct walk *w, int dfd, int depth)
 			goto out;
 	}
 	rc = 0;
- out:
+out:
 	tools_truncate(&w->rel, mark);
 	ents_free(ents, n);
 	return rc;
@@ -881,7 +881,7 @@ walk_run(struct walk *w, const char *path)
 		goto out;
 	if ((rc = grep_fd(w, fd)) == GREP_BINARY)
 		rc = tools_fail(w->out, WARD_EINVAL, "binary file: %s", path);
- out:
+out:
 	if (fd != -1)
 		close(fd);
 	if (pfd != -1)
@@ -934,7 +934,7 @@ tools_open(struct tools **out, const char *root,
 	*out = t;
 	t = NULL;
 	rc = 0;
- out:
+out:
 	tools_free(t);
 	return rc;
 }
@@ -1100,7 +1100,7 @@ tools_file_read(struct tools *t, const char *path, uint64_t offset,
 		goto out;
 	}
 	rc = 0;
- out:
+out:
 	if (fd != -1)
 		close(fd);
 	if (pfd != -1)
@@ -1129,7 +1129,7 @@ tools_file_list(struct tools *t, const char *path, const char *pattern,
 		goto out;
 	}
 	rc = 0;
- out:
+out:
 	walk_free(&w);
 	return rc;
 }
@@ -1189,7 +1189,7 @@ tools_grep(struct tools *t, const char *pattern, const char *path,
 		goto out;
 	}
 	rc = 0;
- out:
+out:
 	walk_free(&w);
 	return rc;
 }

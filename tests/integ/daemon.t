@@ -48,6 +48,25 @@ is "$RC" 0 "a run with a tampered-permission cache still works"
 like "$(tail -1 "$XDG_STATE_HOME/ward/daemon.log")" 'compiled' "by recompiling rather than loading it"
 is "$(stat -c %a "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)" 600 "and the cache is rewritten 0600"
 
+# A daemon that speaks another protocol version is not half-understood.
+"$WARD" daemon stop >/dev/null
+python3 - "$sock" <<'PY' &
+import os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+n = struct.unpack(">I", c.recv(4))[0]; c.recv(n)
+b = b'{"type":"hello","version":99}'
+c.sendall(struct.pack(">I", len(b)) + b)
+c.close(); os.unlink(sys.argv[1])
+PY
+fake=$!
+for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
+out=$(cd "$P" && "$WARD" run --provider script --model x "hi" 2>&1); rc=$?
+wait "$fake"
+is "$rc" 111 "a daemon of another protocol version makes ward run exit 111"
+like "$out" 'protocol version 99, this ward speaks 1' "and says how to fix it"
+
 # A broken agent is reported by ward run at once, with the daemon's reason.
 "$WARD" daemon stop >/dev/null
 mkdir -p "$T/bin"; cp "$WARD" "$T/bin/ward"; echo garbage > "$T/bin/agent.wasm"

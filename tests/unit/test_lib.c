@@ -20,35 +20,12 @@
 #include "lib/utf8.h"
 #include "lib/xdg.h"
 #include "tap.h"
+#include "util.h"
 
 #define R	"\xef\xbf\xbd"		/* U+FFFD */
 
 static char tmp[PATH_MAX];
 
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) == -1)
-		perror(path);
-	return 0;
-}
-
-static void
-rm_tree(const char *dir)
-{
-	if (dir[0] != '\0')
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* --- buf ---------------------------------------------------------------- */
 

@@ -22,13 +22,7 @@
 #include "lib/err.h"
 #include "lib/proto.h"
 #include "tap.h"
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
+#include "util.h"
 
 static void
 pair(int sv[2])

@@ -18,33 +18,10 @@
 #include "lib/err.h"
 #include "llm/llm.h"
 #include "tap.h"
+#include "util.h"
 
 static char dir[PATH_MAX];
 
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) == -1)
-		perror(path);
-	return 0;
-}
-
-static void
-rm_tree(const char *d)
-{
-	if (d[0] != '\0')
-		nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 path_in(char *dst, size_t n, const char *rel)

@@ -20,6 +20,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "tap.h"
+#include "util.h"
 
 #define REPL	"\xef\xbf\xbd"		/* U+FFFD */
 #define ELLIP	"\xe2\x80\xa6"		/* U+2026 */
@@ -27,13 +28,6 @@
 
 static char root[PATH_MAX], outside[PATH_MAX], evil[PATH_MAX + 8];
 static char root2[PATH_MAX];
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 static void
 put(const char *dir, const char *rel, const char *data, size_t n)
@@ -89,23 +83,6 @@ mktemp_dir(char *dst, const char *tmpl)
 		die("realpath");
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) == -1)
-		perror(path);
-	return 0;
-}
-
-static void
-rm_tree(const char *dir)
-{
-	if (dir[0] != '\0')
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Every fd the tools open must be closed again, on every path. */
 static int
