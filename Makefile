@@ -24,7 +24,7 @@ ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -ljansson \
 	  -lpcre2-8 -lseccomp -lpthread -ldl -lm
 
-SRCS	:= $(sort $(wildcard src/*/*.c))
+SRCS	:= $(filter-out src/policy/shell.c,$(sort $(wildcard src/*/*.c)))
 OBJS	:= $(SRCS:%.c=$(B)/obj/%.o)
 LIBOBJS	:= $(filter-out $(B)/obj/src/cli/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
