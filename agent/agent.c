@@ -259,8 +259,7 @@ conv_save(void)
 {
 	static const char *const roles[] = { "user", "assistant", "tool" };
 	struct sb b = { 0 };
-	agent_string_t key, err, warn;
-	agent_list_u8_t val;
+	agent_string_t key, err, warn, val;
 	size_t i, k;
 
 	sb_puts(&b, "{\"session\":");
@@ -304,7 +303,7 @@ conv_save(void)
 	}
 	agent_string_set(&key, "transcript");
 	val.ptr = (uint8_t *)b.p;
-	val.len = b.n;
+	val.len = b.n;	/* borrowed by the import */
 	if (!ward_agent_storage_save(&key, &val, &err)) {
 		agent_string_set(&warn, "could not save the transcript");
 		ward_agent_console_warn(&warn);

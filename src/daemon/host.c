@@ -55,6 +55,7 @@ struct host_instance {
 	void				*ictx;
 	int				 dead;
 	int				 deadline_hit;
+	int				 cancel_hit;
 };
 
 /* ---- values --------------------------------------------------------- */
@@ -66,13 +67,18 @@ v_bytes(val_t *v, const char *p, size_t n)
 	wasm_byte_vec_new(&v->of.string, n, p);
 }
 
-/* A string for the guest: always valid UTF-8. Returns 0 or WARD_ENOMEM. */
+/*
+ * A string for the guest: always valid UTF-8, and always initialised (empty
+ * on failure) so a value handed to wasmtime is never garbage. Returns 0 or
+ * WARD_ENOMEM.
+ */
 static int
-v_string(val_t *v, const char *s)
+v_stringn(val_t *v, const char *s, size_t n)
 {
 	struct buf b;
-	size_t n = s != NULL ? strlen(s) : 0;
 
+	if (s == NULL)
+		n = 0;
 	if (utf8_valid_prefix(s, n) == n) {
 		v_bytes(v, n ? s : "", n);
 		return 0;
@@ -80,11 +86,18 @@ v_string(val_t *v, const char *s)
 	buf_init(&b, 0);
 	if (utf8_sanitize(&b, s, n) != 0) {
 		buf_free(&b);
+		v_bytes(v, "", 0);
 		return WARD_ENOMEM;
 	}
 	v_bytes(v, b.data, b.len);
 	buf_free(&b);
 	return 0;
+}
+
+static int
+v_string(val_t *v, const char *s)
+{
+	return v_stringn(v, s, s != NULL ? strlen(s) : 0);
 }
 
 static void
@@ -272,6 +285,18 @@ host_of(wasmtime_context_t *ctx)
 	return wasmtime_context_get_data(ctx);
 }
 
+/* Every import starts here: a cancelled session traps the guest at its
+ * next host call, so even a guest looping on console.print stops. */
+static wasmtime_error_t *
+host_enter(struct host_instance *in)
+{
+	if (in->imp->cancelled != NULL && in->imp->cancelled(in->ictx)) {
+		in->cancel_hit = 1;
+		return wasmtime_error_new("session cancelled");
+	}
+	return NULL;
+}
+
 static int
 host_model_info(struct host_instance *in, val_t *v)
 {
@@ -294,7 +319,10 @@ host_llm_info(void *data, wasmtime_context_t *ctx,
     val_t *res, size_t nres)
 {
 	struct host_instance *in = host_of(ctx);
+	wasmtime_error_t *stop;
 
+	if ((stop = host_enter(in)) != NULL)
+		return stop;
 	(void)data;
 	(void)ty;
 	(void)args;
@@ -406,6 +434,7 @@ host_llm_chat(void *data, wasmtime_context_t *ctx,
 	static const char *const stops[] = { "end-turn", "tool-use",
 	    "max-tokens", "other" };
 	struct host_instance *in = host_of(ctx);
+	wasmtime_error_t *stop;
 	struct llm_request req;
 	struct llm_message *msgs = NULL;
 	struct llm_tool_decl *tools = NULL;
@@ -416,6 +445,8 @@ host_llm_chat(void *data, wasmtime_context_t *ctx,
 	size_t i, nmsgs = 0, ndecl = 0;
 	int rc = 0, fatal = 0;
 
+	if ((stop = host_enter(in)) != NULL)
+		return stop;
 	(void)data;
 	(void)ty;
 	buf_init(&err, 4096);
@@ -642,12 +673,15 @@ host_tool(void *data, wasmtime_context_t *ctx,
 {
 	const struct tool_desc *d = data;
 	struct host_instance *in = host_of(ctx);
+	wasmtime_error_t *stop;
 	struct host_tool_out out;
 	json_t *obj = NULL;
 	val_t pay;
 	size_t i;
 	int rc = 0, nomem = 0;
 
+	if ((stop = host_enter(in)) != NULL)
+		return stop;
 	(void)ty;
 	if (nargs != d->nargs || nres != 1)
 		return wasmtime_error_new("tools: bad signature");
@@ -671,11 +705,11 @@ out:
 		ec = v_field_at(&pay, 0, "exit-code");
 		ec->kind = WASMTIME_COMPONENT_S32;
 		ec->of.s32 = out.exit_code;
-		nomem |= v_string(v_field_at(&pay, 1, "output"),
-		    out.text.data);
+		nomem |= v_stringn(v_field_at(&pay, 1, "output"),
+		    out.text.data, out.text.len);
 		v_bool(v_field_at(&pay, 2, "truncated"), out.truncated);
 	} else if (rc == 0) {
-		nomem |= v_string(&pay, out.text.data);
+		nomem |= v_stringn(&pay, out.text.data, out.text.len);
 	} else {
 		if (out.text.len == 0)
 			buf_puts(&out.text, ward_strerror(rc));
@@ -700,13 +734,15 @@ host_storage(void *data, wasmtime_context_t *ctx,
 {
 	const char *op = data;
 	struct host_instance *in = host_of(ctx);
+	wasmtime_error_t *stop;
 	struct buf err, bytes;
-	char *key = NULL;
-	uint8_t *raw = NULL;
+	char *key = NULL, *raw = NULL;
 	val_t pay, *pp = NULL, inner;
 	size_t i, n = 0, off;
 	int rc = 0, nomem = 0;
 
+	if ((stop = host_enter(in)) != NULL)
+		return stop;
 	(void)ty;
 	buf_init(&err, 4096);
 	buf_init(&bytes, HOST_STORE_MAX);
@@ -717,25 +753,11 @@ host_storage(void *data, wasmtime_context_t *ctx,
 	    &err)) != 0)
 		goto out;
 	if (strcmp(op, "save") == 0) {
-		if (args[1].kind != WASMTIME_COMPONENT_LIST ||
-		    args[1].of.list.size > HOST_STORE_MAX) {
-			buf_printf(&err, "value over %u bytes", HOST_STORE_MAX);
-			rc = WARD_ETOOBIG;
+		if ((rc = v_get_string(&args[1], HOST_STORE_MAX, 1, &raw,
+		    "value", &err)) != 0)
 			goto out;
-		}
-		n = args[1].of.list.size;
-		if ((raw = malloc(n + 1)) == NULL) {
-			rc = WARD_ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			if (args[1].of.list.data[i].kind != WASMTIME_COMPONENT_U8) {
-				rc = WARD_EINVAL;
-				goto out;
-			}
-			raw[i] = args[1].of.list.data[i].of.u8;
-		}
-		rc = in->imp->storage_save(in->ictx, key, raw, n, &err);
+		rc = in->imp->storage_save(in->ictx, key, (uint8_t *)raw,
+		    args[1].of.string.size, &err);
 	} else if (strcmp(op, "load") == 0) {
 		rc = in->imp->storage_load(in->ictx, key, &bytes, &err);
 		if (rc == WARD_ENOENT) {
@@ -743,15 +765,7 @@ host_storage(void *data, wasmtime_context_t *ctx,
 			pp = &pay;
 			rc = 0;
 		} else if (rc == 0) {
-			inner.kind = WASMTIME_COMPONENT_LIST;
-			wasmtime_component_vallist_new_uninit(&inner.of.list,
-			    bytes.len);
-			for (i = 0; i < bytes.len; i++) {
-				inner.of.list.data[i].kind =
-				    WASMTIME_COMPONENT_U8;
-				inner.of.list.data[i].of.u8 =
-				    (uint8_t)bytes.data[i];
-			}
+			nomem |= v_stringn(&inner, bytes.data, bytes.len);
 			v_option(&pay, &inner);
 			pp = &pay;
 		}
@@ -793,11 +807,14 @@ host_console(void *data, wasmtime_context_t *ctx,
 {
 	const char *op = data;
 	struct host_instance *in = host_of(ctx);
+	wasmtime_error_t *stop;
 	struct buf err;
 	char *text = NULL, *answer = NULL;
 	val_t ans;
 	int ask = strcmp(op, "ask") == 0, nomem = 0;
 
+	if ((stop = host_enter(in)) != NULL)
+		return stop;
 	(void)ty;
 	buf_init(&err, 4096);
 	if (nargs != 1 || nres != (ask ? 1u : 0u))
@@ -1215,7 +1232,11 @@ host_call(struct host_instance *in, const char *name, val_t *args,
 	e = wasmtime_component_func_call(&fn, in->ctx, args, nargs, res, 1);
 	if (e != NULL) {
 		in->dead = 1;
-		if (in->deadline_hit) {
+		if (in->cancel_hit) {
+			wasmtime_error_delete(e);
+			buf_puts(err, "the session was cancelled: its client "
+			    "went away");
+		} else if (in->deadline_hit) {
 			/* Our own message, without wasmtime's backtrace. */
 			wasmtime_error_delete(e);
 			buf_printf(err, "the agent ran for more than %u ms "

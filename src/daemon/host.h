@@ -53,6 +53,9 @@ struct host_imports {
 	void	(*print)(void *ctx, const char *text, int warn);
 	/* WARD_ENOENT: nobody can answer. *answer is malloc'd. */
 	int	(*ask)(void *ctx, const char *question, char **answer);
+	/* Non-zero when the session must stop (its client went away): the
+	 * next host call traps the guest. May be NULL. */
+	int	(*cancelled)(void *ctx);
 };
 
 struct host_project {
@@ -86,7 +89,8 @@ int	host_from_cache(const struct host *h);
 void	host_free(struct host *h);
 
 /* Instantiates the component with `imp` bound to `ctx`. Returns 0 and *out,
- * or a negative WARD_E* with a message in err. One thread at a time. */
+ * or a negative WARD_E* with a message in err. Any thread may create
+ * instances; each instance is used by one thread at a time. */
 int	host_instance_new(struct host *h, const struct host_imports *imp,
 	    void *ctx, struct host_instance **out, struct buf *err);
 

@@ -42,6 +42,7 @@ struct server {
 struct conn {
 	struct server	*srv;
 	int		 fd;
+	int		 gone;		/* a send failed: the client left */
 };
 
 char *
@@ -89,8 +90,23 @@ conn_event(void *arg, json_t *ev)
 	if (m == NULL)
 		return;
 	json_object_set_new(m, "type", json_string("event"));
-	proto_send(c->fd, m);
+	if (proto_send(c->fd, m) == WARD_EIO)
+		c->gone = 1;
 	json_decref(m);
+}
+
+/* The client went away (send failed, or the socket hung up): the session
+ * must not go on spending model turns for nobody. */
+static int
+conn_cancelled(void *arg)
+{
+	struct conn *c = arg;
+	struct pollfd p = { c->fd, POLLRDHUP, 0 };
+
+	if (!c->gone && poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+		c->gone = 1;
+	return c->gone;
 }
 
 static int
@@ -126,7 +142,7 @@ static int
 conn_run(struct conn *c, json_t *req)
 {
 	struct session_config cfg;
-	struct session_sink sink = { conn_event, conn_ask, c };
+	struct session_sink sink = { conn_event, conn_ask, conn_cancelled, c };
 	struct session_result res;
 	struct buf err;
 	json_t *done;
@@ -150,6 +166,10 @@ conn_run(struct conn *c, json_t *req)
 		goto out;
 	}
 	rc = session_run(c->srv->host, &cfg, prompt, &sink, &res, &err);
+	/* One line per session in daemon.log: what ended it. */
+	fprintf(stderr, "ward daemon: session %s %s%s%s\n", res.id,
+	    rc == 0 ? "finished" : "failed", rc == 0 ? "" : ": ",
+	    rc == 0 ? "" : err.len ? err.data : ward_strerror(rc));
 	if (rc == 0) {
 		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
 		    "finished";

@@ -332,6 +332,14 @@ session_ask(void *ctx, const char *question, char **answer)
 	return s->sink->ask(s->sink->arg, question, answer);
 }
 
+static int
+session_cancelled(void *ctx)
+{
+	struct session *s = ctx;
+
+	return s->sink->cancelled != NULL && s->sink->cancelled(s->sink->arg);
+}
+
 static const struct host_imports session_imports = {
 	.llm_info = session_llm_info,
 	.llm_chat = session_llm_chat,
@@ -342,6 +350,7 @@ static const struct host_imports session_imports = {
 	.storage_list = session_storage_list,
 	.print = session_print,
 	.ask = session_ask,
+	.cancelled = session_cancelled,
 };
 
 /* ---- the session -------------------------------------------------------- */

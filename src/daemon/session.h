@@ -21,6 +21,9 @@ struct session_sink {
 	/* Asks the user; returns 0 and a malloc'd *answer, or WARD_ENOENT
 	 * when nobody can answer. */
 	int	(*ask)(void *arg, const char *question, char **answer);
+	/* Non-zero once nobody is listening: the session is then stopped at
+	 * the agent's next host call. May be NULL. */
+	int	(*cancelled)(void *arg);
 	void	*arg;
 };
 

@@ -96,9 +96,9 @@ exports_agent_handle_message(agent_string_t *message, agent_turn_result_t *ret,
 	ward_agent_types_tool_error_t te;
 	ward_agent_types_command_output_t co;
 	agent_string_t a, b, c, r, e;
-	agent_option_list_u8_t ol;
+	agent_option_string_t ol;
 	agent_list_string_t keys, args;
-	agent_list_u8_t val;
+	agent_string_t val;
 	agent_string_t argv[2];
 	uint64_t off = 3, lim = 7;
 	uint32_t tmo = 9;
@@ -133,7 +133,7 @@ exports_agent_handle_message(agent_string_t *message, agent_turn_result_t *ret,
 			putu(ol.val.len);
 			put(ol.val.len == 5 && memcmp(ol.val.ptr, "he\0lo", 5)
 			    == 0 ? ":same" : ":differs");
-			agent_list_u8_free(&ol.val);
+			agent_string_free(&ol.val);
 		}
 		put("\n");
 	}

@@ -51,6 +51,19 @@ out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
 like "$out" '"pong"' "the daemon survives the memory hog"
 stop_daemon
 
+# A session whose client goes away is stopped, even if its agent keeps
+# calling the host (so the step deadline never fires).
+start_daemon --agent "$WARD_BUILD/tests/chatty.wasm"
+(cd "$P" && exec "$WARD" run --provider script --model "$T/script.jsonl" x >/dev/null 2>&1) &
+client=$!
+sleep 0.5
+kill "$client"; wait "$client" 2>/dev/null
+for i in $(seq 1 100); do grep -q 'cancelled' "$T/daemon.log" && break; sleep 0.05; done
+like "$(cat "$T/daemon.log")" 'session [0-9a-f]+ failed: the session was cancelled: its client went away' "a session whose client left is cancelled"
+out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
+like "$out" '"pong"' "and the daemon goes on serving"
+stop_daemon
+
 # The real agent still works with the same limits.
 start_daemon --agent-step-ms 300 --agent-memory 33554432
 run_script <<'EOF'
