@@ -234,7 +234,8 @@ client_event(FILE *out, const json_t *m)
 		fputs("> ", out);
 		client_put_safe(out, name);
 		fputc(' ', out);
-		client_put_safe(out, args != NULL ? args : "{}");
+		client_put_safe(out, args != NULL ? args :
+		    "(arguments not shown)");
 		fputc('\n', out);
 	} else if ((strcmp(kind, "tool_result") == 0 ||
 	    strcmp(kind, "tool_error") == 0) && sum != NULL) {

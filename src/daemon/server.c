@@ -23,6 +23,7 @@
 
 #include "../lib/err.h"
 #include "../lib/proto.h"
+#include "../lib/utf8.h"
 #include "../lib/xdg.h"
 #include "server.h"
 #include "session.h"
@@ -146,8 +147,9 @@ conn_run(struct conn *c, json_t *req)
 	struct session_result res;
 	struct buf err;
 	json_t *done;
-	const char *prompt, *outcome;
+	const char *prompt, *outcome, *text;
 	json_int_t turns;
+	size_t tlen;
 	int rc, bad = 0;
 
 	buf_init(&err, 64 * 1024);
@@ -173,10 +175,14 @@ conn_run(struct conn *c, json_t *req)
 	if (rc == 0) {
 		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
 		    "finished";
-		done = json_pack("{s:s, s:b, s:s, s:s, s:s, s:i, s:i}",
+		/* The answer was streamed as events already; the copy in
+		 * `done` is cut to fit the frame, on a character boundary. */
+		text = res.turn.text != NULL ? res.turn.text : "";
+		tlen = utf8_valid_prefix(text, strnlen(text, 128u << 10));
+		done = json_pack("{s:s, s:b, s:s, s:s, s:s%, s:i, s:i}",
 		    "type", "done", "ok", 1, "session", res.id,
-		    "outcome", outcome, "text", res.turn.text ?
-		    res.turn.text : "", "turns", (json_int_t)res.turn.turns,
+		    "outcome", outcome, "text", text, tlen,
+		    "turns", (json_int_t)res.turn.turns,
 		    "tool_calls", (json_int_t)res.turn.tool_calls);
 		free(res.turn.text);
 	} else {
@@ -185,9 +191,9 @@ conn_run(struct conn *c, json_t *req)
 		    rc == WARD_ETRAP ? "agent-stopped" : "failed", "error",
 		    err.len ? err.data : ward_strerror(rc));
 	}
-	if (done != NULL && proto_send(c->fd, done) == WARD_ETOOBIG)
-		conn_error(c->fd, "the session's final answer is over the "
-		    "frame limit");
+	/* Without a `done` the client would wait forever: close instead. */
+	if (done == NULL || proto_send(c->fd, done) != 0)
+		bad = -1;
 	json_decref(done);
 out:
 	buf_free(&err);

@@ -17,13 +17,16 @@
 #include <unistd.h>
 
 #include "../lib/err.h"
+#include "../lib/utf8.h"
 #include "../lib/xdg.h"
 #include "session.h"
 #include "tools.h"
 
 #define SESSION_DEFAULT_TURNS	50
 #define SESSION_SUMMARY_MAX	200	/* bytes of a result shown in events */
-#define SESSION_EVENT_TEXT_MAX	(256u << 10)
+/* Event text is cut here: JSON escaping can grow it six-fold, and a frame
+ * holds 1 MiB. */
+#define SESSION_EVENT_TEXT_MAX	(128u << 10)
 
 struct session {
 	const struct session_config	*cfg;
@@ -32,6 +35,27 @@ struct session {
 	struct llm			*llm;
 	char				*store_dir;
 };
+
+/* Adds text under key, cut on a character boundary with a visible mark so
+ * a long text is shortened, never dropped. */
+static void
+session_event_text(json_t *ev, const char *key, const char *text)
+{
+	size_t n = strlen(text), cut = n;
+	struct buf b;
+
+	if (n > SESSION_EVENT_TEXT_MAX)
+		cut = utf8_valid_prefix(text, SESSION_EVENT_TEXT_MAX);
+	if (cut == n) {
+		json_object_set_new(ev, key, json_stringn(text, n));
+		return;
+	}
+	buf_init(&b, 0);
+	if (buf_add(&b, text, cut) == 0 && buf_printf(&b, "\n[... %zu more "
+	    "bytes not shown]", n - cut) == 0)
+		json_object_set_new(ev, key, json_stringn(b.data, b.len));
+	buf_free(&b);
+}
 
 static void
 session_event(struct session *s, const char *kind, const char *k1,
@@ -43,11 +67,9 @@ session_event(struct session *s, const char *kind, const char *k1,
 		return;
 	json_object_set_new(ev, "kind", json_string(kind));
 	if (k1 != NULL)
-		json_object_set_new(ev, k1, json_stringn(v1,
-		    strnlen(v1, SESSION_EVENT_TEXT_MAX)));
+		session_event_text(ev, k1, v1);
 	if (k2 != NULL)
-		json_object_set_new(ev, k2, json_stringn(v2,
-		    strnlen(v2, SESSION_EVENT_TEXT_MAX)));
+		session_event_text(ev, k2, v2);
 	s->sink->event(s->sink->arg, ev);
 	json_decref(ev);
 }
@@ -96,6 +118,32 @@ session_u64(json_t *args, const char *name)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/*
+ * Messages travel as C strings from here on (providers, transcript), so a
+ * NUL in a result would silently cut what the model sees: show it as U+2400
+ * (SYMBOL FOR NULL) instead.
+ */
+static int
+session_show_nuls(struct buf *text)
+{
+	struct buf b;
+	size_t i;
+	int rc = 0;
+
+	if (text->len == 0 || memchr(text->data, '\0', text->len) == NULL)
+		return 0;
+	buf_init(&b, 0);
+	for (i = 0; i < text->len && rc == 0; i++)
+		rc = text->data[i] == '\0' ? buf_add(&b, "\xe2\x90\x80", 3) :
+		    buf_add(&b, text->data + i, 1);
+	if (rc == 0) {
+		buf_reset(text);
+		rc = buf_add(text, b.data, b.len);
+	}
+	buf_free(&b);
+	return rc;
+}
+
 /* A short, one-line description of a result for the transcript. */
 static void
 session_summary(const struct buf *text, char *out, size_t outsz)
@@ -142,12 +190,18 @@ session_tool(void *ctx, const char *name, json_t *args,
 		rc = WARD_EUNAVAIL;
 	}
 
+	if (session_show_nuls(&out->text) != 0) {
+		buf_reset(&out->text);
+		buf_puts(&out->text, "out of memory");
+		rc = WARD_ENOMEM;
+	}
 	if (rc == 0)
 		session_summary(&out->text, summary, sizeof(summary));
 	else
 		snprintf(summary, sizeof(summary), "%s: %.*s",
-		    ward_strerror(rc), 150, out->text.data ? out->text.data :
-		    "");
+		    ward_strerror(rc), (int)utf8_valid_prefix(out->text.data ?
+		    out->text.data : "", out->text.len < 150 ? out->text.len :
+		    150), out->text.data ? out->text.data : "");
 	session_event(s, rc == 0 ? "tool_result" : "tool_error", "name", name,
 	    "summary", summary);
 	return rc;

@@ -89,4 +89,24 @@ EOF
 unlike "$OUT" $'\e' "escape bytes from the model are not printed raw"
 like "$OUT" '\^\[\[31m' "they are shown visibly"
 
+# 10. Long texts are cut for the transcript on a character boundary, never
+#     dropped, and never break the session.
+python3 -c '
+import json
+ls = {"name": "file_list", "arguments": {}}
+print(json.dumps({"text": "x" + "\u00e9" * 150000, "tool_calls": [ls]}))
+print(json.dumps({"text": "\u0001" * 200000, "tool_calls": [ls]}))
+print(json.dumps({"text": "end"}))' > "$T/long.jsonl"
+OUT=$(cd "$P" && "$WARD" run --provider script --model "$T/long.jsonl" "go" 2>"$T/err"); RC=$?
+is "$RC" 0 "a session with huge texts finishes"
+is "$(printf '%s' "$OUT" | grep -c 'more bytes not shown')" 2 "both huge texts are shown cut, with a mark"
+
+# 11. A NUL past the binary check does not cut what the model sees.
+{ head -c 9000 /dev/zero | tr '\0' a; printf '\0after the nul\n'; } > "$P/nul.txt"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "nul.txt"}}]}
+{"text": "ok", "expect": {"tool_result_contains": "\u2400after the nul"}}
+EOF
+is "$RC" 0 "text after a NUL byte reaches the model"
+
 done_testing
