@@ -27,7 +27,7 @@ LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -ljansson \
 SRCS	:= $(filter-out src/policy/shell.c,$(sort $(wildcard src/*/*.c)))
 OBJS	:= $(SRCS:%.c=$(B)/obj/%.o)
 LIBOBJS	:= $(filter-out $(B)/obj/src/cli/main.o,$(OBJS))
-UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRCS := $(filter-out tests/unit/test_shell.c,$(sort $(wildcard tests/unit/test_*.c)))
 UNITS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 # The agent guest: C -> wasm32 core module (reactor, no WASI imports) ->

@@ -18,4 +18,10 @@ int	cmd_daemon(int argc, char **argv);
 int	cmd_doctor(int argc, char **argv);
 int	cmd_demo(int argc, char **argv);
 
+/* Runs one session at root (absolute) with the given model and prints its
+ * transcript; returns the exit code (shared by `ward run` and `ward demo`).
+ * max_turns 0 means the default. */
+int	run_session(const char *root, const char *provider, const char *model,
+	    long max_turns, const char *prompt);
+
 #endif

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../daemon/server.h"
@@ -156,7 +157,13 @@ client_hello(int fd, struct buf *err)
 		return rc;
 	}
 	v = json_integer_value(json_object_get(r, "version"));
-	if (strcmp(proto_type(r), "hello") != 0 || v != PROTO_VERSION) {
+	if (strcmp(proto_type(r), "error") == 0) {
+		/* e.g. busy: report it as it is, never as a version problem. */
+		buf_printf(err, "the daemon refused: %s",
+		    json_string_value(json_object_get(r, "message")) ?
+		    json_string_value(json_object_get(r, "message")) : "?");
+		rc = WARD_EIO;
+	} else if (strcmp(proto_type(r), "hello") != 0 || v != PROTO_VERSION) {
 		buf_printf(err, "the running daemon speaks protocol version "
 		    "%lld, this ward speaks %d; stop it with `ward daemon "
 		    "stop`", (long long)v, PROTO_VERSION);
@@ -169,15 +176,28 @@ client_hello(int fd, struct buf *err)
 int
 client_connect(struct buf *err)
 {
+	struct timespec ts = { 0, 20 * 1000000L };
 	char *path;
-	int fd, rc;
+	int fd, rc, i;
 
 	if ((path = server_socket_path(err)) == NULL)
 		return WARD_ESYS;
 	if ((fd = client_dial_existing(path)) < 0) {
 		rc = client_spawn(err);
-		/* Losing a start race to another client is fine. */
-		if ((fd = client_dial_existing(path)) < 0 && rc != 0) {
+		fd = client_dial_existing(path);
+		/* Losing a start race to another client is fine: the winner
+		 * may still be loading the agent, so wait for its socket. */
+		if (fd < 0 && rc != 0 && err->data != NULL &&
+		    strstr(err->data, "another ward daemon") != NULL) {
+			for (i = 0; fd < 0 && i < CLIENT_START_TIMEOUT_MS / 20;
+			    i++) {
+				nanosleep(&ts, NULL);
+				fd = client_dial_existing(path);
+			}
+			if (fd >= 0)
+				buf_reset(err);
+		}
+		if (fd < 0 && rc != 0) {
 			free(path);
 			return rc;
 		}

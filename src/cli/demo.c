@@ -14,9 +14,6 @@
 
 #include "cli.h"
 
-int	run_session(const char *root, const char *provider, const char *model,
-	    long max_turns, const char *prompt);
-
 static const struct {
 	const char	*path;
 	const char	*text;

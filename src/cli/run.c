@@ -11,6 +11,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/err.h"
+#include "../lib/utf8.h"
 #include "cli.h"
 #include "client.h"
 
@@ -31,10 +32,14 @@ run_usage(FILE *f)
 	    "2 usage,\n111 the daemon could not be reached.\n");
 }
 
-/* Shared with `ward demo`: runs a session at root and returns the exit
- * code. */
-int	run_session(const char *root, const char *provider, const char *model,
-	    long max_turns, const char *prompt);
+static int
+run_utf8(const char *what, const char *s)
+{
+	if (utf8_valid_prefix(s, strlen(s)) == strlen(s))
+		return 1;
+	fprintf(stderr, "ward run: the %s is not valid UTF-8\n", what);
+	return 0;
+}
 
 int
 run_session(const char *root, const char *provider, const char *model,
@@ -44,6 +49,11 @@ run_session(const char *root, const char *provider, const char *model,
 	json_t *req;
 	int fd, code;
 
+	/* Checked before connecting: JSON carries only UTF-8. */
+	if (!run_utf8("project directory", root) ||
+	    !run_utf8("--provider", provider) || !run_utf8("--model", model) ||
+	    !run_utf8("prompt", prompt))
+		return WARD_EXIT_USAGE;
 	buf_init(&err, 4096);
 	if ((fd = client_connect(&err)) < 0) {
 		fprintf(stderr, "ward: %s\n", err.data ? err.data :
@@ -57,8 +67,8 @@ run_session(const char *root, const char *provider, const char *model,
 	    model, "max_turns", (json_int_t)max_turns);
 	if (req == NULL) {
 		close(fd);
-		fprintf(stderr, "ward: the prompt is not valid UTF-8\n");
-		return WARD_EXIT_USAGE;
+		fprintf(stderr, "ward: out of memory\n");
+		return WARD_EXIT_SYSERR;
 	}
 	code = client_run_session(fd, req, stdout);
 	json_decref(req);

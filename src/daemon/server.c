@@ -214,6 +214,8 @@ conn_main(void *arg)
 		json_decref(m);
 		m = NULL;
 		buf_reset(&err);
+		if (atomic_load(&c->srv->shutdown))
+			break;
 		if ((rc = proto_recv(c->fd, &m, &err)) != 0) {
 			if (rc != WARD_ENOENT && rc != WARD_EIO)
 				conn_error(c->fd, err.data ? err.data :
@@ -268,6 +270,34 @@ server_peer_ok(int fd)
 	return cr.uid == geteuid();
 }
 
+/* A socket given with --socket gets the same protection as the default
+ * one: its directory must be ours and writable by nobody else. */
+static int
+server_check_dir(const char *path, struct buf *err)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(dir)) {
+		buf_printf(err, "socket path too long: %s", path);
+		return WARD_EINVAL;
+	}
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		buf_printf(err, "the socket's directory %s must exist, be "
+		    "owned by you and be writable by nobody else", dir);
+		return WARD_EDENIED;
+	}
+	return 0;
+}
+
 /* Takes the lock beside the socket path: whoever holds it is the one
  * daemon serving that path, so "is anyone serving?" and "take over the
  * path" are one step. Returns the lock fd or a negative WARD_E*. */
@@ -301,6 +331,7 @@ static int
 server_bind(const char *path, struct buf *err)
 {
 	struct sockaddr_un sa;
+	struct stat st;
 	mode_t old;
 	int fd;
 
@@ -308,7 +339,14 @@ server_bind(const char *path, struct buf *err)
 		buf_printf(err, "socket path too long: %s", path);
 		return WARD_EINVAL;
 	}
-	unlink(path);
+	/* Replace a stale socket, never anything else at that path. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			buf_printf(err, "%s exists and is not a socket", path);
+			return WARD_EEXIST;
+		}
+		unlink(path);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -358,8 +396,11 @@ server_run(const struct server_opts *o, struct buf *err)
 		buf_printf(err, "cannot create %s", cache);
 		goto out;
 	}
-	if (o->socket_path != NULL)
+	if (o->socket_path != NULL) {
+		if ((rc = server_check_dir(o->socket_path, err)) != 0)
+			goto out;
 		path = strdup(o->socket_path);
+	}
 	else
 		path = server_socket_path(err);
 	if (path == NULL) {
@@ -434,8 +475,13 @@ server_run(const struct server_opts *o, struct buf *err)
 
 		nanosleep(&ts, NULL);
 	}
-	if (atomic_load(&s.conns) > 0)
-		s.host = NULL;
+	if (atomic_load(&s.conns) > 0) {
+		/* Their threads still use &s and the host: end the process
+		 * here rather than free what they hold. */
+		fprintf(stderr, "ward daemon: exiting with %d connection(s) "
+		    "still open\n", atomic_load(&s.conns));
+		_exit(0);
+	}
 out:
 	if (lfd >= 0)
 		close(lfd);

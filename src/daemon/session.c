@@ -247,7 +247,8 @@ session_storage_save(void *ctx, const char *key, const uint8_t *data,
 
 	if ((rc = session_key_path(s, key, path, sizeof(path), err)) != 0)
 		return rc;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* Keys never start with '.', so this name is no key's. */
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", s->store_dir, key);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd == -1) {
@@ -340,10 +341,7 @@ session_storage_list(void *ctx, struct buf *keys, size_t *nkeys,
 		return WARD_EIO;
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || (l > 4 &&
-		    strcmp(de->d_name + l - 4, ".tmp") == 0))
+		if (de->d_name[0] == '.')
 			continue;
 		if ((nn = reallocarray(names, n + 1, sizeof(*names))) == NULL ||
 		    (nn[n] = strdup(de->d_name)) == NULL) {

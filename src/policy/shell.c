@@ -1050,7 +1050,9 @@ opaque(struct parse *P, TSNode top, unsigned ctx, unsigned depth, int check)
 	TSNode n;
 	int rc;
 
-	if ((rc = push_node(P, top)) != 0)
+	/* The top node is the caller's to judge (it may be the (( ))
+	 * test_command itself); what is inside is judged here. */
+	if ((rc = push_children(P, top)) != 0)
 		return rc;
 	while (P->nnodes > nb && rc == 0) {
 		n = P->nodes[--P->nnodes];
@@ -2319,7 +2321,9 @@ container(struct parse *P, const struct work *w, TSNode n)
 		}
 	}
 	P->nkids = kb;
-	if (rc == 0 && nstmt > 1)
+	/* Several statements in sequence are compound; the parts of a
+	 * pipeline are not. */
+	if (rc == 0 && nstmt > 1 && pk != K_PIPELINE && pk != K_NEGATED)
 		P->l->flags |= SHELL_L_COMPOUND;
 	if (rc == 0 && grouped)
 		rc = cb_finish(P, &cb);
@@ -2500,8 +2504,9 @@ parse_text(const char *s, size_t len, int level, unsigned ctx,
 	P.prefix = prefix;
 	P.l = l;
 	P.err = err;
-	if (len > UINT32_MAX)
-		return bad(&P, 0, "command too long to parse");
+	if (len > SHELL_MAX_LEN)
+		return bad(&P, SHELL_MAX_LEN, "longer than %d bytes",
+		    SHELL_MAX_LEN);
 	if (memchr(s, '\0', len) != NULL)
 		return bad(&P, (size_t)((const char *)memchr(s, '\0', len) - s),
 		    "NUL byte");
@@ -2513,9 +2518,12 @@ parse_text(const char *s, size_t len, int level, unsigned ctx,
 		rc = WARD_EUNAVAIL;
 		goto out;
 	}
+	/* Error recovery can be quadratic (a long pipeline ending in a
+	 * syntax error): bound the time, not the input's shape. */
+	ts_parser_set_timeout_micros(parser, SHELL_PARSE_MICROS);
 	if ((tree = ts_parser_parse_string(parser, NULL, s,
 	    (uint32_t)len)) == NULL) {
-		rc = WARD_EUNAVAIL;
+		rc = bad(&P, 0, "took too long to parse");
 		goto out;
 	}
 	root = ts_tree_root_node(tree);

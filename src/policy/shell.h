@@ -18,8 +18,9 @@
  * Where the tree and bash could disagree, and for every node type this file
  * does not handle explicitly, the result is marked SHELL_L_UNPARSEABLE
  * rather than guessed at: policy treats that as a prompt, never an allow.
- * There is no cap on the number of parts, and nothing here recurses on the
- * shape of the input (deep nesting costs heap, not stack).
+ * There is no cap on the number of parts within SHELL_MAX_LEN bytes, and
+ * nothing here recurses on the shape of the input (deep nesting costs heap,
+ * not stack).
  */
 #ifndef WARD_SHELL_H
 #define WARD_SHELL_H
@@ -27,6 +28,18 @@
 #include <stddef.h>
 
 #include "../lib/buf.h"
+
+/* The longest text handed to the grammar; longer is unparseable.
+ * libtree-sitter 0.20.7 (Debian's) frees a wild pointer when error
+ * recovery meets 65536 or more pending tokens (unclosed ( { [ $( if ...,
+ * or long operator runs); a token takes at least one byte and zero-width
+ * tokens are at most one per byte, so a little under half of that
+ * bounds it. */
+#define SHELL_MAX_LEN		32000
+/* Wall-clock budget for one parse; past it the text is unparseable.
+ * Valid input at SHELL_MAX_LEN takes milliseconds; error recovery on some
+ * shapes takes seconds. */
+#define SHELL_PARSE_MICROS	2000000
 
 /* How deep sh -c / eval / here-doc backquotes may nest before the inner
  * text is no longer parsed (the command is then marked, not dropped). */
@@ -150,9 +163,9 @@ struct shell_list {
 
 /*
  * Parses cmd[0..len) (need not be NUL-terminated; must be UTF-8 without
- * NUL to be parseable). On success returns 0 and sets *out to a new list
- * that the caller frees with shell_list_free; the list may be empty (only
- * blanks or comments). When some of the input was not understood the list
+ * NUL and at most SHELL_MAX_LEN bytes to be parseable). On success
+ * returns 0 and sets *out to a new list that the caller frees with
+ * shell_list_free; the list may be empty (only blanks or comments). When some of the input was not understood the list
  * still holds every command that was, SHELL_L_UNPARSEABLE is set and a
  * one-line reason ("byte 12: ...") is appended to err (err may be NULL).
  * Returns WARD_EINVAL for NULL cmd or out, WARD_ENOMEM, or WARD_EUNAVAIL

@@ -45,7 +45,7 @@ run_script <<'EOF'
 {"text": "four"}
 EOF
 is "$RC" 0 "a run with a tampered-permission cache still works"
-like "$(tail -1 "$XDG_STATE_HOME/ward/daemon.log")" 'compiled' "by recompiling rather than loading it"
+like "$(grep serving "$XDG_STATE_HOME/ward/daemon.log" | tail -1)" 'compiled' "by recompiling rather than loading it"
 is "$(stat -c %a "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)" 600 "and the cache is rewritten 0600"
 
 # A daemon that speaks another protocol version is not half-understood.
@@ -73,4 +73,27 @@ mkdir -p "$T/bin"; cp "$WARD" "$T/bin/ward"; echo garbage > "$T/bin/agent.wasm"
 out=$(cd "$P" && "$T/bin/ward" run --provider script --model x "hi" 2>&1); rc=$?
 is "$rc" 111 "a daemon that cannot load its agent makes ward run exit 111"
 like "$out" 'cannot compile agent component' "with the daemon's reason"
+# Several runs starting at once share one daemon: the losers of the start
+# race wait for the winner instead of failing.
+"$WARD" daemon stop >/dev/null 2>&1
+printf '{"text": "same"}\n' > "$T/one.jsonl"
+pids=""
+for i in 1 2 3; do
+	(cd "$P" && "$WARD" run --provider script --model "$T/one.jsonl" go >/dev/null 2>"$T/race$i") &
+	pids="$pids $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+is "$fails" 0 "three concurrent first runs all succeed"
+[ "$fails" -eq 0 ] || cat "$T"/race* | sed 's/^/# /'
+
+# --socket never deletes what is not a socket, nor serves from a shared dir.
+echo keep > "$T/notes.txt"
+out=$("$WARD" daemon --socket "$T/notes.txt" 2>&1); rc=$?
+ok "$( [ "$rc" -ne 0 ] && [ "$(cat "$T/notes.txt")" = keep ]; echo $?)" "--socket on a regular file refuses and leaves the file"
+mkdir -m 777 "$T/shared"
+out=$("$WARD" daemon --socket "$T/shared/d.sock" 2>&1); rc=$?
+is "$rc" 111 "--socket in a world-writable directory is refused"
+like "$out" 'writable by nobody else' "and says why"
+
 done_testing

@@ -71,13 +71,14 @@ run_script() {
 # what comes back, one JSON frame per line; "EOF" when the daemon closes.
 frame_exchange() {
 	python3 - "$1" "$2" <<'PY'
-import socket, struct, sys
+import signal, socket, struct, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)	# `| head -1` is fine
 path, payload = sys.argv[1], eval(sys.argv[2])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(10)
 s.connect(path)
 try:
-    s.sendall(payload)
+    s.sendall(payload, socket.MSG_NOSIGNAL)
     s.shutdown(socket.SHUT_WR)
 except OSError:
     pass    # the daemon may close on us mid-send; read what it said
