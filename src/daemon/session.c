@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,53 @@ static const struct host_imports session_imports = {
 
 /* ---- the session -------------------------------------------------------- */
 
+/* 1 when `in` is `dir` or below it (both real paths). */
+static int
+session_under(const char *in, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(in, dir, n) == 0 && (in[n] == '\0' || in[n] == '/' ||
+	    (n == 1 && dir[0] == '/'));
+}
+
+/*
+ * Invariant 4: the agent never sees ward's own keys, approvals, logs or
+ * sessions. The tools are confined to the root, so a root that contains
+ * one of ward's directories (say $HOME), or lies inside one, is refused.
+ */
+static int
+session_check_root(const char *root, struct buf *err)
+{
+	static const enum xdg_kind kinds[] = { XDG_CONFIG, XDG_STATE, XDG_DATA,
+	    XDG_RUNTIME };
+	char real[PATH_MAX], *dir = NULL, dreal[PATH_MAX];
+	size_t i;
+	int rc = 0;
+
+	if (realpath(root, real) == NULL) {
+		buf_printf(err, "cannot open project root %s: %s", root,
+		    strerror(errno));
+		return WARD_ENOENT;
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rc == 0; i++) {
+		if (xdg_dir(kinds[i], &dir) != 0 || realpath(dir, dreal) == NULL)
+			rc = WARD_ESYS;
+		else if (session_under(dreal, real) ||
+		    session_under(real, dreal))
+			rc = WARD_EDENIED;
+		if (rc != 0)
+			buf_printf(err, "ward will not run a session in %s: "
+			    "it %s ward's own directory %s; run it in a "
+			    "project directory", real, rc == WARD_EDENIED &&
+			    session_under(real, dreal) ? "is inside" :
+			    "contains", dir != NULL ? dir : "?");
+		free(dir);
+		dir = NULL;
+	}
+	return rc;
+}
+
 static int
 session_new_id(char id[SESSION_ID_LEN + 1])
 {
@@ -451,6 +499,8 @@ session_run(struct host *h, const struct session_config *cfg,
 		    strerror(errno));
 		goto out;
 	}
+	if ((rc = session_check_root(cfg->root, err)) != 0)
+		goto out;
 	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
 		buf_printf(err, "cannot open project root %s: %s", cfg->root,
 		    ward_strerror(rc));

@@ -109,4 +109,13 @@ run_script <<'EOF'
 EOF
 is "$RC" 0 "text after a NUL byte reaches the model"
 
+# 12. Invariant 4: a root that contains ward's own directories (here the
+#     test's temp dir, holding its XDG dirs) or lies inside one is refused.
+OUT=$(cd "$T" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
+is "$RC" 1 "a session rooted at a directory holding ward's state is refused"
+like "$OUT" "will not run a session in .*contains ward's own directory" "saying why"
+OUT=$(cd "$XDG_STATE_HOME/ward" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
+is "$RC" 1 "a session rooted inside ward's state dir is refused"
+like "$OUT" "is inside ward's own directory" "saying why"
+
 done_testing
