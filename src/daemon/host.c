@@ -26,6 +26,7 @@
 #define HOST_VERSION		"@0.1.0"
 #define HOST_TICK_MS		10
 #define HOST_WASM_MAX		(64u << 20)
+#define HOST_ARTIFACT_MAX	(512u << 20)	/* a compiled component */
 #define HOST_ARG_MAX		(1u << 20)	/* one string argument */
 #define HOST_PATH_MAX		4096
 #define HOST_LIST_MAX		10000		/* list elements */
@@ -919,48 +920,68 @@ host_link(struct host *h, struct buf *err)
 /* ---- loading and the compiled-artifact cache -------------------------- */
 
 static int
-host_read_file(const char *path, struct buf *b, struct buf *err)
+host_read_fd(int fd, const char *path, struct buf *b, struct buf *err)
 {
 	char chunk[65536];
 	ssize_t n;
-	int fd, rc = 0;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			buf_printf(err, "read %s: %s", path, strerror(errno));
+			return WARD_EIO;
+		}
+		if (buf_add(b, chunk, (size_t)n) != 0) {
+			buf_printf(err, "%s is too large", path);
+			return WARD_ETOOBIG;
+		}
+	}
+	return 0;
+}
+
+static int
+host_read_file(const char *path, struct buf *b, struct buf *err)
+{
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		buf_printf(err, "cannot open agent component %s: %s", path,
 		    strerror(errno));
 		return errno == ENOENT ? WARD_ENOENT : WARD_EIO;
 	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			buf_printf(err, "read %s: %s", path, strerror(errno));
-			rc = WARD_EIO;
-			break;
-		}
-		if ((rc = buf_add(b, chunk, (size_t)n)) != 0) {
-			buf_printf(err, "agent component %s is too large",
-			    path);
-			break;
-		}
-	}
+	rc = host_read_fd(fd, path, b, err);
 	close(fd);
 	return rc;
 }
 
 /*
- * A cached artifact is native code that wasmtime will map and run, so it is
- * used only if this user owns it and nobody else can write it; otherwise it
- * is ignored and recompiled.
+ * A cached artifact is native code that wasmtime will run, so it is used
+ * only if this user owns it and its directory and nobody else can write
+ * either; the checks are made on the open descriptor and the bytes read
+ * from it are what is deserialised, so nothing can be swapped in between.
+ * Returns 1 with the artifact in *bytes, else 0 (recompile).
  */
 static int
-host_cache_usable(const char *path)
+host_cache_read(const char *dir, const char *path, struct buf *bytes)
 {
 	struct stat st;
+	struct buf err;
+	int fd, ok = 0;
 
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022) != 0)
 		return 0;
-	return st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return 0;
+	buf_init(&err, 256);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 022) == 0 &&
+	    host_read_fd(fd, path, bytes, &err) == 0)
+		ok = 1;
+	buf_free(&err);
+	close(fd);
+	return ok;
 }
 
 static void
@@ -978,8 +999,9 @@ host_cache_store(const wasmtime_component_t *c, const char *path)
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
 	    (int)sizeof(tmp))
 		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1)
+	unlink(tmp);	/* a leftover of a crashed writer with our pid */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
 		goto out;
 	if (write(fd, bytes.data, bytes.size) != (ssize_t)bytes.size ||
 	    fsync(fd) == -1) {
@@ -1002,10 +1024,11 @@ host_load(struct host *h, const char *wasm_path, const char *cache_dir,
 	char hex[65], path[4096];
 	crypto_generichash_state st;
 	wasmtime_error_t *e;
-	struct buf wasm;
+	struct buf wasm, art;
 	int rc;
 
 	buf_init(&wasm, HOST_WASM_MAX);
+	buf_init(&art, HOST_ARTIFACT_MAX);
 	if ((rc = host_read_file(wasm_path, &wasm, err)) != 0)
 		goto out;
 	if (cache_dir != NULL) {
@@ -1018,9 +1041,10 @@ host_load(struct host *h, const char *wasm_path, const char *cache_dir,
 		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 		snprintf(path, sizeof(path), "%s/agent-%s.cwasm", cache_dir,
 		    hex);
-		if (host_cache_usable(path)) {
-			e = wasmtime_component_deserialize_file(h->engine, path,
-			    &h->component);
+		if (host_cache_read(cache_dir, path, &art)) {
+			e = wasmtime_component_deserialize(h->engine,
+			    (const uint8_t *)art.data, art.len, &h->component);
+			buf_free(&art);
 			if (e == NULL) {
 				h->from_cache = 1;
 				goto out;
@@ -1040,6 +1064,7 @@ host_load(struct host *h, const char *wasm_path, const char *cache_dir,
 	if (cache_dir != NULL)
 		host_cache_store(h->component, path);
 out:
+	buf_free(&art);
 	buf_free(&wasm);
 	return rc;
 }

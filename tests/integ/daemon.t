@@ -48,6 +48,23 @@ is "$RC" 0 "a run with a tampered-permission cache still works"
 like "$(grep serving "$XDG_STATE_HOME/ward/daemon.log" | tail -1)" 'compiled' "by recompiling rather than loading it"
 is "$(stat -c %a "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)" 600 "and the cache is rewritten 0600"
 
+# ... nor one reached through a symlink, nor one in a directory others can write.
+"$WARD" daemon stop >/dev/null
+c=$(ls "$XDG_STATE_HOME"/ward/cache/agent-*.cwasm)
+mv "$c" "$T/elsewhere.cwasm"; ln -s "$T/elsewhere.cwasm" "$c"
+run_script <<'EOF'
+{"text": "five"}
+EOF
+like "$(grep serving "$XDG_STATE_HOME/ward/daemon.log" | tail -1)" 'compiled' "a symlinked cache artifact is not loaded"
+"$WARD" daemon stop >/dev/null
+chmod 770 "$XDG_STATE_HOME/ward/cache"
+run_script <<'EOF'
+{"text": "six"}
+EOF
+is "$RC" 0 "a run with a group-writable cache directory still works"
+like "$(grep serving "$XDG_STATE_HOME/ward/daemon.log" | tail -1)" 'compiled' "but compiles instead of trusting the cache"
+chmod 700 "$XDG_STATE_HOME/ward/cache"
+
 # A daemon that speaks another protocol version is not half-understood.
 "$WARD" daemon stop >/dev/null
 python3 - "$sock" <<'PY' &
