@@ -15,7 +15,7 @@ unlike "$core" 'wasi_snapshot_preview1|wasi:' "the core module has zero WASI imp
 like "$core" '"ward:agent/tools@0.1.0"' "its imports are the ward:agent functions"
 ok "$(printf '%s\n' "$core" | grep -vc '"ward:agent/' | grep -qx 0; echo $?)" "every core import is from ward:agent"
 
-for w in wasi-import bare-func-import; do
+for w in wasi-import bare-func-import inline-interface-import; do
 	"$WASM_TOOLS" parse "$root/tests/wat/$w.wat" -o "$T/$w.wasm"
 	sh "$root/tests/check-imports.sh" "$WASM_TOOLS" "$T/$w.wasm" 2>"$T/err"
 	is "$?" 1 "the import check fails a component with a $w"
