@@ -7,6 +7,8 @@
 #   wasmtime C API   deps/wasmtime (wrapper crate, Cargo.lock) -> $WASMTIME_DIR
 #   wasm-tools       component wrapping and the import check
 #   wit-bindgen      C bindings for the agent guest
+#   tree-sitter-bash the bash grammar (generated C) from npm, checksummed,
+#                    -> $TS_BASH_DIR; built against Debian's libtree-sitter
 #
 # Builds go to $WARD_CACHE (default ~/.cache/ward), outside the clone, so a
 # second clone on the same machine reuses them.
@@ -17,6 +19,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${WASMTIME_DIR:=$WARD_CACHE/wasmtime}"
 WASM_TOOLS_VERSION=1.254.2
 WIT_BINDGEN_VERSION=0.63.0
+TS_BASH_VERSION=0.23.3
+# sha512 of `npm pack tree-sitter-bash@0.23.3` (the registry's integrity
+# sha512-36cg/GQ2...AfoCZg==, in hex).
+TS_BASH_SHA512=dfa720fc643662621b7a205ea9eba1e1f049ea2e24815a2e0daa93c6a8a1e72b0f6a0fb31ee7f221ac4c38578cf027a997000afcbba3d68e571ea81d01fa0266
+: "${TS_BASH_DIR:=$WARD_CACHE/tree-sitter-bash-$TS_BASH_VERSION}"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
@@ -37,6 +44,36 @@ if [ -n "$missing" ]; then
 	apt-get update -q >&2
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing >&2
+fi
+
+# --- tree-sitter-bash grammar (npm tarball, verified) ----------------------
+# Only its generated src/parser.c, src/scanner.c and src/tree_sitter/*.h are
+# used; the Makefile compiles them against libtree-sitter-dev (ABI 14).
+if [ "$(cat "$TS_BASH_DIR/.stamp" 2>/dev/null || true)" != "$TS_BASH_SHA512" ]; then
+	command -v npm >/dev/null 2>&1 ||
+		die "npm not found: it fetches tree-sitter-bash $TS_BASH_VERSION"
+	say "fetching tree-sitter-bash $TS_BASH_VERSION"
+	mkdir -p "$WARD_CACHE"
+	tmp=$(mktemp -d "$WARD_CACHE/ts-bash.XXXXXX")
+	(cd "$tmp" && npm pack --silent "tree-sitter-bash@$TS_BASH_VERSION") >&2 ||
+		{ rm -rf "$tmp"; die "npm pack tree-sitter-bash@$TS_BASH_VERSION failed"; }
+	tgz="$tmp/tree-sitter-bash-$TS_BASH_VERSION.tgz"
+	got=$(sha512sum "$tgz" 2>/dev/null | cut -d' ' -f1)
+	if [ "$got" != "$TS_BASH_SHA512" ]; then
+		rm -rf "$tmp"
+		die "tree-sitter-bash-$TS_BASH_VERSION.tgz: sha512 mismatch (got ${got:-nothing})"
+	fi
+	mkdir "$tmp/x"
+	tar -xzf "$tgz" -C "$tmp/x" ||
+		{ rm -rf "$tmp"; die "cannot extract tree-sitter-bash"; }
+	for f in parser.c scanner.c tree_sitter/parser.h; do
+		[ -f "$tmp/x/package/src/$f" ] ||
+			{ rm -rf "$tmp"; die "tree-sitter-bash: package/src/$f missing"; }
+	done
+	echo "$TS_BASH_SHA512" > "$tmp/x/.stamp"
+	rm -rf "$TS_BASH_DIR"
+	mv "$tmp/x" "$TS_BASH_DIR"
+	rm -rf "$tmp"
 fi
 
 # --- Rust toolchain -------------------------------------------------------

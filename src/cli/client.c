@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -134,11 +135,16 @@ out:
 	return rc;
 }
 
-/* Says hello and checks the daemon speaks our protocol version: a daemon
- * left running by another build of ward must not be half-understood. */
+/*
+ * Says hello and checks the daemon speaks our protocol version. Returns
+ * WARD_EEXIST when it is another build of ward or uses another state
+ * directory: such a daemon must be replaced, not used.
+ */
 static int
 client_hello(int fd, struct buf *err)
 {
+	char build[128], *state = NULL;
+	const char *db, *ds;
 	json_t *m, *r = NULL;
 	json_int_t v;
 	int rc;
@@ -168,52 +174,130 @@ client_hello(int fd, struct buf *err)
 		    "%lld, this ward speaks %d; stop it with `ward daemon "
 		    "stop`", (long long)v, PROTO_VERSION);
 		rc = WARD_EPROTO;
+	} else {
+		db = json_string_value(json_object_get(r, "build"));
+		ds = json_string_value(json_object_get(r, "state"));
+		if (proto_build_id(build, sizeof(build)) != 0 ||
+		    xdg_dir(XDG_STATE, &state) != 0 || db == NULL ||
+		    ds == NULL || strcmp(db, build) != 0 ||
+		    strcmp(ds, state) != 0)
+			rc = WARD_EEXIST;
 	}
+	free(state);
 	json_decref(r);
+	return rc;
+}
+
+int
+client_wait_gone(const char *path)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+	char lockpath[PATH_MAX];
+	int i, fd, rc = -1;
+
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	if ((fd = open(lockpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return 0;
+	for (i = 0; i < 500; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			flock(fd, LOCK_UN);
+			rc = 0;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Connects to the daemon at path, starting one if nobody serves it. */
+static int
+client_open(const char *path, struct buf *err)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+	int fd, rc, i;
+
+	if ((fd = client_dial_existing(path)) >= 0)
+		return fd;
+	rc = client_spawn(err);
+	fd = client_dial_existing(path);
+	/* Losing a start race to another client is fine: the winner may
+	 * still be loading the agent, so wait for its socket. */
+	if (fd < 0 && rc != 0 && err->data != NULL &&
+	    strstr(err->data, "another ward daemon") != NULL) {
+		for (i = 0; fd < 0 && i < CLIENT_START_TIMEOUT_MS / 20; i++) {
+			nanosleep(&ts, NULL);
+			fd = client_dial_existing(path);
+		}
+		if (fd >= 0)
+			buf_reset(err);
+	}
+	if (fd < 0 && rc != 0)
+		return rc;
+	if (fd < 0) {
+		buf_printf(err, "cannot connect to %s: %s", path,
+		    strerror(errno));
+		return WARD_ESYS;
+	}
+	return fd;
+}
+
+/* Asks the daemon on fd to stop and waits until it has exited. */
+static int
+client_replace(int fd, const char *path)
+{
+	struct buf err;
+	json_t *m, *r = NULL;
+	int rc = -1;
+
+	buf_init(&err, 1024);
+	m = json_pack("{s:s}", "type", "shutdown");
+	if (m != NULL && proto_send(fd, m) == 0 &&
+	    proto_recv(fd, &r, &err) == 0 &&
+	    strcmp(proto_type(r), "bye") == 0)
+		rc = client_wait_gone(path);
+	json_decref(m);
+	json_decref(r);
+	buf_free(&err);
 	return rc;
 }
 
 int
 client_connect(struct buf *err)
 {
-	struct timespec ts = { 0, 20 * 1000000L };
 	char *path;
-	int fd, rc, i;
+	int fd, rc, attempt;
 
 	if ((path = server_socket_path(err)) == NULL)
 		return WARD_ESYS;
-	if ((fd = client_dial_existing(path)) < 0) {
-		rc = client_spawn(err);
-		fd = client_dial_existing(path);
-		/* Losing a start race to another client is fine: the winner
-		 * may still be loading the agent, so wait for its socket. */
-		if (fd < 0 && rc != 0 && err->data != NULL &&
-		    strstr(err->data, "another ward daemon") != NULL) {
-			for (i = 0; fd < 0 && i < CLIENT_START_TIMEOUT_MS / 20;
-			    i++) {
-				nanosleep(&ts, NULL);
-				fd = client_dial_existing(path);
+	for (attempt = 0;; attempt++) {
+		if ((fd = client_open(path, err)) < 0) {
+			rc = fd;
+			break;
+		}
+		if ((rc = client_hello(fd, err)) == 0) {
+			rc = fd;
+			break;
+		}
+		if (rc == WARD_EEXIST && attempt == 0) {
+			/* A daemon of another build (or state dir) would run
+			 * code and keep files that are not this ward's. */
+			fprintf(stderr, "ward: replacing a daemon that runs "
+			    "another build of ward\n");
+			if (client_replace(fd, path) == 0) {
+				close(fd);
+				continue;
 			}
-			if (fd >= 0)
-				buf_reset(err);
 		}
-		if (fd < 0 && rc != 0) {
-			free(path);
-			return rc;
-		}
-		if (fd < 0) {
-			buf_printf(err, "cannot connect to %s: %s", path,
-			    strerror(errno));
-			free(path);
-			return WARD_ESYS;
-		}
+		if (rc == WARD_EEXIST)
+			buf_puts(err, "a daemon of another build of ward is "
+			    "serving and would not stop; stop it with `ward "
+			    "daemon stop`");
+		close(fd);
+		break;
 	}
 	free(path);
-	if ((rc = client_hello(fd, err)) != 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return rc;
 }
 
 void

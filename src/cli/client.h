@@ -12,9 +12,14 @@
 #include "../lib/buf.h"
 
 /* Connects to the daemon on the default socket, starting `ward daemon` in
- * the background if nobody is serving it. Returns a connected fd (>= 0) or
- * a negative WARD_E* with a message in err. */
+ * the background if nobody is serving it, and replacing one that runs
+ * another build of ward or another state directory. Returns a connected fd
+ * (>= 0, hello done) or a negative WARD_E* with a message in err. */
 int	client_connect(struct buf *err);
+
+/* Waits (up to 10 s) until no daemon holds the lock of `path`. Returns 0,
+ * or -1 if one still does. */
+int	client_wait_gone(const char *path);
 
 /* Connects to a daemon already serving `path`; -1 if none. */
 int	client_dial_existing(const char *path);

@@ -47,28 +47,6 @@ daemon_usage(FILE *f)
 }
 
 static int
-daemon_wait_gone(const char *path)
-{
-	struct timespec ts = { 0, 20 * 1000000L };
-	char lockpath[PATH_MAX];
-	int i, fd, rc = -1;
-
-	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
-	if ((fd = open(lockpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return 0;
-	for (i = 0; i < 500; i++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-			flock(fd, LOCK_UN);
-			rc = 0;
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
-	close(fd);
-	return rc;
-}
-
-static int
 daemon_stop(void)
 {
 	struct buf err;
@@ -90,7 +68,7 @@ daemon_stop(void)
 	    strcmp(proto_type(r), "bye") == 0) {
 		/* Stopped means gone: the daemon holds its lock until it has
 		 * exited, so wait for the lock before saying so. */
-		if (daemon_wait_gone(path) == 0) {
+		if (client_wait_gone(path) == 0) {
 			printf("ward daemon: stopped\n");
 			rc = WARD_EXIT_OK;
 		} else
@@ -133,7 +111,7 @@ cmd_daemon(int argc, char **argv)
 	struct server_opts o;
 	struct buf err;
 	unsigned long long n;
-	char exe[PATH_MAX], agent[PATH_MAX];
+	char exe[PATH_MAX], agent[PATH_MAX], agent_real[PATH_MAX];
 	ssize_t len;
 	int c, ready = -1, rc;
 
@@ -194,6 +172,17 @@ cmd_daemon(int argc, char **argv)
 		snprintf(agent, sizeof(agent), "%s/agent.wasm", dirname(exe));
 		o.agent_path = agent;
 	}
+	/* The daemon leaves the caller's directory (chdir "/"), so the agent
+	 * path must not depend on it. */
+	if (realpath(o.agent_path, agent_real) == NULL) {
+		fprintf(stderr, "ward daemon: agent component %s: %s\n",
+		    o.agent_path, strerror(errno));
+		if (ready >= 0)
+			dprintf(ready, "cannot open agent component %s: %s\n",
+			    o.agent_path, strerror(errno));
+		return WARD_EXIT_SYSERR;
+	}
+	o.agent_path = agent_real;
 	buf_init(&err, 4096);
 	o.ready_fd = ready;
 	rc = server_run(&o, &err);

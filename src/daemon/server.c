@@ -36,6 +36,7 @@ struct server {
 	atomic_int	 conns;
 	atomic_int	 shutdown;
 	int		 lfd;		/* listening socket */
+	char		 build[128];	/* proto_build_id() */
 	time_t		 last_active;
 	pthread_mutex_t	 mu;
 };
@@ -225,8 +226,10 @@ conn_main(void *arg)
 		server_touch(c->srv);
 		type = proto_type(m);
 		if (strcmp(type, "hello") == 0) {
-			r = json_pack("{s:s, s:i, s:i}", "type", "hello",
-			    "version", PROTO_VERSION, "pid", (json_int_t)getpid());
+			r = json_pack("{s:s, s:i, s:i, s:s, s:s}", "type",
+			    "hello", "version", PROTO_VERSION, "pid",
+			    (json_int_t)getpid(), "build", c->srv->build,
+			    "state", c->srv->state_dir);
 			proto_send(c->fd, r);
 			json_decref(r);
 		} else if (strcmp(type, "ping") == 0) {
@@ -382,6 +385,8 @@ server_run(const struct server_opts *o, struct buf *err)
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_init(&s.mu, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (proto_build_id(s.build, sizeof(s.build)) != 0)
+		strcpy(s.build, "unknown");
 	if ((rc = xdg_dir(XDG_STATE, &s.state_dir)) != 0) {
 		buf_printf(err, "cannot use ward's state directory: %s",
 		    ward_strerror(rc));
@@ -409,6 +414,12 @@ server_run(const struct server_opts *o, struct buf *err)
 	}
 	if ((lockfd = server_lock(path, err)) < 0) {
 		rc = lockfd;
+		goto out;
+	}
+	/* Hold no directory of whoever started us. */
+	if (chdir("/") == -1) {
+		buf_printf(err, "chdir /: %s", strerror(errno));
+		rc = WARD_ESYS;
 		goto out;
 	}
 	/* Load the agent before binding: a client that can connect can run. */

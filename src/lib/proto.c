@@ -1,9 +1,11 @@
 /* Length-prefixed JSON frames; see proto.h and doc/PROTOCOL.md. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -138,6 +140,20 @@ out:
 	json_decref(j);
 	free(body);
 	return rc;
+}
+
+int
+proto_build_id(char *out, size_t n)
+{
+	struct stat st;
+
+	if (stat("/proc/self/exe", &st) == -1)
+		return WARD_ESYS;
+	snprintf(out, n, "%llx:%llx:%lld:%lld.%09ld",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	return 0;
 }
 
 const char *

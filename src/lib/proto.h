@@ -22,6 +22,11 @@ int	proto_send(int fd, const json_t *msg);
  * malformed (message in err), WARD_EIO. */
 int	proto_recv(int fd, json_t **msg, struct buf *err);
 
+/* Writes an identity of the running binary (device, inode, size and mtime
+ * of /proc/self/exe) to out, so a client can tell a daemon of another build
+ * of ward from its own. Returns 0 or WARD_ESYS. */
+int	proto_build_id(char *out, size_t n);
+
 /* The "type" of a received message (never NULL after proto_recv). */
 const char *proto_type(const json_t *msg);
 

@@ -28,7 +28,7 @@
 
 const TSLanguage *tree_sitter_bash(void);
 
-/* --- node kinds ------------------------------------------------------------ */
+/* --- node kinds ----------------------------------------------------------- */
 
 /* Every named node type this file understands; K_UNKNOWN is everything
  * else, and meeting it makes the result unparseable. */
@@ -73,7 +73,8 @@ static const struct {
 	{ "file_redirect", K_FILE_REDIR },
 	{ "heredoc_redirect", K_HEREDOC_REDIR },
 	{ "herestring_redirect", K_HERESTRING_REDIR },
-	{ "heredoc_start", K_HEREDOC_START }, { "heredoc_body", K_HEREDOC_BODY },
+	{ "heredoc_start", K_HEREDOC_START },
+	{ "heredoc_body", K_HEREDOC_BODY },
 	{ "heredoc_content", K_HEREDOC_CONTENT },
 	{ "heredoc_end", K_HEREDOC_END }, { "file_descriptor", K_FD },
 	{ "command_name", K_COMMAND_NAME }, { "word", K_WORD },
@@ -121,9 +122,10 @@ shell_init(void)
 	uint32_t s;
 	size_t i;
 
-	if (lang == NULL || ts_language_version(lang) >
-	    TREE_SITTER_LANGUAGE_VERSION ||
-	    ts_language_version(lang) < TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION)
+	if (lang == NULL ||
+	    ts_language_version(lang) > TREE_SITTER_LANGUAGE_VERSION ||
+	    ts_language_version(lang) <
+	    TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION)
 		return;
 	shell_nsym = ts_language_symbol_count(lang);
 	if (shell_nsym > SHELL_NSYM)
@@ -205,7 +207,7 @@ shell_is_wordlike(enum kind k)
 	}
 }
 
-/* --- parse state ----------------------------------------------------------- */
+/* --- parse state ---------------------------------------------------------- */
 
 /* A statement to visit, or (bt) a backquoted span of a here-doc to parse
  * again: tree-sitter-bash does not see backquotes in here-doc bodies. */
@@ -245,11 +247,9 @@ struct parse {
 	const char		*src;
 	size_t			 len;
 	int			 level;		/* nesting of parses again */
-	unsigned		 base_ctx;
-	unsigned		 base_depth;
 	int			 ovr;		/* span override for commands */
 	size_t			 ova, ovb;
-	const char		*prefix;	/* for reasons: where this text is */
+	const char		*prefix;	/* starts reasons */
 	struct shell_list	*l;
 	struct buf		*err;
 	TSTreeCursor		 cur;
@@ -514,7 +514,7 @@ is_one_of(struct parse *P, TSNode n, const char *const *set)
 	return 0;
 }
 
-/* --- words ----------------------------------------------------------------- */
+/* --- words ---------------------------------------------------------------- */
 
 static void
 word_free(struct shell_word *w)
@@ -1129,7 +1129,7 @@ push_backquote(struct parse *P, size_t a, size_t b, unsigned ctx,
 	return 0;
 }
 
-/* --- commands -------------------------------------------------------------- */
+/* --- commands ------------------------------------------------------------- */
 
 static void
 cmd_free(struct shell_cmd *c)
@@ -1343,7 +1343,8 @@ assign_word(struct parse *P, TSNode n, const struct work *w,
 				}
 				if (!shell_is_wordlike(ek)) {
 					rc = bad(P, nstart(e), "unexpected "
-					    "'%s' in an array", ts_node_type(e));
+					    "'%s' in an array",
+					    ts_node_type(e));
 					break;
 				}
 				if (adjacent(P, &last, e))
@@ -1361,13 +1362,14 @@ assign_word(struct parse *P, TSNode n, const struct work *w,
 			P->nkids = eb;
 			if (rc == 0)
 				rc = buf_puts(&o, ")");
-		} else if (P->kids[kb + i].f == F_VALUE && shell_is_wordlike(k)) {
+		} else if (P->kids[kb + i].f == F_VALUE &&
+		    shell_is_wordlike(k)) {
 			if ((rc = word_scan(P, c, WS_WORD, w->ctx, w->depth,
 			    &v)) != 0)
 				break;
 			/* bash expands ~ at the start of a value too. */
-			if (v.len > 0 && v.text[0] == '~' && P->src[nstart(c)] ==
-			    '~')
+			if (v.len > 0 && v.text[0] == '~' &&
+			    P->src[nstart(c)] == '~')
 				v.flags |= SHELL_W_TILDE;
 			flags |= v.flags;
 			rc = buf_add(&o, v.text, v.len);
@@ -1523,7 +1525,7 @@ out:
 	return cb_finish(P, &cb);
 }
 
-/* --- redirects ------------------------------------------------------------- */
+/* --- redirects ------------------------------------------------------------ */
 
 static int
 all_digits(const char *s)
@@ -1571,7 +1573,8 @@ classify(struct shell_redir *r)
 		else
 			/* >&word is &>word; a target not known now may be
 			 * either, so it is taken as the file. */
-			r->kind = r->op[0] == '<' ? SHELL_R_READ : SHELL_R_WRITE;
+			r->kind = r->op[0] == '<' ? SHELL_R_READ :
+			    SHELL_R_WRITE;
 	} else
 		r->kind = r->op[0] == '<' ? SHELL_R_READ : SHELL_R_WRITE;
 	if (stat && strcmp(t, "/dev/null") == 0)
@@ -1709,7 +1712,8 @@ heredoc(struct parse *P, struct cmdb *cb, const struct work *w, TSNode n,
 				    "here-doc", ts_node_type(c));
 			break;
 		default:
-			if (P->kids[kb + i].f == F_RIGHT && shell_is_statement(k))
+			if (P->kids[kb + i].f == F_RIGHT &&
+			    shell_is_statement(k))
 				rc = push_work(P, c, w->ctx, w->depth);
 			else if (P->kids[kb + i].f == F_ARGUMENT &&
 			    !cb->grouped) {
@@ -1858,7 +1862,7 @@ redirect(struct parse *P, struct cmdb *cb, const struct work *w, TSNode n,
 	return cb_redir(cb, &r);
 }
 
-/* --- other statements ------------------------------------------------------ */
+/* --- other statements ----------------------------------------------------- */
 
 /* A compound command with redirects, or a redirect alone (>f): the
  * redirects go on a command with no words, which policy checks like any
@@ -1891,8 +1895,8 @@ redirected(struct parse *P, const struct work *w, TSNode n)
 			P->kids[P->nkids++] = P->kids[kb + i];
 			rn++;
 		} else
-			rc = bad(P, nstart(c), "unexpected '%s' in a redirected "
-			    "statement", ts_node_type(c));
+			rc = bad(P, nstart(c), "unexpected '%s' in a "
+			    "redirected statement", ts_node_type(c));
 	}
 	if (rc == 0 && has_body && shell_kindof(body) == K_COMMAND)
 		rc = command(P, w, body, n, rb, rn);
@@ -2239,7 +2243,8 @@ container(struct parse *P, const struct work *w, TSNode n)
 					rc = bad(P, nstart(c), "unexpected &");
 					break;
 				}
-				P->pend[P->npend - 1].ctx |= SHELL_CTX_BACKGROUND;
+				P->pend[P->npend - 1].ctx |=
+				    SHELL_CTX_BACKGROUND;
 				P->l->flags |= SHELL_L_BACKGROUND;
 			} else if (!is_one_of(P, c, kw) &&
 			    !is_one_of(P, c, kw_sep))
@@ -2496,8 +2501,6 @@ parse_text(const char *s, size_t len, int level, unsigned ctx,
 	P.src = s;
 	P.len = len;
 	P.level = level;
-	P.base_ctx = ctx;
-	P.base_depth = depth;
 	P.ovr = ovr;
 	P.ova = ova;
 	P.ovb = ovb;
@@ -2592,14 +2595,14 @@ shell_list_free(struct shell_list *l)
 	free(l);
 }
 
-/* --- wrappers -------------------------------------------------------------- */
+/* --- wrappers ------------------------------------------------------------- */
 
 /* What a wrapper runs. */
 struct inner {
 	int		 what;		/* W_* */
 	size_t		 k, end;	/* argv[k, end) is the inner command */
 	size_t		 ab, ae;	/* argv[ab, ae) are env's NAME=value */
-	const char	*repl;		/* xargs -I: words with it are RUNTIME */
+	const char	*repl;		/* xargs -I: words with it: RUNTIME */
 	int		 open;		/* SHELL_C_OPEN_ARGS */
 	int		 echo;		/* xargs without a command runs echo */
 };
@@ -2750,7 +2753,8 @@ w_simple(const struct shell_cmd *c, const char *name, struct inner *in)
 				goto opaque;
 			}
 		} else if (strcmp(name, "nice") == 0) {
-			if (strcmp(t, "-n") == 0 || strcmp(t, "--adjustment") == 0) {
+			if (strcmp(t, "-n") == 0 ||
+			    strcmp(t, "--adjustment") == 0) {
 				if (++i >= c->argc || dyn(&c->argv[i]))
 					goto opaque;
 			} else if (strncmp(t, "-n", 2) == 0 ||
@@ -3098,7 +3102,8 @@ inherit(const struct shell_cmd *p, size_t pi, struct shell_cmd *c)
 			return WARD_ENOMEM;
 		for (i = 0; i < p->nredirs; i++) {
 			rs[i] = p->redirs[i];
-			if (word_copy(&rs[i].target, &p->redirs[i].target) != 0) {
+			if (word_copy(&rs[i].target,
+			    &p->redirs[i].target) != 0) {
 				while (i-- > 0)
 					word_free(&rs[i].target);
 				free(rs);
@@ -3143,7 +3148,8 @@ add_inner(struct shell_list *l, size_t pi, const struct inner *in)
 		if (word_copy(&c.argv[i], &p->argv[in->k + i]) != 0)
 			goto out;
 		c.argc++;
-		if (in->repl != NULL && strstr(c.argv[i].text, in->repl) != NULL)
+		if (in->repl != NULL &&
+		    strstr(c.argv[i].text, in->repl) != NULL)
 			c.argv[i].flags |= SHELL_W_RUNTIME;
 	}
 	if (in->ae > in->ab) {

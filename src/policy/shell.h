@@ -54,7 +54,7 @@
 #define SHELL_W_PROCSUB		0x0008	/* <( ) or >( ): becomes /dev/fd/N */
 #define SHELL_W_GLOB		0x0010	/* unquoted * ? [ */
 #define SHELL_W_BRACE		0x0020	/* unquoted {a,b} or {1..3} */
-#define SHELL_W_TILDE		0x0040	/* unquoted ~ at the start or after = or : */
+#define SHELL_W_TILDE		0x0040	/* unquoted ~ first, or after = or : */
 #define SHELL_W_RUNTIME		0x0080	/* filled in by a wrapper: find's {},
 					 * xargs -I's replacement string */
 #define SHELL_W_DYNAMIC		0x00ff	/* any of the above */
@@ -81,15 +81,16 @@ enum shell_redir_kind {
 };
 
 struct shell_redir {
-	int			 fd;	/* explicit descriptor, else the operator's
-					 * default: 0 for < <& << <<< , 1 for the
-					 * rest (&> and &>> also redirect 2) */
-	char			 op[4];	/* as written: "<" ">" ">>" ">|" "&>" "&>>"
-					 * "<&" ">&" "<&-" ">&-" "<<" "<<-" "<<<" */
+	/* The explicit descriptor, else the operator's default: 0 for
+	 * < <& << <<<, 1 for the rest (&> and &>> also redirect 2). */
+	int			 fd;
+	/* As written: "<" ">" ">>" ">|" "&>" "&>>" "<&" ">&" "<&-" ">&-"
+	 * "<<" "<<-" "<<<". */
+	char			 op[4];
 	enum shell_redir_kind	 kind;
-	struct shell_word	 target; /* file, descriptor number, here-doc
-					 * delimiter (quotes removed) or the
-					 * here-string; "" for a close */
+	/* The file, descriptor number, here-doc delimiter (quotes removed)
+	 * or here-string; "" for a close. */
+	struct shell_word	 target;
 };
 
 /* Context: where a command sits. Inherited inward. */
@@ -97,34 +98,33 @@ struct shell_redir {
 #define SHELL_CTX_CMDSUB	0x0002	/* inside $( ) or ` ` */
 #define SHELL_CTX_PROCSUB	0x0004	/* inside <( ) or >( ) */
 #define SHELL_CTX_BACKGROUND	0x0008	/* runs asynchronously (&) */
-#define SHELL_CTX_FUNCTION	0x0010	/* in a function body (runs when called) */
+#define SHELL_CTX_FUNCTION	0x0010	/* in a function body (run if called) */
 #define SHELL_CTX_WRAPPED	0x0020	/* run by a wrapper (shell_unwrap) */
 
 /* Command flags. */
-#define SHELL_C_WRAPPER		0x0001	/* looked through by shell_unwrap: the
-					 * commands whose parent is this one are
-					 * what it runs; they carry its
-					 * assignments and redirects, so this one
-					 * needs no allow rule of its own */
+/* Looked through by shell_unwrap: the commands whose parent is this one are
+ * what it runs; they carry its assignments and redirects, so this one needs
+ * no allow rule of its own. */
+#define SHELL_C_WRAPPER		0x0001
 #define SHELL_C_OPAQUE		0x0002	/* runs something that cannot be known
 					 * statically (sh -c "$x", eval "$x", an
 					 * unknown wrapper option): prompt */
 #define SHELL_C_OPEN_ARGS	0x0004	/* more arguments are appended at run
 					 * time (xargs, find -exec ... {} +): an
 					 * exact pattern must not match it */
-#define SHELL_C_FUNCTION_CALL	0x0008	/* argv[0] names a function this script
-					 * defines; its body is in the list too */
-#define SHELL_C_TEST		0x0010	/* [ ], [[ ]] or (( )): argv is made from
-					 * the test's parts ("[[", ..., "]]") */
+/* argv[0] names a function this text defines (its body is in the list). */
+#define SHELL_C_FUNCTION_CALL	0x0008
+/* [ ], [[ ]] or (( )): argv is made of the test's parts ("[[" ... "]]"). */
+#define SHELL_C_TEST		0x0010
 
 #define SHELL_NOPARENT		((size_t)-1)
 
 struct shell_cmd {
-	struct shell_word	*argv;		/* argc words, argv[0] the program;
-						 * argc is 0 for a command that only
-						 * assigns or redirects (x=1, >f) */
+	/* argc words, argv[0] the program; argc is 0 for a command that only
+	 * assigns or redirects (x=1, >f). */
+	struct shell_word	*argv;
 	size_t			 argc;
-	struct shell_word	*assigns;	/* NAME=value prefixes, as words */
+	struct shell_word	*assigns;	/* NAME=value prefixes */
 	size_t			 nassigns;
 	struct shell_redir	*redirs;
 	size_t			 nredirs;
@@ -135,17 +135,16 @@ struct shell_cmd {
 	unsigned		 wraps;		/* wrappers around it */
 	size_t			 parent;	/* the wrapper that runs it, or
 						 * SHELL_NOPARENT */
-	size_t			 start, end;	/* byte span in the string given to
-						 * shell_parse (for text that was
-						 * parsed again -- sh -c, eval,
-						 * here-doc backquotes -- the span
-						 * of what contained it) */
+	/* Byte span in the string given to shell_parse; for text that was
+	 * parsed again (sh -c, eval, here-doc backquotes) the span of what
+	 * contained it. */
+	size_t			 start, end;
 };
 
 /* List flags: what the whole command line uses. */
 #define SHELL_L_UNPARSEABLE	0x0001	/* not fully understood: never allow */
 #define SHELL_L_PIPE		0x0002	/* | or |& */
-#define SHELL_L_COMPOUND	0x0004	/* && || ; newline, or if/while/for/case */
+#define SHELL_L_COMPOUND	0x0004	/* && || ; newline, if/while/for/case */
 #define SHELL_L_SUBSHELL	0x0008	/* ( ) $( ) ` ` <( ) >( ) */
 #define SHELL_L_BACKGROUND	0x0010	/* & */
 #define SHELL_L_FUNCDEF		0x0020	/* defines a function */
@@ -154,19 +153,20 @@ struct shell_cmd {
 					 * local, readonly, typeset, unset */
 
 struct shell_list {
-	struct shell_cmd	*cmds;		/* in source order, outer before inner */
+	struct shell_cmd	*cmds;		/* source order, outer first */
 	size_t			 ncmds;
 	unsigned		 flags;		/* SHELL_L_* */
 	size_t			 capcmds;	/* private */
-	size_t			 nunwrapped;	/* private: done by shell_unwrap */
+	size_t			 nunwrapped;	/* private (shell_unwrap) */
 };
 
 /*
  * Parses cmd[0..len) (need not be NUL-terminated; must be UTF-8 without
  * NUL and at most SHELL_MAX_LEN bytes to be parseable). On success
  * returns 0 and sets *out to a new list that the caller frees with
- * shell_list_free; the list may be empty (only blanks or comments). When some of the input was not understood the list
- * still holds every command that was, SHELL_L_UNPARSEABLE is set and a
+ * shell_list_free; the list may be empty (only blanks or comments). When
+ * some of the input was not understood the list still holds every command
+ * that was, SHELL_L_UNPARSEABLE is set and a
  * one-line reason ("byte 12: ...") is appended to err (err may be NULL).
  * Returns WARD_EINVAL for NULL cmd or out, WARD_ENOMEM, or WARD_EUNAVAIL
  * when the grammar does not load; *out is then NULL.

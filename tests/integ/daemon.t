@@ -84,6 +84,19 @@ wait "$fake"
 is "$rc" 111 "a daemon of another protocol version makes ward run exit 111"
 like "$out" 'protocol version 99, this ward speaks 1' "and says how to fix it"
 
+# A daemon of another build of ward is replaced, not used.
+mkdir -p "$T/bin2"; cp "$WARD" "$T/bin2/ward"; cp "$WARD_BUILD/agent.wasm" "$T/bin2/"
+run_script <<'EOF'
+{"text": "old build"}
+EOF
+old=$(frame_exchange "$sock" "$(frame '{"type":"hello","version":1}')" | head -1 | jq -r .pid)
+out=$(cd "$P" && "$T/bin2/ward" run --provider script --model "$T/script.jsonl" go 2>&1); rc=$?
+is "$rc" 0 "a run from another build of ward succeeds"
+like "$out" 'replacing a daemon that runs another build' "after replacing the old daemon"
+new=$(frame_exchange "$sock" "$(frame '{"type":"hello","version":1}')" | head -1 | jq -r .pid)
+ok "$( [ -n "$new" ] && [ "$new" != "$old" ]; echo $?)" "the daemon serving now is a new process"
+"$T/bin2/ward" daemon stop >/dev/null
+
 # A broken agent is reported by ward run at once, with the daemon's reason.
 "$WARD" daemon stop >/dev/null
 mkdir -p "$T/bin"; cp "$WARD" "$T/bin/ward"; echo garbage > "$T/bin/agent.wasm"

@@ -95,7 +95,7 @@ find_cmd(const struct shell_list *l, const char *name)
 	return -1;
 }
 
-/* --- structure ------------------------------------------------------------- */
+/* --- structure ------------------------------------------------------------ */
 
 static void
 test_simple(void)
@@ -241,7 +241,7 @@ test_nesting(void)
 	shell_list_free(l);
 }
 
-/* --- words, checked against bash ------------------------------------------- */
+/* --- words, checked against bash ------------------------------------------ */
 
 /* Runs bash -c 'printf "%s\0" WORDS' and returns the NUL-separated words
  * joined as "[w1][w2]...". */
@@ -370,7 +370,8 @@ test_dynamic_flags(void)
 		shell_list_free(l);
 	}
 	l = parse("echo \"$HOME/x\"");
-	is_str(l->cmds[0].argv[1].text, "$HOME/x", "expansions kept as written");
+	is_str(l->cmds[0].argv[1].text, "$HOME/x",
+	    "expansions kept as written");
 	shell_list_free(l);
 	l = parse("$(which cc) -o x");
 	ok(l->cmds[0].argv[0].flags & SHELL_W_CMDSUB, "a dynamic program word");
@@ -379,7 +380,7 @@ test_dynamic_flags(void)
 	shell_list_free(l);
 }
 
-/* --- assignments, declarations, redirects ---------------------------------- */
+/* --- assignments, declarations, redirects --------------------------------- */
 
 static void
 test_assignments(void)
@@ -476,7 +477,7 @@ test_redirects(void)
 	shell_list_free(l);
 }
 
-/* --- here-docs ------------------------------------------------------------- */
+/* --- here-docs ------------------------------------------------------------ */
 
 static void
 test_heredocs(void)
@@ -526,8 +527,8 @@ test_heredocs(void)
 	shell_list_free(l);
 
 	l = parse("cat <<EOF\n$(( $(id) + 1 ))\nEOF");
-	ok(find_cmd(l, "id") >= 0, "arithmetic in a here-doc: its substitutions "
-	    "are seen (the parser reads $(( there as $( ( ), stricter)");
+	ok(find_cmd(l, "id") >= 0, "arithmetic in a here-doc: its "
+	    "substitutions are seen (the parser reads $(( as $( ( : stricter)");
 	shell_list_free(l);
 
 	l = parse("cat <<EOF\na `echo \\`x\\`` b\nEOF");
@@ -542,7 +543,7 @@ test_heredocs(void)
 	shell_list_free(l);
 }
 
-/* --- compound statements --------------------------------------------------- */
+/* --- compound statements -------------------------------------------------- */
 
 static void
 test_compound(void)
@@ -592,8 +593,8 @@ test_compound(void)
 	shell_list_free(l);
 
 	l = parse("[ -f x ] && [[ $a == \"b c\" && -n $d ]] || (( i < 10 ))");
-	is_str(liststr(l), "[[][-f][x][]] ; [[[][$a][==][b c][&&][-n][$d][]]] ; "
-	    "[((][ i < 10 ][))]", "tests");
+	is_str(liststr(l), "[[][-f][x][]] ; "
+	    "[[[][$a][==][b c][&&][-n][$d][]]] ; [((][ i < 10 ][))]", "tests");
 	ok(l->cmds[0].flags & SHELL_C_TEST, "test flag");
 	ok(!unparseable(l), "tests parse");
 	shell_list_free(l);
@@ -611,7 +612,7 @@ test_compound(void)
 	shell_list_free(l);
 }
 
-/* --- what must be refused -------------------------------------------------- */
+/* --- what must be refused ------------------------------------------------- */
 
 static void
 test_unparseable(void)
@@ -631,13 +632,15 @@ test_unparseable(void)
 		{ "echo `echo \\`date\\``", "nested backquotes" },
 		{ "coproc { rm -rf /; }", "coproc" },
 		{ "echo \"${x:-'$(a)'}\"", "hidden substitution" },
-		{ "cat <<-EOF >o; b\n\tx\n\tEOF", "here-doc the parser misreads" },
+		{ "cat <<-EOF >o; b\n\tx\n\tEOF",
+		    "here-doc the parser misreads" },
 		{ "a <<A <<B\n1\nA\n2\nB", "two here-docs on a line" },
 		{ "ls <>f", "<> is unsupported" },
 		{ "echo a\rb", "CR is not a blank to bash" },
 		{ "echo `` x", "empty backquotes" },
 		{ "x=1 >f", "assignment and redirect the parser misreads" },
-		{ "cat <<EOF\nEOFX\nEOF\nrm x", "the parser ends a here-doc early" },
+		{ "cat <<EOF\nEOFX\nEOF\nrm x",
+		    "the parser ends a here-doc early" },
 		{ "echo $[1+$(a)] \\$(b)", "escaped $( is a syntax error" },
 	};
 	struct shell_list *l;
@@ -679,7 +682,7 @@ test_unparseable(void)
 	shell_list_free(l);
 }
 
-/* --- size and depth -------------------------------------------------------- */
+/* --- size and depth ------------------------------------------------------- */
 
 static void
 test_huge_and_deep(void)
@@ -803,7 +806,7 @@ test_huge_and_deep(void)
 	buf_free(&b);
 }
 
-/* --- wrappers -------------------------------------------------------------- */
+/* --- wrappers ------------------------------------------------------------- */
 
 /* "[parent]->[child]" pairs for commands made by shell_unwrap. */
 static const char *
