@@ -25,6 +25,8 @@
 
 #define SESSION_DEFAULT_TURNS	50
 #define SESSION_SUMMARY_MAX	200	/* bytes of a result shown in events */
+#define SESSION_STORE_KEYS	256	/* per-session store quota */
+#define SESSION_STORE_BYTES	(16u << 20)
 /* Event text is cut here: JSON escaping can grow it six-fold, and a frame
  * holds 1 MiB. */
 #define SESSION_EVENT_TEXT_MAX	(128u << 10)
@@ -238,6 +240,36 @@ session_key_path(struct session *s, const char *key, char *path, size_t sz,
 	return 0;
 }
 
+/* The store is the agent's only way to write to the disk: bound it. */
+static int
+session_quota(struct session *s, const char *key, size_t len, struct buf *err)
+{
+	struct dirent *de;
+	struct stat st;
+	size_t keys = 0, bytes = len;
+	DIR *d;
+
+	if ((d = opendir(s->store_dir)) == NULL) {
+		buf_printf(err, "cannot read storage: %s", strerror(errno));
+		return WARD_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, key) == 0)
+			continue;
+		keys++;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0)
+			bytes += (size_t)st.st_size;
+	}
+	closedir(d);
+	if (keys + 1 > SESSION_STORE_KEYS || bytes > SESSION_STORE_BYTES) {
+		buf_printf(err, "the session store is full (at most %u keys "
+		    "and %u bytes)", SESSION_STORE_KEYS, SESSION_STORE_BYTES);
+		return WARD_ETOOBIG;
+	}
+	return 0;
+}
+
 static int
 session_storage_save(void *ctx, const char *key, const uint8_t *data,
     size_t len, struct buf *err)
@@ -247,6 +279,8 @@ session_storage_save(void *ctx, const char *key, const uint8_t *data,
 	int fd, rc;
 
 	if ((rc = session_key_path(s, key, path, sizeof(path), err)) != 0)
+		return rc;
+	if ((rc = session_quota(s, key, len, err)) != 0)
 		return rc;
 	/* Keys never start with '.', so this name is no key's. */
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", s->store_dir, key);

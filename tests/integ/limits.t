@@ -64,6 +64,21 @@ out=$(frame_exchange "$sock" "$(frame '{"type":"ping"}')")
 like "$out" '"pong"' "and the daemon goes on serving"
 stop_daemon
 
+# The session store is the agent's only way to write to the disk: keys
+# cannot name paths, and the store is bounded.
+start_daemon --agent "$WARD_BUILD/tests/filler.wasm"
+run_script <<'EOF'
+{"text": "unused"}
+EOF
+like "$ERR" "badkey: storage keys are 1-128 characters" "a path-like storage key is refused"
+like "$ERR" "full: the session store is full" "filling the store stops at its quota"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+n=$(ls "$XDG_STATE_HOME/ward/sessions/$sid/storage" | wc -l)
+sz=$(du -sb "$XDG_STATE_HOME/ward/sessions/$sid/storage" | cut -f1)
+ok "$( [ "$n" -le 256 ] && [ "$sz" -le $((17 * 1024 * 1024)) ]; echo $?)" "the store holds at most 256 keys and about 16 MiB ($n keys, $sz bytes)"
+ok "$( [ ! -e "$XDG_STATE_HOME/ward/sessions/$sid/escape" ]; echo $?)" "nothing was written outside the store"
+stop_daemon
+
 # The real agent still works with the same limits.
 start_daemon --agent-step-ms 300 --agent-memory 33554432
 run_script <<'EOF'
