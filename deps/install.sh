@@ -50,8 +50,12 @@ fi
 # Only its generated src/parser.c, src/scanner.c and src/tree_sitter/*.h are
 # used; the Makefile compiles them against libtree-sitter-dev (ABI 14).
 if [ "$(cat "$TS_BASH_DIR/.stamp" 2>/dev/null || true)" != "$TS_BASH_SHA512" ]; then
+	if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+		say "installing npm (Debian) to fetch tree-sitter-bash"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >&2
+	fi
 	command -v npm >/dev/null 2>&1 ||
-		die "npm not found: it fetches tree-sitter-bash $TS_BASH_VERSION"
+		die "npm not found: it fetches tree-sitter-bash $TS_BASH_VERSION (apt-get install npm)"
 	say "fetching tree-sitter-bash $TS_BASH_VERSION"
 	mkdir -p "$WARD_CACHE"
 	tmp=$(mktemp -d "$WARD_CACHE/ts-bash.XXXXXX")
