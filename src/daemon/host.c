@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ struct host {
 	struct host_limits		 lim;
 	pthread_t			 ticker;
 	int				 ticker_on;
-	volatile int			 stop;
+	atomic_int			 stop;
 	int				 from_cache;
 };
 
@@ -271,7 +272,7 @@ host_tick(void *arg)
 	struct host *h = arg;
 	struct timespec ts = { 0, HOST_TICK_MS * 1000000L };
 
-	while (!h->stop) {
+	while (!atomic_load(&h->stop)) {
 		nanosleep(&ts, NULL);
 		wasmtime_engine_increment_epoch(h->engine);
 	}
@@ -1181,7 +1182,7 @@ host_free(struct host *h)
 	if (h == NULL)
 		return;
 	if (h->ticker_on) {
-		h->stop = 1;
+		atomic_store(&h->stop, 1);
 		pthread_join(h->ticker, NULL);
 	}
 	if (h->linker != NULL)

@@ -58,8 +58,10 @@ server_socket_path(struct buf *err)
 		    ward_strerror(rc));
 		return NULL;
 	}
-	if (asprintf(&path, "%s/daemon.sock", dir) == -1)
+	if (asprintf(&path, "%s/daemon.sock", dir) == -1) {
+		buf_puts(err, "out of memory");
 		path = NULL;
+	}
 	free(dir);
 	return path;
 }
