@@ -804,8 +804,9 @@ done:
 	agent_string_dup_n(&ret->text, (const char *)last.ptr, last.len);
 	ret->turns = turns;
 	ret->tool_calls = calls;
-	conv_save();
 out:
+	/* Saved on failure too: what happened so far is not lost. */
+	conv_save();
 	agent_string_free(&system);
 	return ok;
 }

@@ -118,4 +118,13 @@ OUT=$(cd "$XDG_STATE_HOME/ward" && "$WARD" run --provider script --model "$T/scr
 is "$RC" 1 "a session rooted inside ward's state dir is refused"
 like "$OUT" "is inside ward's own directory" "saying why"
 
+# 13. A session that fails still leaves its transcript behind.
+run_script <<'EOF'
+{"text": "reading", "tool_calls": [{"name": "file_read", "arguments": {"path": "README.md"}}]}
+{"error": "the model went away"}
+EOF
+is "$RC" 1 "a failing session exits 1"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+like "$(cat "$XDG_STATE_HOME/ward/sessions/$sid/storage/transcript" 2>/dev/null)" 'hello from the readme' "its transcript holds the turns so far"
+
 done_testing
