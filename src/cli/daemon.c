@@ -34,7 +34,8 @@ daemon_usage(FILE *f)
 	    "running. See doc/PROTOCOL.md.\n\n"
 	    "  --agent FILE        agent component (default: agent.wasm "
 	    "beside ward)\n"
-	    "  --socket PATH       socket to serve\n"
+	    "  --socket PATH       socket to serve (absolute; its directory must be\n"
+	    "                      yours and writable by nobody else)\n"
 	    "  --idle-timeout S    exit after S idle seconds (default 600; "
 	    "0 never)\n"
 	    "  --agent-memory N    linear memory cap of the agent in bytes "
@@ -126,6 +127,12 @@ cmd_daemon(int argc, char **argv)
 			o.agent_path = optarg;
 			break;
 		case 's':
+			/* The daemon leaves its directory: no relative paths. */
+			if (optarg[0] != '/') {
+				fprintf(stderr, "ward daemon: --socket needs an "
+				    "absolute path\n");
+				return WARD_EXIT_USAGE;
+			}
 			o.socket_path = optarg;
 			break;
 		case 'i':

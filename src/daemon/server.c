@@ -407,8 +407,7 @@ server_run(const struct server_opts *o, struct buf *err)
 		if ((rc = server_check_dir(o->socket_path, err)) != 0)
 			goto out;
 		path = strdup(o->socket_path);
-	}
-	else
+	} else
 		path = server_socket_path(err);
 	if (path == NULL) {
 		rc = WARD_ESYS;
