@@ -21,6 +21,8 @@ static const struct {
 	    "needs" },
 	{ "demo",	cmd_demo,	"an offline session with the scripted "
 	    "model" },
+	{ "policy",	cmd_policy,	"decide commands against ward.toml "
+	    "(policy check)" },
 };
 
 static void

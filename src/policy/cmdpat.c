@@ -270,6 +270,20 @@ cmdpat_decide(const struct cmdpat_rules *r, const char *cmd,
 			res->reason = part->reason;
 		}
 	}
+	/* Constructs the manifest's [security] forbids deny the line. */
+	if ((l->flags & r->forbid) != 0) {
+		res->decision = CMDPAT_DENY;
+		res->rule = NULL;
+		res->reason = (l->flags & r->forbid & SHELL_L_PIPE) ?
+		    "pipes are not allowed ([security] allow_pipes)" :
+		    (l->flags & r->forbid & SHELL_L_COMPOUND) ?
+		    "compound commands are not allowed ([security] "
+		    "allow_compound)" : (l->flags & r->forbid &
+		    SHELL_L_SUBSHELL) ? "subshells and substitutions are not "
+		    "allowed ([security] allow_subshells)" :
+		    "background commands are not allowed ([security] "
+		    "allow_background)";
+	}
 	/* What was not fully understood is never allowed. */
 	if ((l->flags & SHELL_L_UNPARSEABLE) != 0 &&
 	    res->decision == CMDPAT_ALLOW) {

@@ -31,6 +31,9 @@ struct cmdpat_rules {
 	size_t			 ndeny;
 	int			 runtime_expansion;	/* unmatched: prompt
 							   (1) or deny (0) */
+	/* SHELL_L_PIPE, _COMPOUND, _SUBSHELL, _BACKGROUND: a line using a
+	 * construct [security] does not allow is denied whole (0: none). */
+	unsigned		 forbid;
 };
 
 struct cmdpat_part {

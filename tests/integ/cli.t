@@ -2,7 +2,7 @@
 # The command line: --help everywhere, usage errors exit 2 (DESIGN §4).
 . "$(dirname "$0")/lib.sh"
 
-for c in "" run daemon doctor demo; do
+for c in "" run daemon doctor demo policy; do
 	out=$("$WARD" $c --help 2>&1); rc=$?
 	is "$rc" 0 "ward $c --help exits 0"
 	like "$out" 'usage: ward' "ward $c --help prints usage"

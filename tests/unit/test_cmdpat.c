@@ -150,6 +150,19 @@ main(void)
 	rules.runtime_expansion = 0;
 	D("wc -l", CMDPAT_DENY, "without runtime expansion unmatched is deny");
 
+	/* [security] switches deny the constructs they forbid. */
+	rules.forbid = SHELL_L_PIPE;
+	D("ls | wc -l", CMDPAT_DENY, "a pipe is denied when pipes are off");
+	D("ls && echo x", CMDPAT_ALLOW, "compound still allowed");
+	rules.forbid = SHELL_L_SUBSHELL;
+	D("echo $(ls)", CMDPAT_DENY, "a substitution is denied when "
+	    "subshells are off");
+	rules.forbid = SHELL_L_BACKGROUND;
+	D("ls &", CMDPAT_DENY, "& is denied when background is off");
+	rules.forbid = SHELL_L_COMPOUND;
+	D("ls; ls", CMDPAT_DENY, "; is denied when compound is off");
+	rules.forbid = 0;
+
 	/* No cap on parts: a denied command at the end of a long chain. */
 	rules.runtime_expansion = 1;
 	buf_init(&chain, 0);
