@@ -7,6 +7,7 @@
 #define WARD_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -18,5 +19,10 @@ size_t	utf8_valid_prefix(const char *p, size_t n);
 /* Appends p[0..n) to out with every invalid sequence replaced by U+FFFD.
  * Returns 0 or buf_add's errors. */
 int	utf8_sanitize(struct buf *out, const char *p, size_t n);
+
+/* Appends the UTF-8 encoding of code point cp (the caller has checked it
+ * is a scalar value: not a surrogate, at most U+10FFFF). Returns 0 or
+ * buf_add's errors. */
+int	utf8_put(struct buf *out, uint32_t cp);
 
 #endif

@@ -589,34 +589,6 @@ hexval(int c)
 	return -1;
 }
 
-static int
-put_utf8(struct buf *o, uint32_t u)
-{
-	unsigned char s[4];
-	size_t n;
-
-	if (u < 0x80) {
-		s[0] = (unsigned char)u;
-		n = 1;
-	} else if (u < 0x800) {
-		s[0] = (unsigned char)(0xc0 | (u >> 6));
-		s[1] = (unsigned char)(0x80 | (u & 0x3f));
-		n = 2;
-	} else if (u < 0x10000) {
-		s[0] = (unsigned char)(0xe0 | (u >> 12));
-		s[1] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
-		s[2] = (unsigned char)(0x80 | (u & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (unsigned char)(0xf0 | (u >> 18));
-		s[1] = (unsigned char)(0x80 | ((u >> 12) & 0x3f));
-		s[2] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
-		s[3] = (unsigned char)(0x80 | (u & 0x3f));
-		n = 4;
-	}
-	return buf_add(o, s, n);
-}
-
 /*
  * Decodes one backslash escape of a $'...' string at s[*i] (the backslash)
  * as bash 5 does. *nul is set when it yields NUL: bash ends the string's
@@ -678,7 +650,7 @@ ansi_escape(const char *s, size_t b, size_t *i, struct buf *o, int *nul)
 		 * the locale. */
 		if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 			return 1;
-		return put_utf8(o, v);
+		return utf8_put(o, v);
 	case 'c':
 		if (j + 1 >= b || s[j + 1] == '\\' || s[j + 1] == '\'')
 			return 1;

@@ -521,34 +521,6 @@ toml_eol(struct tp *tp, const char *after)
 
 /* ---- strings ----------------------------------------------------------- */
 
-static int
-toml_utf8(struct buf *out, uint32_t cp)
-{
-	unsigned char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | cp >> 6);
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | cp >> 12);
-		u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | cp >> 18);
-		u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_add(out, u, n);
-}
-
 /* At a backslash in a basic string. */
 static int
 toml_escape(struct tp *tp, int ml, struct buf *out)
@@ -621,7 +593,7 @@ toml_escape(struct tp *tp, int ml, struct buf *out)
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return toml_error(tp, &m, "U+%04X is not a Unicode scalar "
 		    "value", cp);
-	return toml_utf8(out, cp) == 0 ? 0 : toml_enomem(tp);
+	return utf8_put(out, cp) == 0 ? 0 : toml_enomem(tp);
 }
 
 /*
