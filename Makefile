@@ -44,7 +44,7 @@ WASM_CFLAGS = --target=wasm32-wasi -O2 -std=c11 \
 WASM_LDFLAGS = -mexec-model=reactor -Wl,--stack-first -Wl,-z,stack-size=1048576 \
 	  -Wl,--export=cabi_realloc -fuse-ld=lld
 
-.PHONY: all deps test test-asan demo bench clean check-deps
+.PHONY: all deps test test-run test-asan demo bench fuzz clean
 all: $(B)/ward $(B)/agent.wasm
 
 deps:
@@ -123,6 +123,33 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	$(MAKE) -C bench B=$(abspath $(B))
+
+# libFuzzer targets for every parser of untrusted text; each runs for
+# FUZZ_SECONDS (DESIGN asks for 10 minutes) from its committed corpus.
+FUZZ_SECONDS	?= 600
+FUZZ_CC		?= clang-19
+FUZZ_FLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Isrc \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/utf8.c
+FUZZ_POLICY	= src/policy/shell.c src/policy/cmdpat.c src/policy/hostpat.c \
+	  $(TS_BASH_SRC)/parser.c $(TS_BASH_SRC)/scanner.c
+FUZZERS	= toml shell pattern
+
+$(B)/fuzz/fuzz_toml: tests/fuzz/fuzz_toml.c src/policy/toml.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_POLICY) $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(TS_BASH_SRC) -o $@ $^ -ltree-sitter
+
+fuzz: deps
+	$(MAKE) $(FUZZERS:%=$(B)/fuzz/fuzz_%)
+	for f in $(FUZZERS); do \
+	    mkdir -p tests/fuzz/corpus/$$f && \
+	    $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=4096 tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 clean:
 	rm -rf build
