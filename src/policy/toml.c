@@ -92,9 +92,9 @@ struct tp {
 	uint32_t		 line, col;
 	struct toml		*doc;
 	struct buf		*err;
-	struct buf		 sb;		/* a string value being decoded */
+	struct buf		 sb;		/* the string being decoded */
 	uint32_t		 nsect;
-	char			 secpath[256];	/* the last header, for messages */
+	char			 secpath[256];	/* last header, for messages */
 };
 
 static const struct toml_span toml_nospan;
@@ -201,8 +201,9 @@ toml_chname(const struct tp *tp, char *dst, size_t sz)
 		 * invisible (a BOM) or look like ASCII (U+3000). */
 		const unsigned char *u = tp->s + tp->off;
 		uint32_t cp = c >= 0xf0 ? (uint32_t)(c & 7) << 18 |
-		    (uint32_t)(u[1] & 0x3f) << 12 | (uint32_t)(u[2] & 0x3f) << 6 |
-		    (u[3] & 0x3f) : c >= 0xe0 ? (uint32_t)(c & 0xf) << 12 |
+		    (uint32_t)(u[1] & 0x3f) << 12 |
+		    (uint32_t)(u[2] & 0x3f) << 6 | (u[3] & 0x3f) :
+		    c >= 0xe0 ? (uint32_t)(c & 0xf) << 12 |
 		    (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f) :
 		    (uint32_t)(c & 0x1f) << 6 | (u[1] & 0x3f);
 
@@ -1346,8 +1347,8 @@ toml_header(struct tp *tp, struct toml_node **cur)
 			    "[[%s]] adds to it", path, path);
 		else
 			rc = toml_error(tp, &m, "%s is already %s %s, not a "
-			    "table", path, toml_article(v->type),
-			    toml_type_name(v->type));
+			    "table", path, v->type == TOML_ARRAY ? "a static" :
+			    toml_article(v->type), toml_type_name(v->type));
 		if (rc != 0)
 			goto out;
 	} else {

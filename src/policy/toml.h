@@ -46,12 +46,13 @@ enum toml_type {
  * keys can go. */
 enum toml_def {
 	TOML_DEF_VALUE,		/* written as a value: scalars, static arrays,
-				 * inline tables (and tables inside them) */
+				 * inline tables */
 	TOML_DEF_HEADER,	/* the root, a [table] or an element of a
 				 * [[table array]] */
-	TOML_DEF_AOT,		/* the array that [[table array]] headers fill */
+	TOML_DEF_AOT,		/* the array [[table array]] headers fill */
 	TOML_DEF_IMPLICIT,	/* only named on the way to a deeper [a.b] */
-	TOML_DEF_DOTTED,	/* made by a dotted key, a.b = 1 */
+	TOML_DEF_DOTTED,	/* made by a dotted key, a.b = 1 (also inside
+				 * an inline table, and then as frozen as it) */
 };
 
 /* Where something is in the source. line and col are 1-based; col counts
@@ -80,7 +81,7 @@ struct toml_datetime {
 	int		 year, month, day;
 	int		 hour, minute, second;	/* second may be 60 */
 	int32_t		 nanosecond;
-	int		 offset;	/* minutes east of UTC (TOML_DATETIME) */
+	int		 offset;	/* minutes east of UTC */
 	const char	*text;		/* as written, NUL-terminated */
 	size_t		 len;
 };

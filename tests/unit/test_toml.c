@@ -2,10 +2,10 @@
  * The TOML parser against the official toml-test suite, then by hand.
  *
  * Every file listed in tests/files-toml-1.0.0 of the suite is one TAP line:
- * each valid/ file must parse, and the tree, written as toml-test's tagged JSON,
- * must equal the expected .json (numbers compared by value, date-times after
- * normalising the spellings RFC 3339 allows); each invalid/ one must be
- * rejected with a "LINE:COL: message" error. The suite lives next to the
+ * each valid/ file must parse, and the tree, written as toml-test's tagged
+ * JSON, must equal the expected .json (numbers compared by value, date-times
+ * after normalising the spellings RFC 3339 allows); each invalid/ one must
+ * be rejected with a "LINE:COL: message" error. The suite lives next to the
  * repository (../shared/toml-test from the repository root, where tests
  * run; TOML_TEST_DIR overrides). A missing suite is a failure: the design
  * promises the parser passes it, and a skip would hide a broken checkout.
@@ -124,8 +124,9 @@ datetime_json(const struct toml_node *n)
 		o += (size_t)snprintf(s + o, sizeof(s) - o, "%04d-%02d-%02d",
 		    dt->year, dt->month, dt->day);
 	if (toml_type(n) != TOML_DATE_LOCAL)
-		o += (size_t)snprintf(s + o, sizeof(s) - o, "%s%02d:%02d:%02d%s",
-		    o ? "T" : "", dt->hour, dt->minute, dt->second, frac);
+		o += (size_t)snprintf(s + o, sizeof(s) - o,
+		    "%s%02d:%02d:%02d%s", o ? "T" : "", dt->hour, dt->minute,
+		    dt->second, frac);
 	if (toml_type(n) == TOML_DATETIME && dt->offset == 0)
 		snprintf(s + o, sizeof(s) - o, "Z");
 	else if (toml_type(n) == TOML_DATETIME)
@@ -530,7 +531,8 @@ test_positions(void)
 	is_int(toml_span(toml_at(v, 2))->col, 3, "array element col");
 
 	a = toml_get(root, "a");
-	is_int(toml_def(a), TOML_DEF_IMPLICIT, "[a.\"b c\"] makes a implicitly");
+	is_int(toml_def(a), TOML_DEF_IMPLICIT,
+	    "[a.\"b c\"] makes a implicitly");
 	ok(toml_span(a)->line == 9 && toml_span(a)->col == 5,
 	    "an implicit table's position is where it was named");
 	v = toml_get(a, "b c");
