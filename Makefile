@@ -96,9 +96,9 @@ $(B)/tests/test_ajson: tests/unit/test_ajson.c agent/ajson.c agent/ajson.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Iagent -o $@ $< agent/ajson.c
 
 # Test-only agent components (a runaway loop, ...) for the daemon's tests.
-$(B)/tests/%.wasm: tests/agents/%.c $(GEN)/agent.o $(GEN)/jsmn.h
+$(B)/tests/%.wasm: tests/agents/%.c tests/agents/plain_init.h $(GEN)/agent.o $(GEN)/jsmn.h
 	@mkdir -p $(dir $@)
-	$(WASM_CC) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@.core $< \
+	$(WASM_CC) $(WASM_CFLAGS) -Itests/agents $(WASM_LDFLAGS) -o $@.core $< \
 	    $(GEN)/agent.o $(GEN)/agent_component_type.o
 	$(TOOLS)/wasm-tools component new $@.core -o $@
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "plain_init.h"
 
 static char msg[4096];
 
@@ -18,16 +19,6 @@ put(const uint8_t *p, size_t n)
 		memcpy(msg + l, p, n);
 		msg[l + n] = '\0';
 	}
-}
-
-bool
-exports_agent_init(agent_string_t *session_id, agent_project_context_t *project,
-    agent_string_t *err)
-{
-	(void)err;
-	agent_string_free(session_id);
-	agent_project_context_free(project);
-	return true;
 }
 
 bool

@@ -3,16 +3,7 @@
  * it at its step deadline and go on serving.
  */
 #include "agent.h"
-
-bool
-exports_agent_init(agent_string_t *session_id, agent_project_context_t *project,
-    agent_string_t *err)
-{
-	(void)err;
-	agent_string_free(session_id);
-	agent_project_context_free(project);
-	return true;
-}
+#include "plain_init.h"
 
 bool
 exports_agent_handle_message(agent_string_t *message, agent_turn_result_t *ret,
