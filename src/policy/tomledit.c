@@ -377,7 +377,7 @@ tomledit_add_pattern(const char *data, size_t len, enum tomledit_list list,
 	struct manifest *m = NULL;
 	struct toml *doc = NULL;
 	struct cmdpat want;
-	struct buf elem;
+	struct buf elem, why;
 	const char *nl;
 	size_t i, npats, depth;
 	int rc, found = 0, inl = 0;
@@ -388,18 +388,19 @@ tomledit_add_pattern(const char *data, size_t len, enum tomledit_list list,
 	memset(&ed, 0, sizeof(ed));
 	buf_init(&ed.b, 0);
 	buf_init(&elem, 0);
+	buf_init(&why, 0);
 	if (list != TOMLEDIT_ALLOW && list != TOMLEDIT_DENY)
 		return WARD_EINVAL;
 	prompt = list == TOMLEDIT_ALLOW && prompt;
 	/* cmdpat_parse needs a buffer for its message; err may be NULL. */
-	if ((rc = cmdpat_parse(pattern, prompt, &want, &elem)) != 0) {
-		if (err != NULL && elem.data != NULL)
-			buf_puts(err, elem.data);
+	if ((rc = cmdpat_parse(pattern, prompt, &want, &why)) != 0) {
+		if (err != NULL && why.data != NULL)
+			buf_puts(err, why.data);
 		goto out;
 	}
 	if ((rc = manifest_parse("ward.toml", data, len, &m, err)) != 0)
 		goto out;
-	if ((rc = toml_parse(data, len, &doc, err)) != 0) {
+	if ((rc = toml_parse(data, len, &doc, NULL)) != 0) {
 		if (rc == WARD_EPROTO)
 			rc = WARD_EINVAL;
 		goto out;
@@ -474,6 +475,7 @@ out:
 	manifest_free(m);
 	toml_free(doc);
 	buf_free(&elem);
+	buf_free(&why);
 	buf_free(&ed.b);
 	return rc;
 }
