@@ -1,0 +1,69 @@
+/*
+ * Path globs and the decision whether the agent may read, write or list a
+ * path (DESIGN §3, §2 invariant 4; doc/MANIFEST.md "Paths"). The decision
+ * is made on the real target of the path, after symlinks, and a deny
+ * matched by either the path as given or its real target wins over every
+ * allow. A few paths are never writable whatever the manifest says.
+ */
+#ifndef WARD_PATHPAT_H
+#define WARD_PATHPAT_H
+
+#include "../lib/buf.h"
+#include "manifest.h"
+
+enum pathpat_op {
+	PATHPAT_READ,		/* read a file: the allow/deny.read lists */
+	PATHPAT_WRITE,		/* create, change or delete a file:
+				   the allow/deny.write lists */
+	PATHPAT_LIST,		/* list a directory: the read lists */
+};
+
+struct pathpat_result {
+	int		 allow;		/* 1 allow, 0 deny */
+	char		*rule;		/* the rule that decided, e.g.
+					   'allow.read paths "src" files
+					   "*.c"'; never NULL */
+	const char	*reason;	/* static text; never NULL */
+	char		*real;		/* the absolute real target, NULL when
+					   it could not be resolved */
+};
+
+/*
+ * Matches a glob against a path, bytewise and anchored at both ends:
+ * "**" as a whole segment is zero or more segments; "*" is any run of
+ * bytes but '/' (a leading '.' included); "?" is one byte but '/';
+ * "[abc]", "[a-z]", "[!a]" or "[^a]" is one byte of (or not of) the set,
+ * with ']' literal when first; '\' makes the next byte literal, in a set
+ * too. "**" inside a longer segment is two "*". An empty glob or path has
+ * no segments. Returns 1 on a match, 0 otherwise and for an invalid glob.
+ */
+int	pathpat_match(const char *glob, const char *path);
+
+/* Returns 0 when glob is well formed, or WARD_EINVAL with the reason
+ * appended to err (may be NULL): an unclosed '[', a reversed range, a '/'
+ * inside [...], "\/" or a trailing lone '\'. */
+int	pathpat_valid(const char *glob, struct buf *err);
+
+/*
+ * Decides op on path for the project at root. root is absolute and must
+ * exist (it may contain symlinks); path is relative to root or absolute.
+ * Returns 0 with *res filled (free with pathpat_result_clear), a deny
+ * being a successful decision; or WARD_EINVAL (relative root, a manifest
+ * entry decide cannot use: an invalid glob, a "/" or ".." in a paths
+ * entry, a '/' in a file glob, a relative additional directory, $HOME
+ * unset for "~"), WARD_ENOENT (no root), WARD_ESYS or an xdg_dir error
+ * (ward's own directories unknown), WARD_ENOMEM, with a message in err
+ * (may be NULL). On error *res is empty.
+ *
+ * The caller must act on res->real, not on path, and must not follow
+ * symlinks when it does (a command may change the tree between the
+ * decision and the act).
+ */
+int	pathpat_decide(const struct manifest *m, const char *root,
+	    const char *path, enum pathpat_op op, struct pathpat_result *res,
+	    struct buf *err);
+
+/* Frees what res holds and empties it; NULL is a no-op. */
+void	pathpat_result_clear(struct pathpat_result *res);
+
+#endif
