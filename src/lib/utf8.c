@@ -90,6 +90,59 @@ utf8_sanitize(struct buf *out, const char *s, size_t n)
 	return 0;
 }
 
+/* Characters that draw nothing, or move or reorder what is drawn. */
+static int
+utf8_invisible(uint32_t cp)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad },
+		{ 0x034f, 0x034f }, { 0x061c, 0x061c }, { 0x115f, 0x1160 },
+		{ 0x17b4, 0x17b5 }, { 0x180b, 0x180f }, { 0x200b, 0x200f },
+		{ 0x2028, 0x202e }, { 0x2060, 0x206f }, { 0x3164, 0x3164 },
+		{ 0xfe00, 0xfe0f }, { 0xfeff, 0xfeff }, { 0xffa0, 0xffa0 },
+		{ 0xfff9, 0xfffb }, { 0x1d173, 0x1d17a }, { 0xe0000, 0xe0fff },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return 1;
+	return 0;
+}
+
+int
+utf8_visible(struct buf *out, const char *s, size_t n, int keep_newlines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, len, bad, k;
+	uint32_t cp;
+	int rc;
+
+	while (i < n) {
+		if ((len = utf8_seq(p + i, n - i, &bad)) == 0) {
+			for (k = 0; k < bad; k++)
+				if ((rc = buf_printf(out, "<0x%02X>",
+				    p[i + k])) != 0)
+					return rc;
+			i += bad;
+			continue;
+		}
+		cp = len == 1 ? p[i] : len == 2 ? (uint32_t)(p[i] & 0x1f) :
+		    len == 3 ? (uint32_t)(p[i] & 0x0f) :
+		    (uint32_t)(p[i] & 0x07);
+		for (k = 1; k < len; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		if (utf8_invisible(cp) && !(keep_newlines && cp == '\n'))
+			rc = buf_printf(out, "<U+%04X>", (unsigned)cp);
+		else
+			rc = buf_add(out, s + i, len);
+		if (rc != 0)
+			return rc;
+		i += len;
+	}
+	return 0;
+}
+
 int
 utf8_put(struct buf *out, uint32_t cp)
 {

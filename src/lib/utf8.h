@@ -20,6 +20,16 @@ size_t	utf8_valid_prefix(const char *p, size_t n);
  * Returns 0 or buf_add's errors. */
 int	utf8_sanitize(struct buf *out, const char *p, size_t n);
 
+/* Appends p[0..n) to out for showing to a person who must see exactly what
+ * it holds (a command about to run, a manifest to approve): control
+ * characters (C0, DEL, C1, line breaks and tabs included), zero-width,
+ * bidirectional and other invisible format characters become "<U+XXXX>",
+ * and an invalid byte becomes "<0xHH>"; nothing written can move the
+ * cursor, change colours or reorder the text. keep_newlines leaves LF as
+ * it is (for showing a whole file). Returns 0 or buf_add's errors. */
+int	utf8_visible(struct buf *out, const char *p, size_t n,
+	    int keep_newlines);
+
 /* Appends the UTF-8 encoding of code point cp (the caller has checked it
  * is a scalar value: not a surrogate, at most U+10FFFF). Returns 0 or
  * buf_add's errors. */

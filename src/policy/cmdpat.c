@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../lib/err.h"
+#include "../lib/utf8.h"
 #include "cmdpat.h"
 
 /* Programs a bare allow cannot grant: they run anything as anyone. */
@@ -15,10 +16,24 @@ static const char *const cmdpat_escalate[] = {
 	"sudo", "doas", "su", "pkexec", "run0", NULL
 };
 
+/* Builtins that change the working directory. */
+static const char *const cmdpat_chdir[] = { "cd", "pushd", "popd", NULL };
+
 /* Interpreters whose -c/-e runs code given on the command line. */
 static const char *const cmdpat_interp[] = {
 	"python", "python3", "python2", "perl", "ruby", "node", "php", "lua",
 	"sh", "bash", "dash", "zsh", "ksh", "osascript", NULL
+};
+
+/* Characters a pattern word cannot hold: shell syntax, and the blank that
+ * separates words. */
+static const char cmdpat_special[] = "'\"\\$`*?[]{}~;|&<>()\t\n# ";
+
+struct cmdpat_index {
+	const struct cmdpat	**allow;	/* sorted by program word */
+	size_t			  nallow;
+	const struct cmdpat	**deny;
+	size_t			  ndeny;
 };
 
 const char *
@@ -26,6 +41,17 @@ cmdpat_name(enum cmdpat_decision d)
 {
 	return d == CMDPAT_ALLOW ? "allow" : d == CMDPAT_PROMPT ? "prompt" :
 	    "deny";
+}
+
+static int
+cmdpat_in(const char *w, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(w, list[i]) == 0)
+			return 1;
+	return 0;
 }
 
 void
@@ -53,6 +79,15 @@ cmdpat_parse(const char *text, int prompt, struct cmdpat *p, struct buf *err)
 	memset(p, 0, sizeof(*p));
 	n = strlen(text);
 	end = text + n;
+	for (s = text; s < end && (unsigned char)*s >= 0x20 && *s != 0x7f;
+	    s++)
+		;
+	if (s < end || utf8_valid_prefix(text, n) != n) {
+		if (err != NULL)
+			buf_printf(err, "command pattern: %s", s < end ?
+			    "control character" : "not valid UTF-8");
+		return WARD_EINVAL;
+	}
 	if (n >= 2 && strcmp(end - 2, ":*") == 0)
 		end -= 2;
 	else
@@ -66,9 +101,10 @@ cmdpat_parse(const char *text, int prompt, struct cmdpat *p, struct buf *err)
 		if (s == end)
 			break;
 		for (e = s; e < end && *e != ' '; e++)
-			if (strchr("'\"\\$`*?[]{}~;|&<>()\t\n#", *e) != NULL ||
+			if (strchr(cmdpat_special, *e) != NULL ||
 			    (*e == ':' && e + 1 < end && e[1] == '*')) {
-				buf_printf(err, "command pattern '%s': "
+				if (err != NULL)
+					buf_printf(err, "command pattern '%s': "
 				    "character '%c' is not allowed (patterns "
 				    "are literal words, ending in \":*\" for a "
 				    "prefix)", text, *e);
@@ -89,9 +125,14 @@ cmdpat_parse(const char *text, int prompt, struct cmdpat *p, struct buf *err)
 		p->nwords++;
 	}
 	if (p->nwords == 0) {
-		buf_printf(err, "command pattern '%s' names no command", text);
+		if (err != NULL)
+			buf_printf(err, "command pattern '%s' names no "
+			    "command", text);
 		rc = WARD_EINVAL;
+		goto out;
 	}
+	p->risky = cmdpat_in(p->words[0], cmdpat_escalate) ? 1 :
+	    cmdpat_in(p->words[0], cmdpat_interp) ? 2 : 0;
 out:
 	if (rc != 0)
 		cmdpat_clear(p);
@@ -129,28 +170,16 @@ cmdpat_better(const struct cmdpat *a, const struct cmdpat *b)
 	return a->prompt && !b->prompt;
 }
 
+
+/* A silent allow is not enough for escalation or inline code. p matches
+ * c, so p's program word is c's. */
 static int
-cmdpat_in(const char *w, const char *const *list)
+cmdpat_needs_prompt(const struct cmdpat *p, const struct shell_cmd *c)
 {
 	size_t i;
 
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(w, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* A silent allow is not enough for escalation or inline code. */
-static int
-cmdpat_needs_prompt(const struct shell_cmd *c)
-{
-	const char *prog = c->argv[0].text;
-	size_t i;
-
-	if (cmdpat_in(prog, cmdpat_escalate))
-		return 1;
-	if (!cmdpat_in(prog, cmdpat_interp))
-		return 0;
+	if (p->risky != 2)
+		return p->risky;
 	for (i = 1; i < c->argc; i++)
 		if (strcmp(c->argv[i].text, "-c") == 0 ||
 		    strcmp(c->argv[i].text, "-e") == 0 ||
@@ -159,20 +188,138 @@ cmdpat_needs_prompt(const struct shell_cmd *c)
 	return 0;
 }
 
+static int
+cmdpat_cmp(const void *a, const void *b)
+{
+	const struct cmdpat *pa = *(const struct cmdpat *const *)a;
+	const struct cmdpat *pb = *(const struct cmdpat *const *)b;
+
+	return strcmp(pa->words[0], pb->words[0]);
+}
+
+static int
+cmdpat_sorted(const struct cmdpat *v, size_t n, const struct cmdpat ***out)
+{
+	size_t i;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(**out))) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < n; i++)
+		(*out)[i] = &v[i];
+	qsort(*out, n, sizeof(**out), cmdpat_cmp);
+	return 0;
+}
+
+int
+cmdpat_index_new(const struct cmdpat *allow, size_t nallow,
+    const struct cmdpat *deny, size_t ndeny, struct cmdpat_index **out)
+{
+	struct cmdpat_index *ix;
+
+	*out = NULL;
+	if ((ix = calloc(1, sizeof(*ix))) == NULL)
+		return WARD_ENOMEM;
+	if (cmdpat_sorted(allow, nallow, &ix->allow) != 0 ||
+	    cmdpat_sorted(deny, ndeny, &ix->deny) != 0) {
+		cmdpat_index_free(ix);
+		return WARD_ENOMEM;
+	}
+	ix->nallow = nallow;
+	ix->ndeny = ndeny;
+	*out = ix;
+	return 0;
+}
+
+void
+cmdpat_index_free(struct cmdpat_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->allow);
+	free(ix->deny);
+	free(ix);
+}
+
+/* The run [*lo, *hi) of v whose program word is prog. */
+static void
+cmdpat_range(const struct cmdpat *const *v, size_t n, const char *prog,
+    size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = n, m;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (strcmp(v[m]->words[0], prog) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	for (b = a; b < n && strcmp(v[b]->words[0], prog) == 0; b++)
+		;
+	*hi = b;
+}
+
+/* The matching deny pattern, or NULL. */
+static const struct cmdpat *
+cmdpat_find_deny(const struct cmdpat_rules *r, const struct shell_cmd *c)
+{
+	size_t i, lo, hi;
+
+	if (c->argc == 0)
+		return NULL;
+	if (r->index == NULL) {
+		for (i = 0; i < r->ndeny; i++)
+			if (cmdpat_match(&r->deny[i], c))
+				return &r->deny[i];
+		return NULL;
+	}
+	cmdpat_range(r->index->deny, r->index->ndeny, c->argv[0].text, &lo,
+	    &hi);
+	for (i = lo; i < hi; i++)
+		if (cmdpat_match(r->index->deny[i], c))
+			return r->index->deny[i];
+	return NULL;
+}
+
+/* The best matching allow pattern, or NULL. */
+static const struct cmdpat *
+cmdpat_find_allow(const struct cmdpat_rules *r, const struct shell_cmd *c)
+{
+	const struct cmdpat *best = NULL;
+	size_t i, lo, hi;
+
+	if (r->index == NULL) {
+		for (i = 0; i < r->nallow; i++)
+			if (cmdpat_match(&r->allow[i], c) &&
+			    cmdpat_better(&r->allow[i], best))
+				best = &r->allow[i];
+		return best;
+	}
+	cmdpat_range(r->index->allow, r->index->nallow, c->argv[0].text, &lo,
+	    &hi);
+	for (i = lo; i < hi; i++)
+		if (cmdpat_match(r->index->allow[i], c) &&
+		    cmdpat_better(r->index->allow[i], best))
+			best = r->index->allow[i];
+	return best;
+}
+
 static void
 cmdpat_decide_one(const struct cmdpat_rules *r, const struct shell_cmd *c,
     int has_children, struct cmdpat_part *part)
 {
-	const struct cmdpat *best = NULL;
-	size_t i;
+	const struct cmdpat *best;
 
-	for (i = 0; i < r->ndeny; i++)
-		if (cmdpat_match(&r->deny[i], c)) {
-			part->decision = CMDPAT_DENY;
-			part->rule = &r->deny[i];
-			part->reason = "matches a deny pattern";
-			return;
-		}
+	if ((best = cmdpat_find_deny(r, c)) != NULL) {
+		part->decision = CMDPAT_DENY;
+		part->rule = best;
+		part->reason = "matches a deny pattern";
+		return;
+	}
 	if (has_children) {
 		/* The commands it runs are decided on their own. */
 		part->decision = CMDPAT_ALLOW;
@@ -189,11 +336,7 @@ cmdpat_decide_one(const struct cmdpat_rules *r, const struct shell_cmd *c,
 		part->reason = "what runs cannot be known before it runs";
 		return;
 	}
-	for (i = 0; i < r->nallow; i++)
-		if (cmdpat_match(&r->allow[i], c) &&
-		    cmdpat_better(&r->allow[i], best))
-			best = &r->allow[i];
-	if (best == NULL) {
+	if ((best = cmdpat_find_allow(r, c)) == NULL) {
 		part->decision = r->runtime_expansion ? CMDPAT_PROMPT :
 		    CMDPAT_DENY;
 		part->reason = "no pattern matches";
@@ -203,7 +346,7 @@ cmdpat_decide_one(const struct cmdpat_rules *r, const struct shell_cmd *c,
 	if (best->prompt) {
 		part->decision = CMDPAT_PROMPT;
 		part->reason = "the matching allow asks every time";
-	} else if (cmdpat_needs_prompt(c)) {
+	} else if (cmdpat_needs_prompt(best, c)) {
 		part->decision = CMDPAT_PROMPT;
 		part->reason = "privilege escalation or inline code needs a "
 		    "prompt";
@@ -213,67 +356,249 @@ cmdpat_decide_one(const struct cmdpat_rules *r, const struct shell_cmd *c,
 	}
 }
 
+/*
+ * One redirect under [security] redirects. Returns its decision and, when
+ * it is not an allow, sets *reason and appends the detail to why.
+ */
+static enum cmdpat_decision
+cmdpat_redirect(const struct cmdpat_rules *r, const struct shell_redir *rd,
+    int cwd_moves, const char **reason, struct buf *why)
+{
+	enum cmdpat_decision d;
+	int write;
+
+	switch (rd->kind) {
+	case SHELL_R_HEREDOC:
+	case SHELL_R_HERESTRING:
+		return CMDPAT_ALLOW;
+	case SHELL_R_DUP:
+	case SHELL_R_CLOSE:
+	case SHELL_R_DEVNULL:
+		if (r->redirects != CMDPAT_REDIR_NONE)
+			return CMDPAT_ALLOW;
+		*reason = "redirects are not allowed ([security] redirects = "
+		    "\"none\")";
+		buf_printf(why, "redirect %s%s", rd->op, rd->target.text);
+		return CMDPAT_DENY;
+	case SHELL_R_READ:
+	case SHELL_R_WRITE:
+		break;
+	}
+	write = rd->kind == SHELL_R_WRITE;
+	buf_printf(why, "%s %s", write ? "write" : "read", rd->target.text);
+	if (r->redirects != CMDPAT_REDIR_FILES) {
+		*reason = "a redirect to a file needs [security] redirects = "
+		    "\"files\"";
+		return CMDPAT_DENY;
+	}
+	if (rd->target.flags != 0) {
+		*reason = "the redirect's file is only known when it runs";
+		return CMDPAT_PROMPT;
+	}
+	if (r->file == NULL) {
+		*reason = "a redirect to a file is checked against the "
+		    "project's paths";
+		return CMDPAT_PROMPT;
+	}
+	/* A relative name is decided from the project root, which is only
+	 * where it lands if nothing changed directory first. */
+	if (cwd_moves && rd->target.text[0] != '/') {
+		*reason = "the line changes directory: the redirect's file "
+		    "cannot be known";
+		return CMDPAT_PROMPT;
+	}
+	buf_puts(why, ": ");
+	d = r->file(r->file_arg, rd->target.text, write, why);
+	*reason = write ? "a redirect to a file is a write" :
+	    "a redirect from a file is a read";
+	return d;
+}
+
+/* Makes the part at least as strict as its redirects. */
+static int
+cmdpat_redirects(const struct cmdpat_rules *r, const struct shell_cmd *c,
+    int cwd_moves, struct cmdpat_part *part)
+{
+	const char *reason = NULL;
+	enum cmdpat_decision d;
+	struct buf why;
+	size_t i;
+
+	for (i = 0; i < c->nredirs && part->decision != CMDPAT_DENY; i++) {
+		buf_init(&why, 0);
+		/* A detail cut short by ENOMEM is still a detail; the
+		 * decision does not depend on it. */
+		d = cmdpat_redirect(r, &c->redirs[i], cwd_moves, &reason,
+		    &why);
+		if (d > part->decision) {
+			part->decision = d;
+			part->rule = NULL;
+			part->reason = reason;
+			free(part->detail);
+			part->detail = buf_take(&why);
+			if (part->detail == NULL)
+				return WARD_ENOMEM;
+		} else
+			buf_free(&why);
+	}
+	return 0;
+}
+
+/* A word a pattern can hold as it is. */
+static int
+cmdpat_word_ok(const struct shell_word *w)
+{
+	const char *s;
+
+	if (w->flags != 0 || w->len == 0 || strlen(w->text) != w->len)
+		return 0;
+	for (s = w->text; *s != '\0'; s++)
+		if (strchr(cmdpat_special, *s) != NULL ||
+		    (s[0] == ':' && s[1] == '*'))
+			return 0;
+	return 1;
+}
+
 static char *
-cmdpat_words(const struct shell_cmd *c)
+cmdpat_join(const struct shell_cmd *c, size_t n, int prefix)
 {
 	struct buf b;
 	size_t i;
 
 	buf_init(&b, 0);
-	for (i = 0; i < c->argc; i++)
+	for (i = 0; i < n; i++)
 		if ((i > 0 && buf_puts(&b, " ") != 0) ||
-		    buf_add(&b, c->argv[i].text, c->argv[i].len) != 0) {
-			buf_free(&b);
-			return NULL;
-		}
+		    buf_add(&b, c->argv[i].text, c->argv[i].len) != 0)
+			break;
+	if (i < n || (prefix && buf_puts(&b, ":*") != 0)) {
+		buf_free(&b);
+		return NULL;
+	}
 	return buf_take(&b);
 }
 
 int
-cmdpat_decide(const struct cmdpat_rules *r, const char *cmd,
-    struct cmdpat_result *res, struct buf *err)
+cmdpat_suggest(const struct shell_cmd *c, struct cmdpat_suggest *s)
 {
-	struct shell_list *l = NULL;
+	size_t n, k, sub;
+	int exact;
+
+	memset(s, 0, sizeof(*s));
+	for (n = 0; n < c->argc && cmdpat_word_ok(&c->argv[n]); n++)
+		;
+	if (n == 0)
+		return 0;
+	exact = n == c->argc && (c->flags & SHELL_C_OPEN_ARGS) == 0;
+	if ((s->levels = calloc(n + 1, sizeof(*s->levels))) == NULL)
+		return WARD_ENOMEM;
+	for (k = 1; k <= n; k++)
+		if ((s->levels[s->nlevels++] = cmdpat_join(c, k, 1)) == NULL)
+			goto oom;
+	if (exact && (s->levels[s->nlevels++] = cmdpat_join(c, n, 0)) ==
+	    NULL)
+		goto oom;
+	/* Program plus subcommand: a second word that is neither an option
+	 * nor a file name. Escalation and inline code get the narrowest
+	 * level: a broad grant there grants everything. */
+	sub = n >= 2 && c->argv[1].text[0] != '-' &&
+	    strpbrk(c->argv[1].text, "./=") == NULL;
+	if (cmdpat_in(c->argv[0].text, cmdpat_escalate) ||
+	    cmdpat_in(c->argv[0].text, cmdpat_interp))
+		s->recommended = s->nlevels - 1;
+	else
+		s->recommended = sub ? 1 : 0;
+	return 0;
+oom:
+	cmdpat_suggest_clear(s);
+	return WARD_ENOMEM;
+}
+
+void
+cmdpat_suggest_clear(struct cmdpat_suggest *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nlevels; i++)
+		free(s->levels[i]);
+	free(s->levels);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+cmdpat_decide_list(const struct cmdpat_rules *r, const struct shell_list *l,
+    struct cmdpat_result *res)
+{
+	const struct shell_cmd *c;
 	struct cmdpat_part *part;
-	size_t i, k;
-	int rc, children;
+	unsigned char *parent = NULL;
+	size_t i, k, n, deciding = 0;
+	char *w;
+	int rc = 0, cwd_moves = 0;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = shell_parse(cmd, strlen(cmd), &l, err)) != 0)
-		return rc;
-	if ((rc = shell_unwrap(l, err)) != 0)
-		goto out;
-	if (l->ncmds > 0 && (res->parts = calloc(l->ncmds,
-	    sizeof(*res->parts))) == NULL) {
+	/* Every part's words in one allocation: a decision is on the path of
+	 * every tool call, and twenty mallocs are most of its time. */
+	for (n = 0, i = 0; i < l->ncmds; i++)
+		for (k = 0, n++; k < l->cmds[i].argc; k++)
+			n += l->cmds[i].argv[k].len + 1;
+	if ((res->words = malloc(n + 1)) == NULL) {
 		rc = WARD_ENOMEM;
 		goto out;
 	}
+	if (l->ncmds > 0 && ((res->parts = calloc(l->ncmds,
+	    sizeof(*res->parts))) == NULL || (parent = calloc(l->ncmds,
+	    1)) == NULL)) {
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	/* Only a pure wrapper (env, timeout, sh -c ...) is looked through;
+	 * find with -exec is decided itself as well. */
+	for (i = 0; i < l->ncmds; i++) {
+		c = &l->cmds[i];
+		if (c->parent != SHELL_NOPARENT && c->parent < l->ncmds)
+			parent[c->parent] = 1;
+		if (c->argc > 0 && (c->argv[0].flags != 0 ||
+		    cmdpat_in(c->argv[0].text, cmdpat_chdir)))
+			cwd_moves = 1;
+	}
 	res->decision = CMDPAT_ALLOW;
 	res->reason = "every part is allowed";
+	w = res->words;
 	for (i = 0; i < l->ncmds; i++) {
-		/* Only a pure wrapper (env, timeout, sh -c ...) is looked
-		 * through; find with -exec is decided itself as well. */
-		for (children = 0, k = 0; k < l->ncmds && !children; k++)
-			children = l->cmds[k].parent == i;
-		children = children &&
-		    (l->cmds[i].flags & SHELL_C_WRAPPER) != 0;
+		c = &l->cmds[i];
 		part = &res->parts[res->nparts++];
-		if ((part->command = cmdpat_words(&l->cmds[i])) == NULL) {
-			rc = WARD_ENOMEM;
-			goto out;
+		part->command = w;
+		for (k = 0; k < c->argc; k++) {
+			if (k > 0)
+				*w++ = ' ';
+			memcpy(w, c->argv[k].text, c->argv[k].len);
+			w += c->argv[k].len;
 		}
-		cmdpat_decide_one(r, &l->cmds[i], children, part);
+		*w++ = '\0';
+		cmdpat_decide_one(r, c, parent[i] &&
+		    (c->flags & SHELL_C_WRAPPER) != 0, part);
+		if ((rc = cmdpat_redirects(r, c, cwd_moves, part)) != 0)
+			goto out;
+		if (part->decision == CMDPAT_PROMPT &&
+		    (rc = cmdpat_suggest(c, &part->suggest)) != 0)
+			goto out;
 		if (part->decision > res->decision ||
 		    (part->decision == res->decision && res->rule == NULL)) {
 			res->decision = part->decision;
 			res->rule = part->rule;
 			res->reason = part->reason;
+			deciding = i;
 		}
 	}
+	if (res->decision != CMDPAT_ALLOW)
+		res->part = &res->parts[deciding];
 	/* Constructs the manifest's [security] forbids deny the line. */
 	if ((l->flags & r->forbid) != 0) {
 		res->decision = CMDPAT_DENY;
 		res->rule = NULL;
+		res->part = NULL;
 		res->reason = (l->flags & r->forbid & SHELL_L_PIPE) ?
 		    "pipes are not allowed ([security] allow_pipes)" :
 		    (l->flags & r->forbid & SHELL_L_COMPOUND) ?
@@ -289,6 +614,7 @@ cmdpat_decide(const struct cmdpat_rules *r, const char *cmd,
 	    res->decision == CMDPAT_ALLOW) {
 		res->decision = CMDPAT_PROMPT;
 		res->rule = NULL;
+		res->part = NULL;
 		res->reason = "ward cannot fully parse this command";
 	}
 	if (res->nparts == 0 && res->decision == CMDPAT_ALLOW) {
@@ -296,8 +622,24 @@ cmdpat_decide(const struct cmdpat_rules *r, const char *cmd,
 		res->reason = "no command found";
 	}
 out:
+	free(parent);
 	if (rc != 0)
 		cmdpat_result_clear(res);
+	return rc;
+}
+
+int
+cmdpat_decide(const struct cmdpat_rules *r, const char *cmd,
+    struct cmdpat_result *res, struct buf *err)
+{
+	struct shell_list *l = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = shell_parse(cmd, strlen(cmd), &l, err)) != 0)
+		return rc;
+	if ((rc = shell_unwrap(l, err)) == 0)
+		rc = cmdpat_decide_list(r, l, res);
 	shell_list_free(l);
 	return rc;
 }
@@ -309,8 +651,11 @@ cmdpat_result_clear(struct cmdpat_result *res)
 
 	if (res == NULL)
 		return;
-	for (i = 0; i < res->nparts; i++)
-		free(res->parts[i].command);
+	for (i = 0; i < res->nparts; i++) {
+		free(res->parts[i].detail);
+		cmdpat_suggest_clear(&res->parts[i].suggest);
+	}
 	free(res->parts);
+	free(res->words);
 	memset(res, 0, sizeof(*res));
 }

@@ -820,6 +820,9 @@ manifest_parse(const char *name, const char *data, size_t len,
 	    (rc = manifest_capabilities(&c, root, m)) != 0 ||
 	    (rc = manifest_rest(&c, root, m)) != 0)
 		goto out;
+	if ((rc = cmdpat_index_new(m->allow, m->nallow, m->deny, m->ndeny,
+	    &m->cmdindex)) != 0)
+		goto out;
 	*out = m;
 	m = NULL;
 out:
@@ -905,6 +908,7 @@ manifest_free(struct manifest *m)
 	for (i = 0; i < m->ndeny; i++)
 		cmdpat_clear(&m->deny[i]);
 	free(m->deny);
+	cmdpat_index_free(m->cmdindex);
 	manifest_strs_free(&m->deny_domains);
 	manifest_strs_free(&m->deny_env_vars);
 	free(m);
@@ -919,6 +923,10 @@ manifest_cmdrules(const struct manifest *m, struct cmdpat_rules *r)
 	r->deny = m->deny;
 	r->ndeny = m->ndeny;
 	r->runtime_expansion = m->security.allow_runtime_expansion;
+	r->index = m->cmdindex;
+	r->redirects = m->security.redirects == MANIFEST_REDIR_FILES ?
+	    CMDPAT_REDIR_FILES : m->security.redirects == MANIFEST_REDIR_MERGE ?
+	    CMDPAT_REDIR_MERGE : CMDPAT_REDIR_NONE;
 	r->forbid = (m->security.allow_pipes ? 0 : SHELL_L_PIPE) |
 	    (m->security.allow_compound ? 0 : SHELL_L_COMPOUND) |
 	    (m->security.allow_subshells ? 0 : SHELL_L_SUBSHELL) |

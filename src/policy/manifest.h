@@ -101,6 +101,7 @@ struct manifest {
 	size_t			 nallow;
 	struct cmdpat		*deny;
 	size_t			 ndeny;
+	struct cmdpat_index	*cmdindex;	/* over allow and deny */
 	struct manifest_strs	 deny_domains;		/* host patterns */
 	struct manifest_strs	 deny_env_vars;
 
@@ -145,7 +146,9 @@ int	manifest_parse(const char *name, const char *data, size_t len,
 void	manifest_free(struct manifest *m);
 
 /* Fills *r with the manifest's command rules. The arrays stay owned by m
- * and are valid until manifest_free(m); r needs no freeing. */
+ * and are valid until manifest_free(m); r needs no freeing. The file
+ * callback for redirects is left NULL (policy.h sets it: it needs the
+ * project root). */
 void	manifest_cmdrules(const struct manifest *m, struct cmdpat_rules *r);
 
 /* The provider's name as written in ward.toml ("" for NONE); never NULL. */

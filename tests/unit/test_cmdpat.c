@@ -14,6 +14,7 @@
 
 static struct cmdpat allow[16], deny[8];
 static struct cmdpat_rules rules;
+static struct cmdpat_index *ix;
 
 static void
 add(struct cmdpat *p, size_t *n, const char *text, int prompt)
@@ -27,12 +28,12 @@ add(struct cmdpat *p, size_t *n, const char *text, int prompt)
 }
 
 static void
-setup(int reverse)
+setup(int reverse, int indexed)
 {
 	static const char *const a[] = { "git status", "git diff:*",
 	    "git:*", "make test:*", "cargo:*", "cargo nextest:*", "ls:*",
 	    "echo:*", "cat:*", "grep:*", "sudo:*", "python3:*", "find:*",
-	    "true" };
+	    "true", "cd:*" };
 	size_t i, n = sizeof(a) / sizeof(a[0]);
 
 	for (i = 0; i < rules.nallow; i++)
@@ -49,6 +50,65 @@ setup(int reverse)
 	rules.allow = allow;
 	rules.deny = deny;
 	rules.runtime_expansion = 1;
+	cmdpat_index_free(ix);
+	ix = NULL;
+	if (indexed && cmdpat_index_new(allow, rules.nallow, deny, rules.ndeny,
+	    &ix) != 0)
+		die("cmdpat_index_new");
+	rules.index = ix;
+}
+
+/* The redirect file callback: "src/..." may be written, the rest read. */
+static enum cmdpat_decision
+file_cb(void *arg, const char *path, int write, struct buf *why)
+{
+	(void)arg;
+	if (strncmp(path, "src/", 4) == 0 || !write) {
+		buf_puts(why, "test allow");
+		return CMDPAT_ALLOW;
+	}
+	buf_puts(why, "test deny");
+	return CMDPAT_DENY;
+}
+
+static const char *
+detail(const char *cmd)
+{
+	static char out[256];
+	struct cmdpat_result r;
+
+	out[0] = '\0';
+	if (cmdpat_decide(&rules, cmd, &r, NULL) != 0)
+		return "(failed)";
+	if (r.part != NULL && r.part->detail != NULL)
+		snprintf(out, sizeof(out), "%s", r.part->detail);
+	cmdpat_result_clear(&r);
+	return out;
+}
+
+/* The suggestion for the first part of cmd: "L1 | L2 | ... @R". */
+static const char *
+suggest(const char *cmd)
+{
+	static char out[512];
+	struct cmdpat_result r;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	if (cmdpat_decide(&rules, cmd, &r, NULL) != 0)
+		return "(failed)";
+	if (r.part == NULL) {
+		cmdpat_result_clear(&r);
+		return "(no deciding part)";
+	}
+	for (i = 0; i < r.part->suggest.nlevels; i++)
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s",
+		    i ? " | " : "", r.part->suggest.levels[i]);
+	if (r.part->suggest.nlevels > 0)
+		snprintf(out + n, sizeof(out) - n, " @%zu",
+		    r.part->suggest.recommended);
+	cmdpat_result_clear(&r);
+	return out;
 }
 
 static enum cmdpat_decision
@@ -96,10 +156,15 @@ main(void)
 	    "shell syntax in a pattern refused");
 	is_int(cmdpat_parse("git:* push", 0, &p, &err), WARD_EINVAL,
 	    ":* in the middle refused");
+	is_int(cmdpat_parse("git \xff", 0, &p, NULL), WARD_EINVAL,
+	    "invalid UTF-8 refused (err may be NULL)");
+	is_int(cmdpat_parse("git\x1b[2J", 0, &p, NULL), WARD_EINVAL,
+	    "a control character refused");
 
-	for (rev = 0; rev < 2; rev++) {
-		setup(rev);
-		printf("# rule order %s\n", rev ? "reversed" : "as written");
+	for (rev = 0; rev < 4; rev++) {
+		setup(rev & 1, rev >> 1);
+		printf("# rule order %s, %s\n", rev & 1 ? "reversed" :
+		    "as written", rev >> 1 ? "indexed" : "scanned");
 		D("git status", CMDPAT_ALLOW, "exact allow");
 		decide("git status", &rule);
 		is_str(rule, "git status", "the exact pattern decides");
@@ -177,7 +242,74 @@ main(void)
 	D(chain.data, CMDPAT_ALLOW, "80 allowed parts are allowed");
 	buf_free(&chain);
 
-	setup(0);
+	/* [security] redirects. */
+	setup(0, 1);
+	D("ls > out.txt", CMDPAT_DENY, "redirects = none: a file redirect "
+	    "is denied");
+	D("ls 2>&1", CMDPAT_DENY, "redirects = none: even a merge");
+	D("cat <<EOF\nhi\nEOF", CMDPAT_ALLOW, "a here-doc is not a redirect "
+	    "to anything");
+	rules.redirects = CMDPAT_REDIR_MERGE;
+	D("ls 2>&1 >/dev/null", CMDPAT_ALLOW, "merge: 2>&1 and /dev/null");
+	D("ls > out.txt", CMDPAT_DENY, "merge: a file redirect is denied");
+	D("ls < in.txt", CMDPAT_DENY, "merge: a file read is denied");
+	is_str(detail("ls > out.txt"), "write out.txt", "the detail names "
+	    "the file");
+	rules.redirects = CMDPAT_REDIR_FILES;
+	D("ls > src/out.txt", CMDPAT_PROMPT, "files without a callback "
+	    "prompts");
+	rules.file = file_cb;
+	D("ls > src/out.txt", CMDPAT_ALLOW, "files: an allowed write");
+	D("ls > ward.txt", CMDPAT_DENY, "files: a write not granted");
+	is_str(detail("ls > ward.txt"), "write ward.txt: test deny",
+	    "the detail names the file and the rule");
+	D("ls >> x 2>&1", CMDPAT_DENY, ">> is a write too");
+	D("ls &> x", CMDPAT_DENY, "&> is a write too");
+	D("ls 3> x", CMDPAT_DENY, "any descriptor");
+	D("ls >| x", CMDPAT_DENY, ">| is a write");
+	D("ls >& x", CMDPAT_DENY, ">& to a file is a write");
+	D("ls > \"$F\"", CMDPAT_PROMPT, "a variable target prompts");
+	D("ls < x", CMDPAT_ALLOW, "a read goes to the callback as a read");
+	D("echo hi && ls > x", CMDPAT_DENY, "a redirect in a later part");
+	D("timeout 5 ls > x", CMDPAT_DENY, "a wrapper's redirect");
+	D("echo $(ls > x)", CMDPAT_DENY, "a redirect inside $( )");
+	D("> x", CMDPAT_DENY, "a redirect with no command");
+	D("cd /etc && ls > src/x", CMDPAT_PROMPT, "after cd a relative "
+	    "redirect cannot be placed");
+	D("cd /etc && ls > /x", CMDPAT_DENY, "an absolute one still can");
+	D("rm x > src/y", CMDPAT_DENY, "an allowed redirect does not lift a "
+	    "deny");
+	rules.file = NULL;
+	rules.redirects = CMDPAT_REDIR_NONE;
+
+	/* Suggested patterns: broadest first, program + subcommand
+	 * recommended. */
+	is_str(suggest("cargo2 nextest run -p x"), "cargo2:* | cargo2 "
+	    "nextest:* | cargo2 nextest run:* | cargo2 nextest run -p:* | "
+	    "cargo2 nextest run -p x:* | cargo2 nextest run -p x @1",
+	    "levels and the recommended program + subcommand");
+	is_str(suggest("wc -l"), "wc:* | wc -l:* | wc -l @0",
+	    "an option is not a subcommand");
+	is_str(suggest("wc"), "wc:* | wc @0", "a bare program");
+	is_str(suggest("tac README.md"), "tac:* | tac README.md:* | "
+	    "tac README.md @0", "a file name is not a subcommand");
+	is_str(suggest("npm run \"$X\""), "npm:* | npm run:* @1",
+	    "a variable word ends the levels; no exact level");
+	is_str(suggest("xargs -0 wc"), "wc:* @0", "xargs appends "
+	    "arguments: no exact level for the command it runs");
+	is_str(suggest("sudo make install"), "sudo:* | sudo make:* | sudo "
+	    "make install:* | sudo make install @3",
+	    "escalation: the exact command is recommended");
+	is_str(suggest("python3 -c 'print(1)'"), "python3:* | python3 -c:* @1",
+	    "inline code: the narrowest level is recommended");
+	is_str(suggest("printf '%s;' x"), "printf:* @0",
+	    "a word with shell syntax cannot be in a pattern");
+	is_str(suggest("$P x"), "", "a variable program: no levels");
+	is_str(suggest("ls && wc -c"), "wc:* | wc -c:* | wc -c @0",
+	    "the suggestion is for the deciding part");
+
+	setup(0, 0);
+	cmdpat_index_free(ix);
 	for (i = 0; i < (int)rules.nallow; i++)
 		cmdpat_clear(&allow[i]);
 	for (i = 0; i < (int)rules.ndeny; i++)

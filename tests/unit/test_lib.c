@@ -714,6 +714,49 @@ test_err(void)
 	is_str(ward_strerror(WARD_ETOOBIG), "too large", "ETOOBIG's name");
 }
 
+/* What a person is shown cannot hide, move or reorder anything. */
+static void
+test_utf8_visible(void)
+{
+	static const struct {
+		const char	*in;
+		int		 keep;
+		const char	*out;
+		const char	*what;
+	} c[] = {
+		{ "ls -la", 0, "ls -la", "plain text unchanged" },
+		{ "caf\xc3\xa9 \xe2\x9c\x93", 0, "caf\xc3\xa9 \xe2\x9c\x93",
+		    "printable Unicode unchanged" },
+		{ "a\nb\tc\rd", 0, "a<U+000A>b<U+0009>c<U+000D>d",
+		    "line breaks and tabs shown" },
+		{ "a\nb", 1, "a\nb", "keep_newlines keeps LF" },
+		{ "a\r\nb", 1, "a<U+000D>\nb", "but not CR" },
+		{ "\x1b[2J\x1b]0;x\x07", 0, "<U+001B>[2J<U+001B>]0;x<U+0007>",
+		    "terminal escapes shown" },
+		{ "\x7f\xc2\x9b", 0, "<U+007F><U+009B>", "DEL and C1 shown" },
+		{ "rm\xe2\x80\x8b -rf", 0, "rm<U+200B> -rf",
+		    "zero-width space shown" },
+		{ "ls \xe2\x80\xae\x66\x64\x70", 0, "ls <U+202E>fdp",
+		    "right-to-left override shown" },
+		{ "\xe2\x81\xa6x\xe2\x81\xa9", 0, "<U+2066>x<U+2069>",
+		    "bidi isolates shown" },
+		{ "\xef\xbb\xbfx", 0, "<U+FEFF>x", "BOM shown" },
+		{ "\xf3\xa0\x80\x81", 0, "<U+E0001>", "tag characters shown" },
+		{ "a\xff" "b\xc3", 0, "a<0xFF>b<0xC3>", "invalid bytes shown" },
+	};
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		buf_init(&b, 0);
+		ok(utf8_visible(&b, c[i].in, strlen(c[i].in), c[i].keep) == 0,
+		    "visible: %s: returns 0", c[i].what);
+		is_str(b.data ? b.data : "", c[i].out, "visible: %s",
+		    c[i].what);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -734,6 +777,7 @@ main(void)
 	test_utf8_exhaustive();
 	test_utf8_random();
 	test_utf8_buf();
+	test_utf8_visible();
 	test_xdg();
 	test_xdg_mkdirs();
 	test_err();
