@@ -531,9 +531,9 @@ pathpat_names(const struct manifest_strs *files, const char *name,
  * matches its directory and its name passes the file globs, or when the
  * entry has no glob characters and names it exactly. A directory to list
  * is covered when the glob matches it, except that a deny entry with file
- * globs denies those files, not the listing. The exact name never covers
- * a directory: paths = ["build"] grants the files in build, not the
- * deletion of build itself.
+ * globs denies those files, not the listing. An exact name allows no
+ * directory: paths = ["build"] grants the files in build, not the
+ * deletion of build itself; as a deny it covers both.
  */
 static int
 pathpat_entry(struct pathpat_ctx *c, const char *label,
@@ -552,7 +552,7 @@ pathpat_entry(struct pathpat_ctx *c, const char *label,
 		if ((deny && files->n > 0) || !pathpat_glob(g, rel))
 			return 0;
 	} else if (strpbrk(g, "*?[\\") != NULL || strcmp(g, rel) != 0 ||
-	    (stat(c->real, &st) == 0 && S_ISDIR(st.st_mode))) {
+	    (!deny && stat(c->real, &st) == 0 && S_ISDIR(st.st_mode))) {
 		if ((name = strrchr(rel, '/')) == NULL) {
 			dir[0] = '\0';
 			name = rel;

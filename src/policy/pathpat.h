@@ -47,6 +47,30 @@ int	pathpat_valid(const char *glob, struct buf *err);
 /*
  * Decides op on path for the project at root. root is absolute and must
  * exist (it may contain symlinks); path is relative to root or absolute.
+ *
+ * A paths entry is a directory glob relative to the root: "." is the
+ * root, "**" every directory, and a trailing "**" segment matches the
+ * directory before it too. It covers a file when the glob matches the
+ * file's directory and the name matches one of the entry's files (or
+ * default_files; an empty list is every name); an entry
+ * without glob characters also covers the file it names (as an allow,
+ * never a directory). It covers a directory to list when the glob matches
+ * it (a deny entry only when it has no file globs). An additional
+ * directory ("/abs" or "~/...") covers every file below it, filtered by
+ * default_files, and every directory at or below it.
+ *
+ * The path is normalised lexically (".." above the root leaves the
+ * project), then its symlinks resolved; missing components are kept, so
+ * a new file or a dangling symlink resolves to where it would be written.
+ * In this order: built-in denies (never writable: ward.toml at the root,
+ * any path with a ".git" segment, a regular file with more than one hard
+ * link, ward's state and runtime directories; never readable, listable
+ * or writable: ward's config and data directories); the manifest's
+ * denies, on the lexical path and on the real target; its allows, on the
+ * real target, through paths inside the real root and through
+ * additional_directories outside it; else deny. A path that cannot be
+ * resolved (a loop, over PATH_MAX, unreadable) is denied.
+ *
  * Returns 0 with *res filled (free with pathpat_result_clear), a deny
  * being a successful decision; or WARD_EINVAL (relative root, a manifest
  * entry decide cannot use: an invalid glob, a "/" or ".." in a paths

@@ -1,4 +1,4 @@
-/* libFuzzer target: command and host pattern parsing and matching. */
+/* libFuzzer target: command, host and path pattern parsing and matching. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include "lib/buf.h"
 #include "policy/cmdpat.h"
 #include "policy/hostpat.h"
+#include "policy/pathpat.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,12 +25,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&err, 0);
 	if (cmdpat_parse(s, size & 1, &p, &err) == 0)
 		cmdpat_clear(&p);
-	/* Split at the first newline: pattern, then host. */
+	/* Split at the first newline: pattern, then host (or path). */
 	host = memchr(s, '\n', size);
 	if (host != NULL) {
 		*host++ = '\0';
 		(void)hostpat_valid(s, &err);
 		(void)hostpat_match(s, host, size - (size_t)(host - s));
+		(void)pathpat_valid(s, &err);
+		(void)pathpat_match(s, host);
 	}
 	buf_free(&err);
 	free(s);

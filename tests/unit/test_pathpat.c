@@ -400,9 +400,15 @@ test_builtin(void)
 	    "[capabilities.allow.write]\n"
 	    "paths = [\"**\"]\nadditional_directories = [\"~\", \"/\"]\n"
 	    "[capabilities.deny.read]\n"
-	    "additional_directories = [\"~/.ssh\"]\n");
+	    "additional_directories = [\"~/.ssh\"]\n"
+	    "[capabilities.deny.write]\n"
+	    "paths = [\"secret\"]\n");
 
 	WR(m, "src/main.c", "allow");
+	WR(m, "secret", "deny");
+	RULE("deny.write paths \"secret\"");
+	WR(m, "secret/x.c", "deny");
+	WR(m, "src", "allow");
 	WR(m, ".gitignore", "allow");
 	WR(m, "ward.toml.bak", "allow");
 	WR(m, "src/ward.toml", "allow");
