@@ -80,11 +80,17 @@ approval_canon_str(struct buf *out, const char *s, size_t len)
 	return buf_add(out, "\"", 1);
 }
 
+/* A table entry, for sorting by key. */
+struct approval_entry {
+	const struct toml_key	*k;
+	const struct toml_node	*v;
+};
+
 static int
 approval_keycmp(const void *a, const void *b)
 {
-	const struct toml_key *ka = *(const struct toml_key *const *)a;
-	const struct toml_key *kb = *(const struct toml_key *const *)b;
+	const struct toml_key *ka = ((const struct approval_entry *)a)->k;
+	const struct toml_key *kb = ((const struct approval_entry *)b)->k;
 	size_t n = ka->len < kb->len ? ka->len : kb->len;
 	int c;
 
@@ -96,33 +102,30 @@ approval_keycmp(const void *a, const void *b)
 static int
 approval_canon_table(const struct toml_node *n, struct buf *out)
 {
-	const struct toml_key **keys = NULL;
-	const struct toml_node *v;
-	size_t i, count = toml_len(n), idx;
+	struct approval_entry *e = NULL;
+	size_t i, count = toml_len(n);
 	int rc;
 
-	if (count > 0 && (keys = calloc(count, sizeof(*keys))) == NULL)
+	if (count > 0 && (e = calloc(count, sizeof(*e))) == NULL)
 		return WARD_ENOMEM;
-	for (i = 0; i < count; i++)
-		keys[i] = toml_key(n, i);
+	for (i = 0; i < count; i++) {
+		e[i].k = toml_key(n, i);
+		e[i].v = toml_value(n, i);
+	}
 	if (count > 0)
-		qsort(keys, count, sizeof(*keys), approval_keycmp);
+		qsort(e, count, sizeof(*e), approval_keycmp);
 	if ((rc = buf_add(out, "{", 1)) != 0)
 		goto out;
-	for (i = 0; i < count; i++) {
-		if ((rc = toml_find(n, keys[i]->name, keys[i]->len, &idx)) != 0)
-			goto out;
-		v = toml_value(n, idx);
-		if ((rc = approval_canon_str(out, keys[i]->name,
-		    keys[i]->len)) != 0 ||
+	for (i = 0; i < count; i++)
+		if ((rc = approval_canon_str(out, e[i].k->name,
+		    e[i].k->len)) != 0 ||
 		    (rc = buf_add(out, "=", 1)) != 0 ||
-		    (rc = approval_canon_node(v, out)) != 0 ||
+		    (rc = approval_canon_node(e[i].v, out)) != 0 ||
 		    (rc = buf_add(out, ";", 1)) != 0)
 			goto out;
-	}
 	rc = buf_add(out, "}", 1);
 out:
-	free(keys);
+	free(e);
 	return rc;
 }
 
