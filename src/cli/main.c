@@ -23,6 +23,7 @@ static const struct {
 	    "model" },
 	{ "policy",	cmd_policy,	"decide commands against ward.toml "
 	    "(policy check)" },
+	{ "approve",	cmd_approve,	"review and sign ward.toml" },
 };
 
 static void
