@@ -405,9 +405,9 @@ out:
 	return rc;
 }
 
-/* The approval file's directory (made if mkdir is set) and name. */
+/* The approval file's directory (made if create is set) and name. */
 static int
-approval_file(const char *real, int mkdir, char **dirp, char **pathp)
+approval_file(const char *real, int create, char **dirp, char **pathp)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char hex[2 * sizeof(h) + 1], *state = NULL;
@@ -427,7 +427,7 @@ approval_file(const char *real, int mkdir, char **dirp, char **pathp)
 		*pathp = NULL;
 		goto out;
 	}
-	rc = mkdir ? xdg_mkdirs(*dirp) : 0;
+	rc = create ? xdg_mkdirs(*dirp) : 0;
 out:
 	free(state);
 	if (rc != 0) {

@@ -57,9 +57,9 @@ int	approval_check(const char *root, const char *text, size_t len,
 /*
  * The text last approved for root, for showing what changed; only a text
  * whose signature verifies with the user's key is returned. Returns 0 and
- * sets *text (caller frees; NUL-terminated) and *len, or the errors of
- * approval_check but WARD_EDENIED and WARD_EINVAL for text; *text is NULL
- * on failure. err may be NULL.
+ * sets *text (caller frees; NUL-terminated) and *len, or approval_check's
+ * errors but WARD_EDENIED (WARD_EINVAL only for an unsafe key); *text is
+ * NULL on failure. err may be NULL.
  */
 int	approval_last(const char *root, char **text, size_t *len,
 	    struct buf *err);
