@@ -71,44 +71,19 @@ approve_exit(int rc)
 	    WARD_EXIT_SYSERR : WARD_EXIT_FAIL;
 }
 
-/*
- * Writes s[0..n) to f with what a terminal would act on made visible:
- * C0 controls but tab, DEL, C1 controls and the bidi controls as <U+XXXX>,
- * invalid UTF-8 as <XX>.
- */
+/* Writes s[0..n) to f with what a terminal would act on made visible
+ * (utf8_visible; tabs kept). */
 static void
 approve_put(FILE *f, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k, v;
-	uint32_t cp;
+	struct buf b;
 
-	while (i < n) {
-		if (p[i] < 0x80) {
-			if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
-				fprintf(f, "<U+%04X>", p[i]);
-			else
-				fputc(p[i], f);
-			i++;
-			continue;
-		}
-		k = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2;
-		v = utf8_valid_prefix(s + i, n - i < k ? n - i : k);
-		if (v != k) {
-			fprintf(f, "<%02X>", p[i++]);
-			continue;
-		}
-		cp = p[i] & (0x7f >> k);
-		for (v = 1; v < k; v++)
-			cp = cp << 6 | (p[i + v] & 0x3f);
-		if (cp <= 0x9f || cp == 0x061c || cp == 0x200e ||
-		    cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-		    (cp >= 0x2066 && cp <= 0x2069))
-			fprintf(f, "<U+%04X>", (unsigned)cp);
-		else
-			fwrite(s + i, 1, k, f);
-		i += k;
-	}
+	buf_init(&b, 0);
+	if (utf8_visible(&b, s, n, UTF8_KEEP_TAB) == 0 && b.data != NULL)
+		fwrite(b.data, 1, b.len, f);
+	else if (b.data == NULL && n > 0)
+		fputs("<out of memory>", f);
+	buf_free(&b);
 }
 
 static void

@@ -425,7 +425,9 @@ client_run_session(int fd, const json_t *req, FILE *out)
 		    "error")) ? json_string_value(json_object_get(m,
 		    "error")) : "unknown error");
 		fputc('\n', stderr);
-		code = WARD_EXIT_FAIL;
+		s = json_string_value(json_object_get(m, "error_kind"));
+		code = s != NULL && strcmp(s, "refused") == 0 ?
+		    WARD_EXIT_POLICY : WARD_EXIT_FAIL;
 	}
 out:
 	json_decref(m);

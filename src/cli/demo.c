@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../lib/buf.h"
+#include "../lib/err.h"
+#include "../policy/approval.h"
 
 static const struct {
 	const char	*path;
@@ -22,6 +25,15 @@ static const struct {
 	    "# tinycalc\n\nA tiny calculator library used by the ward demo.\n"
 	    "\nBuild with `make`; the tests are in tests/.\n" },
 	{ "Makefile", "all:\n\tcc -o calc src/calc.c\n" },
+	{ "ward.toml",
+	    "schema_version = 1\n\n"
+	    "# The demo's whole grant: read the sources and the docs.\n"
+	    "[capabilities.allow.read]\n"
+	    "default_files = [\"*.c\", \"*.h\", \"*.md\", \"Makefile\"]\n"
+	    "paths = [\"**\"]\n\n"
+	    "[capabilities.deny.read]\n"
+	    "default_files = [\"*.key\", \"*.pem\", \".env\", \".env.*\"]\n"
+	    "paths = [\"**\"]\n" },
 	{ "src/calc.c",
 	    "/* tinycalc: add and subtract. */\n"
 	    "int add(int a, int b) { return a + b; }\n"
@@ -53,6 +65,24 @@ static const char demo_script[] =
 "sub() (tests/test_calc.c). Reading /etc/passwd was refused: it is "
 "outside the project.\", "
 "\"expect\": {\"tool_error\": true}}\n";
+
+static int
+demo_approve(const char *project)
+{
+	struct buf err;
+	size_t i;
+	int rc;
+
+	for (i = 0; strcmp(demo_files[i].path, "ward.toml") != 0; i++)
+		;
+	buf_init(&err, 0);
+	if ((rc = approval_sign(project, demo_files[i].text,
+	    strlen(demo_files[i].text), &err)) != 0)
+		fprintf(stderr, "ward demo: cannot approve the demo manifest: "
+		    "%s\n", err.data ? err.data : ward_strerror(rc));
+	buf_free(&err);
+	return rc;
+}
 
 static int
 demo_write(const char *dir, const char *rel, const char *text)
@@ -129,8 +159,14 @@ cmd_demo(int argc, char **argv)
 		code = WARD_EXIT_SYSERR;
 		goto out;
 	}
-	printf("ward demo: project %s, scripted model %s\n\n", project,
-	    script);
+	/* A throwaway project the user asked for: its manifest is approved
+	 * here, as `ward approve --yes` would. */
+	if (demo_approve(project) != 0) {
+		code = WARD_EXIT_SYSERR;
+		goto out;
+	}
+	printf("ward demo: project %s (ward.toml approved), scripted model "
+	    "%s\n\n", project, script);
 	fflush(stdout);
 	code = run_session(project, "script", script, 10,
 	    "Summarise this project and its open TODOs.");

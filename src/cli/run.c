@@ -23,13 +23,19 @@ run_usage(FILE *f)
 	    "PROMPT\n\n"
 	    "Runs one session of the agent in the current directory and "
 	    "streams the\ntranscript to stdout. Nobody is asked anything: a "
-	    "decision that would\nprompt is a deny.\n\n"
-	    "  --provider P   model provider (this build: script)\n"
-	    "  --model M      model name; for script, the .jsonl file "
-	    "(doc/SCRIPT.md)\n"
+	    "decision that would\nprompt is a deny. The directory's ward.toml "
+	    "decides every tool call; it\nmust be approved (`ward approve`) "
+	    "as it is now.\n\n"
+	    "  --provider P   model provider, instead of ward.toml's [model] "
+	    "provider\n"
+	    "                 (this build: script)\n"
+	    "  --model M      model name, instead of [model] name; for "
+	    "script, the\n"
+	    "                 .jsonl file (doc/SCRIPT.md)\n"
 	    "  --max-turns N  stop after N model turns (default 50)\n\n"
 	    "Exit: 0 the agent finished, 1 it failed or ran out of turns, "
-	    "2 usage,\n111 the daemon could not be reached.\n");
+	    "2 usage,\n111 the daemon could not be reached, 126 refused "
+	    "(ward.toml missing approval).\n");
 }
 
 static int
@@ -51,7 +57,8 @@ run_session(const char *root, const char *provider, const char *model,
 
 	/* Checked before connecting: JSON carries only UTF-8. */
 	if (!run_utf8("project directory", root) ||
-	    !run_utf8("--provider", provider) || !run_utf8("--model", model) ||
+	    (provider != NULL && !run_utf8("--provider", provider)) ||
+	    (model != NULL && !run_utf8("--model", model)) ||
 	    !run_utf8("prompt", prompt))
 		return WARD_EXIT_USAGE;
 	buf_init(&err, 4096);
@@ -62,7 +69,7 @@ run_session(const char *root, const char *provider, const char *model,
 		return WARD_EXIT_SYSERR;
 	}
 	buf_free(&err);
-	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", "run",
+	req = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I}", "type", "run",
 	    "root", root, "prompt", prompt, "provider", provider, "model",
 	    model, "max_turns", (json_int_t)max_turns);
 	if (req == NULL) {
@@ -120,11 +127,6 @@ cmd_run(int argc, char **argv)
 	if (optind != argc - 1 || argv[optind][0] == '\0') {
 		fprintf(stderr, "ward run: give exactly one PROMPT (quote it)\n");
 		run_usage(stderr);
-		return WARD_EXIT_USAGE;
-	}
-	if (provider == NULL || model == NULL) {
-		fprintf(stderr, "ward run: no model configured; pass "
-		    "--provider and --model\n");
 		return WARD_EXIT_USAGE;
 	}
 	if (getcwd(root, sizeof(root)) == NULL) {

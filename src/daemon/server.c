@@ -191,7 +191,8 @@ conn_run(struct conn *c, json_t *req)
 	} else {
 		done = json_pack("{s:s, s:b, s:s, s:s, s:s}", "type", "done",
 		    "ok", 0, "session", res.id, "error_kind",
-		    rc == WARD_ETRAP ? "agent-stopped" : "failed", "error",
+		    rc == WARD_ETRAP ? "agent-stopped" : rc == WARD_EDENIED ?
+		    "refused" : "failed", "error",
 		    err.len ? err.data : ward_strerror(rc));
 	}
 	/* Without a `done` the client would wait forever: close instead. */

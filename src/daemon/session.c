@@ -1,7 +1,8 @@
 /*
  * A session implements the agent's imports on top of the tools, the model
  * provider and a per-session key/value store, and narrates what happens to
- * the sink. The store lives in <state>/sessions/<id>/storage, one file per
+ * the sink. It runs only under the project's approved ward.toml, and every
+ * tool call is decided by it before anything is touched. The store lives in <state>/sessions/<id>/storage, one file per
  * key; keys are restricted to a safe file-name alphabet so a key can never
  * name a path.
  */
@@ -20,6 +21,8 @@
 #include "../lib/err.h"
 #include "../lib/utf8.h"
 #include "../lib/xdg.h"
+#include "../policy/approval.h"
+#include "../policy/policy.h"
 #include "session.h"
 #include "tools.h"
 
@@ -36,6 +39,7 @@ struct session {
 	const struct session_sink	*sink;
 	struct tools			*tools;
 	struct llm			*llm;
+	struct policy			*pol;
 	char				*store_dir;
 };
 
@@ -162,6 +166,57 @@ session_summary(const struct buf *text, char *out, size_t outsz)
 	    lines == 1 ? "" : "s", text->len, text->len == 1 ? "" : "s");
 }
 
+/*
+ * Decides a file_read before it happens; a deny is the tool's result. (The
+ * listing and search tools are filtered entry by entry: session_visible.)
+ * The tool then opens the path beneath the root with symlinks confined, so
+ * what it reads is what was decided.
+ */
+static int
+session_decide(struct session *s, const char *tool, const char *path,
+    struct buf *out)
+{
+	struct pathpat_result res;
+	struct buf err;
+	int rc;
+
+	if (path == NULL || *path == '\0')
+		return 0;	/* the tool reports the missing argument */
+	buf_init(&err, 0);
+	buf_reset(out);
+	if ((rc = policy_path(s->pol, path, PATHPAT_READ, &res, &err)) != 0) {
+		buf_printf(out, "%s: cannot decide %s: %s", tool, path,
+		    err.data ? err.data : ward_strerror(rc));
+		buf_free(&err);
+		return rc;
+	}
+	buf_free(&err);
+	if (!res.allow) {
+		buf_printf(out, "%s %s: denied by ward.toml (%s: %s)", tool,
+		    path, res.reason, res.rule);
+		rc = WARD_EDENIED;
+	}
+	pathpat_result_clear(&res);
+	return rc;
+}
+
+/* The tools' walk filter: only what the manifest lets the agent read (a
+ * file) or list (a directory) is shown. */
+static int
+session_visible(void *arg, const char *rel, int isdir)
+{
+	struct session *s = arg;
+	struct pathpat_result res;
+	int allow;
+
+	if (policy_path(s->pol, rel, isdir ? PATHPAT_LIST : PATHPAT_READ,
+	    &res, NULL) != 0)
+		return 0;
+	allow = res.allow;
+	pathpat_result_clear(&res);
+	return allow;
+}
+
 static int
 session_tool(void *ctx, const char *name, json_t *args,
     struct host_tool_out *out)
@@ -175,10 +230,13 @@ session_tool(void *ctx, const char *name, json_t *args,
 	    argtext != NULL ? argtext : "{}");
 	free(argtext);
 
-	if (strcmp(name, "file_read") == 0)
-		rc = tools_file_read(s->tools, session_str(args, "path"),
-		    session_u64(args, "offset"), session_u64(args, "limit"),
-		    &out->text);
+	if (strcmp(name, "file_read") == 0) {
+		if ((rc = session_decide(s, name, session_str(args, "path"),
+		    &out->text)) == 0)
+			rc = tools_file_read(s->tools, session_str(args,
+			    "path"), session_u64(args, "offset"),
+			    session_u64(args, "limit"), &out->text);
+	}
 	else if (strcmp(name, "file_list") == 0)
 		rc = tools_file_list(s->tools, session_str(args, "path"),
 		    session_str(args, "pattern"), &out->text);
@@ -489,6 +547,73 @@ session_check_root(const char *root, struct buf *err)
 	return rc;
 }
 
+/*
+ * The project's ward.toml, if the user approved it as it is now (DESIGN §3
+ * "Approval"): a manifest that is missing, changed since it was approved,
+ * never approved, or whose approval does not verify, is not used.
+ */
+static int
+session_policy(struct session *s, const char *root, struct buf *err)
+{
+	struct manifest *m = NULL;
+	struct buf text;
+	char *path = NULL;
+	int fd = -1, rc;
+	ssize_t n;
+
+	buf_init(&text, MANIFEST_MAX_BYTES);
+	if (asprintf(&path, "%s/ward.toml", root) == -1) {
+		path = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+		buf_printf(err, errno == ENOENT ? "no ward.toml in %s: write "
+		    "one (doc/MANIFEST.md), then approve it with `ward "
+		    "approve`" : "cannot read %s/ward.toml: %s", root,
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		char chunk[8192];
+
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((rc = buf_add(&text, chunk, (size_t)n)) != 0) {
+			buf_printf(err, "%s: %s", path, ward_strerror(rc));
+			goto out;
+		}
+	}
+	if (n == -1) {
+		rc = WARD_EIO;
+		buf_printf(err, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = manifest_parse(path, text.data ? text.data : "", text.len,
+	    &m, err)) != 0)
+		goto out;
+	if ((rc = approval_check(root, text.data ? text.data : "", text.len,
+	    err)) != 0) {
+		buf_printf(err, "; ward runs only under an approved manifest: "
+		    "review and approve it with `ward approve` in %s", root);
+		rc = WARD_EDENIED;
+		goto out;
+	}
+	rc = policy_new(root, m, &s->pol);
+	m = NULL;
+out:
+	if (fd != -1)
+		close(fd);
+	manifest_free(m);
+	buf_free(&text);
+	free(path);
+	return rc;
+}
+
 static int
 session_new_id(char id[SESSION_ID_LEN + 1])
 {
@@ -511,6 +636,7 @@ session_run(struct host *h, const struct session_config *cfg,
 	struct host_instance *in = NULL;
 	struct host_project proj;
 	struct llm_config lc;
+	const struct manifest *m;
 	char *rootcopy = NULL;
 	int rc;
 
@@ -533,17 +659,29 @@ session_run(struct host *h, const struct session_config *cfg,
 		    strerror(errno));
 		goto out;
 	}
-	if ((rc = session_check_root(cfg->root, err)) != 0)
+	if ((rc = session_check_root(cfg->root, err)) != 0 ||
+	    (rc = session_policy(&s, cfg->root, err)) != 0)
 		goto out;
 	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
 		buf_printf(err, "cannot open project root %s: %s", cfg->root,
 		    ward_strerror(rc));
 		goto out;
 	}
+	tools_set_filter(s.tools, session_visible, &s);
+	/* The command line may choose another model than ward.toml's; it
+	 * cannot change anything the manifest grants. */
+	m = policy_manifest(s.pol);
 	memset(&lc, 0, sizeof(lc));
-	lc.provider = cfg->provider;
-	lc.model = cfg->model;
+	lc.provider = cfg->provider != NULL ? cfg->provider :
+	    manifest_provider_name(m->model.provider);
+	lc.model = cfg->model != NULL ? cfg->model : m->model.name;
 	lc.root = cfg->root;
+	if (*lc.provider == '\0' || lc.model == NULL) {
+		buf_printf(err, "no model: set [model] provider and name in "
+		    "%s/ward.toml, or pass --provider and --model", cfg->root);
+		rc = WARD_EINVAL;
+		goto out;
+	}
 	if ((rc = llm_open(&s.llm, &lc, err)) != 0)
 		goto out;
 	if ((rc = host_instance_new(h, &session_imports, &s, &in, err)) != 0)
@@ -563,6 +701,7 @@ out:
 	host_instance_free(in);
 	llm_free(s.llm);
 	tools_free(s.tools);
+	policy_free(s.pol);
 	free(s.store_dir);
 	free(rootcopy);
 	return rc;

@@ -49,6 +49,8 @@ struct tools {
 	char			*root;	/* realpath of the root */
 	size_t			 rootlen;
 	struct tools_limits	 lim;
+	int			(*filter)(void *, const char *, int);
+	void			*filter_arg;
 };
 
 enum { ENT_REG, ENT_DIR, ENT_LNK, ENT_OTHER };
@@ -764,9 +766,11 @@ static int
 walk_ent(struct walk *w, int dfd, const struct ent *e, int depth)
 {
 	struct stat st;
-	int fd, rc = 0;
+	int fd, rc = 0, shown;
 
-	if (!w->grep && (rc = list_emit(w, e->type == ENT_DIR)) != 0)
+	shown = w->t->filter == NULL || w->t->filter(w->t->filter_arg,
+	    w->rel.data, e->type == ENT_DIR);
+	if (!w->grep && shown && (rc = list_emit(w, e->type == ENT_DIR)) != 0)
 		return tools_buffail(w->out, rc);
 	if (e->type == ENT_DIR) {
 		/* Too deep, vanished or unreadable: listed, not entered. */
@@ -780,7 +784,7 @@ walk_ent(struct walk *w, int dfd, const struct ent *e, int depth)
 		close(fd);
 		return rc;
 	}
-	if (!w->grep || e->type != ENT_REG || !walk_matches(w, 0))
+	if (!w->grep || !shown || e->type != ENT_REG || !walk_matches(w, 0))
 		return 0;
 	fd = openat(dfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC);
@@ -865,6 +869,11 @@ walk_run(struct walk *w, const char *path)
 	}
 	w->base = (slash = strrchr(rel, '/')) != NULL ?
 	    (size_t)(slash - rel) + 1 : 0;
+	if (t->filter != NULL && !t->filter(t->filter_arg, rel, 0)) {
+		rc = tools_fail(w->out, WARD_EDENIED, "%s: the manifest does "
+		    "not let the agent read it", path);
+		goto out;
+	}
 	if (!w->grep) {
 		if ((rc = list_emit(w, 0)) != 0)
 			rc = tools_buffail(w->out, rc);
@@ -888,6 +897,14 @@ out:
 		close(pfd);
 	free(rel);
 	return rc;
+}
+
+void
+tools_set_filter(struct tools *t, int (*fn)(void *, const char *, int),
+    void *arg)
+{
+	t->filter = fn;
+	t->filter_arg = arg;
 }
 
 int

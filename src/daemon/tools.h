@@ -57,6 +57,18 @@ int	tools_open(struct tools **out, const char *root,
 /* NULL is a no-op. */
 void	tools_free(struct tools *t);
 
+/*
+ * Sets the policy filter of file_list and grep walks: fn(arg, rel, isdir)
+ * returns 1 when the entry at rel (relative to the root) may be shown --
+ * a file the agent may read, a directory it may list. A file it refuses is
+ * neither listed nor searched; a directory it refuses is not listed but is
+ * still walked, so that allowed files below it are found (a grant for
+ * what is under src must not need one for the root). The path given to the
+ * tool is the caller's to decide. fn NULL: everything in the root is shown.
+ */
+void	tools_set_filter(struct tools *t,
+	    int (*fn)(void *arg, const char *rel, int isdir), void *arg);
+
 /* Reads a text file. offset is the first line (1-based, 0 = 1), limit the
  * number of lines (0 = all). Lines are returned as they are, without
  * numbering. Binary files (a NUL in the first 8 KiB) are refused with

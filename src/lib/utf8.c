@@ -111,7 +111,7 @@ utf8_invisible(uint32_t cp)
 }
 
 int
-utf8_visible(struct buf *out, const char *s, size_t n, int keep_newlines)
+utf8_visible(struct buf *out, const char *s, size_t n, unsigned keep)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, len, bad, k;
@@ -132,7 +132,8 @@ utf8_visible(struct buf *out, const char *s, size_t n, int keep_newlines)
 		    (uint32_t)(p[i] & 0x07);
 		for (k = 1; k < len; k++)
 			cp = cp << 6 | (p[i + k] & 0x3f);
-		if (utf8_invisible(cp) && !(keep_newlines && cp == '\n'))
+		if (utf8_invisible(cp) && !((keep & UTF8_KEEP_LF) && cp == '\n') &&
+		    !((keep & UTF8_KEEP_TAB) && cp == '\t'))
 			rc = buf_printf(out, "<U+%04X>", (unsigned)cp);
 		else
 			rc = buf_add(out, s + i, len);

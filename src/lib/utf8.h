@@ -25,10 +25,12 @@ int	utf8_sanitize(struct buf *out, const char *p, size_t n);
  * characters (C0, DEL, C1, line breaks and tabs included), zero-width,
  * bidirectional and other invisible format characters become "<U+XXXX>",
  * and an invalid byte becomes "<0xHH>"; nothing written can move the
- * cursor, change colours or reorder the text. keep_newlines leaves LF as
- * it is (for showing a whole file). Returns 0 or buf_add's errors. */
-int	utf8_visible(struct buf *out, const char *p, size_t n,
-	    int keep_newlines);
+ * cursor, change colours or reorder the text. keep: UTF8_KEEP_LF and
+ * UTF8_KEEP_TAB leave those as they are (for showing a whole file).
+ * Returns 0 or buf_add's errors. */
+#define UTF8_KEEP_LF	0x1
+#define UTF8_KEEP_TAB	0x2
+int	utf8_visible(struct buf *out, const char *p, size_t n, unsigned keep);
 
 /* Appends the UTF-8 encoding of code point cp (the caller has checked it
  * is a scalar value: not a surrogate, at most U+10FFFF). Returns 0 or

@@ -73,7 +73,7 @@ script_check_turn(json_t *t, unsigned line, struct buf *err)
 	static const char *const call_keys[] = { "id", "name", "arguments",
 	    NULL };
 	static const char *const expect_keys[] = { "tool_result_contains",
-	    "tool_error", NULL };
+	    "tool_result_lacks", "tool_error", NULL };
 	static const char *const usage_keys[] = { "input_tokens",
 	    "output_tokens", NULL };
 	size_t mark = err->len;	/* err may already hold the caller's text */
@@ -118,6 +118,9 @@ script_check_turn(json_t *t, unsigned line, struct buf *err)
 		    script_check_keys(v, expect_keys, "expect", line, err) != 0)
 			goto bad_type;
 		if ((c = json_object_get(v, "tool_result_contains")) != NULL &&
+		    !json_is_string(c))
+			goto bad_type;
+		if ((c = json_object_get(v, "tool_result_lacks")) != NULL &&
 		    !json_is_string(c))
 			goto bad_type;
 		if ((c = json_object_get(v, "tool_error")) != NULL &&
@@ -252,25 +255,35 @@ static int
 script_expect(const struct script *s, json_t *expect,
     const struct llm_request *req, struct buf *err)
 {
-	const char *want;
+	const char *want, *lacks;
 	json_t *te;
 	size_t i, first;
-	int found = 0, any_error = 0;
+	int found = 0, any_error = 0, leaked = 0;
 
 	for (first = req->nmsgs; first > 0; first--)
 		if (req->msgs[first - 1].role != LLM_TOOL)
 			break;
 	want = json_string_value(json_object_get(expect,
 	    "tool_result_contains"));
+	lacks = json_string_value(json_object_get(expect,
+	    "tool_result_lacks"));
 	for (i = first; i < req->nmsgs; i++) {
 		if (want != NULL && req->msgs[i].content != NULL &&
 		    strstr(req->msgs[i].content, want) != NULL)
 			found = 1;
+		if (lacks != NULL && req->msgs[i].content != NULL &&
+		    strstr(req->msgs[i].content, lacks) != NULL)
+			leaked = 1;
 		any_error |= req->msgs[i].is_error;
 	}
 	if (want != NULL && !found) {
 		buf_printf(err, "script %s line %u: expected a tool result "
 		    "containing '%s'", s->path, s->lines[s->next], want);
+		return WARD_EPROTO;
+	}
+	if (leaked) {
+		buf_printf(err, "script %s line %u: expected no tool result "
+		    "containing '%s'", s->path, s->lines[s->next], lacks);
 		return WARD_EPROTO;
 	}
 	if ((te = json_object_get(expect, "tool_error")) != NULL &&

@@ -14,6 +14,7 @@
 #include "../lib/err.h"
 #include "hostpat.h"
 #include "manifest.h"
+#include "pathpat.h"
 #include "toml.h"
 
 struct manifest_ctx {
@@ -766,6 +767,33 @@ manifest_defaults(struct manifest *m)
 	m->limits.grep_matches = 200;
 }
 
+/* The four path lists, checked as pathpat will use them. */
+static int
+manifest_paths(struct manifest_ctx *c, const struct manifest *m)
+{
+	const struct {
+		const char			*label;
+		const struct manifest_files	*f;
+	} lists[] = {
+		{ "allow.read", &m->allow_read },
+		{ "allow.write", &m->allow_write },
+		{ "deny.read", &m->deny_read },
+		{ "deny.write", &m->deny_write },
+	};
+	struct buf why;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&why, 0);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == 0; i++)
+		if ((rc = pathpat_valid_files(lists[i].label, lists[i].f,
+		    &why)) == WARD_EINVAL && c->err != NULL)
+			buf_printf(c->err, "%s: [capabilities.%s] %s", c->file,
+			    lists[i].label, why.data ? why.data : "invalid");
+	buf_free(&why);
+	return rc;
+}
+
 int
 manifest_parse(const char *name, const char *data, size_t len,
     struct manifest **out, struct buf *err)
@@ -820,7 +848,8 @@ manifest_parse(const char *name, const char *data, size_t len,
 	    (rc = manifest_capabilities(&c, root, m)) != 0 ||
 	    (rc = manifest_rest(&c, root, m)) != 0)
 		goto out;
-	if ((rc = cmdpat_index_new(m->allow, m->nallow, m->deny, m->ndeny,
+	if ((rc = manifest_paths(&c, m)) != 0 ||
+	    (rc = cmdpat_index_new(m->allow, m->nallow, m->deny, m->ndeny,
 	    &m->cmdindex)) != 0)
 		goto out;
 	*out = m;

@@ -506,6 +506,13 @@ pathpat_checklist(const char *label, const struct manifest_files *f,
 	return 0;
 }
 
+int
+pathpat_valid_files(const char *label, const struct manifest_files *f,
+    struct buf *err)
+{
+	return pathpat_checklist(label, f, err);
+}
+
 /* The first of files matching name into *fg (NULL when files is empty:
  * every name). Returns 1 or 0. */
 static int

@@ -45,6 +45,17 @@ int	pathpat_match(const char *glob, const char *path);
 int	pathpat_valid(const char *glob, struct buf *err);
 
 /*
+ * Checks one [capabilities.*.read|write] list the way pathpat_decide will
+ * use it (label names it in messages, e.g. "allow.read"): every glob well
+ * formed, no absolute or ".." paths entry, no '/' in a file glob, every
+ * additional directory absolute or "~/...". The manifest loader calls it so
+ * a bad entry is refused when ward.toml is read, not at the first decision.
+ * Returns 0 or WARD_EINVAL with the reason appended to err (may be NULL).
+ */
+int	pathpat_valid_files(const char *label, const struct manifest_files *f,
+	    struct buf *err);
+
+/*
  * Decides op on path for the project at root. root is absolute and must
  * exist (it may contain symlinks); path is relative to root or absolute.
  *

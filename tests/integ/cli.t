@@ -11,9 +11,11 @@ done
 "$WARD" >/dev/null 2>&1; is "$?" 2 "no command exits 2"
 "$WARD" run >/dev/null 2>&1; is "$?" 2 "run without a prompt exits 2"
 "$WARD" run a b >/dev/null 2>&1; is "$?" 2 "run with two prompts exits 2"
-out=$("$WARD" run "hi" 2>&1); rc=$?
-is "$rc" 2 "run without a model exits 2"
-like "$out" 'no model configured' "and says what is missing"
+mkdir -p "$T/empty"
+out=$(cd "$T/empty" && "$WARD" run "hi" 2>&1); rc=$?
+is "$rc" 1 "run where there is no ward.toml exits 1"
+like "$out" 'no ward.toml in .*ward approve' "and says what to do"
+"$WARD" daemon stop >/dev/null 2>&1	# it started one; later tests want none
 "$WARD" run --max-turns 0 --provider script --model x "hi" >/dev/null 2>&1
 is "$?" 2 "--max-turns 0 is a usage error"
 "$WARD" run --bogus "hi" >/dev/null 2>&1; is "$?" 2 "an unknown option exits 2"

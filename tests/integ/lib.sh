@@ -49,13 +49,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A small project with a script; writes $P (project dir).
+# A small project with a script; writes $P (project dir) and an approved
+# ward.toml that lets the agent read everything in it.
 make_project() {
 	P="$T/project"
 	mkdir -p "$P/src" "$P/.git"
 	printf '# demo\nhello from the readme\n' > "$P/README.md"
 	printf 'int main(void) { return 0; } /* TODO: more */\n' > "$P/src/main.c"
 	printf 'secret\n' > "$T/outside.txt"
+	approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+}
+
+# Writes stdin as DIR/ward.toml and approves it (ward approve --yes).
+approve_project() {
+	cat > "$1/ward.toml"
+	"$WARD" approve --yes --manifest "$1/ward.toml" >/dev/null ||
+		echo "# approve_project: ward approve failed in $1"
 }
 
 # Runs ward with a script file (JSON lines on stdin) in $P; sets OUT (stdout),

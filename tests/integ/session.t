@@ -21,7 +21,7 @@ unlike "$OUT" '\.git' "file_list skips .git"
 # 2. Reads outside the project root are refused and the model is told why.
 run_script <<EOF
 {"tool_calls": [{"name": "file_read", "arguments": {"path": "$T/outside.txt"}}, {"name": "file_read", "arguments": {"path": "../outside.txt"}}]}
-{"text": "refused", "expect": {"tool_error": true, "tool_result_contains": "escapes the project root"}}
+{"text": "refused", "expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}}
 EOF
 is "$RC" 0 "a session with refused reads still finishes"
 unlike "$OUT" 'secret' "nothing outside the root reaches the transcript"
@@ -112,10 +112,10 @@ is "$RC" 0 "text after a NUL byte reaches the model"
 # 12. Invariant 4: a root that contains ward's own directories (here the
 #     test's temp dir, holding its XDG dirs) or lies inside one is refused.
 OUT=$(cd "$T" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
-is "$RC" 1 "a session rooted at a directory holding ward's state is refused"
+is "$RC" 126 "a session rooted at a directory holding ward's state is refused"
 like "$OUT" "will not run a session in .*contains ward's own directory" "saying why"
 OUT=$(cd "$XDG_STATE_HOME/ward" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
-is "$RC" 1 "a session rooted inside ward's state dir is refused"
+is "$RC" 126 "a session rooted inside ward's state dir is refused"
 like "$OUT" "is inside ward's own directory" "saying why"
 
 # 13. A session that fails still leaves its transcript behind.
@@ -126,5 +126,85 @@ EOF
 is "$RC" 1 "a failing session exits 1"
 sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
 like "$(cat "$XDG_STATE_HOME/ward/sessions/$sid/storage/transcript" 2>/dev/null)" 'hello from the readme' "its transcript holds the turns so far"
+
+# 14. ward.toml decides every tool call (DESIGN §3): what it does not grant
+#     is neither read, listed nor searched.
+printf 'TODO: the key\n' > "$P/src/id.key"
+printf 'TODO: notes\n' > "$P/notes.txt"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+default_files = ["*.c", "*.md"]
+paths = ["**"]
+
+[capabilities.deny.read]
+default_files = ["*.key"]
+paths = ["**"]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "src/id.key"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "deny.read paths \"**\" default_files \"*.key\""}, "tool_calls": [{"name": "file_read", "arguments": {"path": "notes.txt"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}, "tool_calls": [{"name": "file_list", "arguments": {}}]}
+{"expect": {"tool_result_contains": "src/main.c", "tool_result_lacks": "id.key"}, "tool_calls": [{"name": "grep", "arguments": {"pattern": "TODO"}}]}
+{"text": "done", "expect": {"tool_result_contains": "src/main.c:1:", "tool_result_lacks": "TODO: notes"}}
+EOF
+is "$RC" 0 "a session under a narrower manifest finishes"
+unlike "$OUT" 'TODO: (the key|notes)' "denied files reach neither the listing nor the search"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_list", "arguments": {"path": "src/id.key"}}, {"name": "grep", "arguments": {"pattern": "TODO", "path": "src/id.key"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "does not let the agent read it"}}
+EOF
+is "$RC" 0 "a denied file named to file_list or grep is an error the model sees"
+unlike "$OUT" 'the key' "and its contents stay out"
+
+# 15. Only an approved manifest is used (DESIGN §3 "Approval").
+cp "$P/ward.toml" "$T/approved.toml"
+sed -i 's/"\*\.key"/"*.kex"/' "$P/ward.toml"
+run_script <<'EOF'
+{"text": "should not run"}
+EOF
+is "$RC" 126 "a manifest edited after approval is refused (exit 126)"
+like "$ERR" 'changed since' "saying it changed"
+like "$ERR" 'ward approve' "and how to fix it"
+unlike "$OUT" 'should not run' "the agent never ran"
+cp "$T/approved.toml" "$P/ward.toml"
+printf '\n# a comment added later\n' >> "$P/ward.toml"
+run_script <<'EOF'
+{"text": "comments are not policy"}
+EOF
+is "$RC" 0 "a comment-only edit keeps the approval (the canonical form is signed)"
+mkdir -p "$T/clone" && cp "$P/ward.toml" "$P/README.md" "$T/clone/"
+OUT=$(cd "$T/clone" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
+is "$RC" 126 "the same manifest in another directory (a clone) is not approved"
+like "$OUT" 'never been approved' "saying so"
+mkdir -p "$T/bare"
+OUT=$(cd "$T/bare" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
+is "$RC" 1 "no ward.toml is an error"
+like "$OUT" 'no ward.toml in .*ward approve' "that says what to do"
+
+# 16. The model comes from ward.toml's [model] unless the command line says.
+cat > "$P/model.jsonl" <<'EOF'
+{"text": "from the manifest's model"}
+EOF
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[model]
+provider = "script"
+name = "model.jsonl"
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+OUT=$(cd "$P" && "$WARD" run "go" 2>"$T/err"); RC=$?
+is "$RC" 0 "ward run with no --provider/--model uses [model]"
+like "$OUT" "from the manifest's model" "the manifest's script ran"
+approve_project "$P" <<'TOML'
+schema_version = 1
+TOML
+OUT=$(cd "$P" && "$WARD" run "go" 2>&1); RC=$?
+is "$RC" 1 "no model anywhere is an error"
+like "$OUT" 'no model: set \[model\]' "that says where to set one"
 
 done_testing

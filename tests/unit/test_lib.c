@@ -720,7 +720,7 @@ test_utf8_visible(void)
 {
 	static const struct {
 		const char	*in;
-		int		 keep;
+		unsigned	 keep;
 		const char	*out;
 		const char	*what;
 	} c[] = {
@@ -729,8 +729,11 @@ test_utf8_visible(void)
 		    "printable Unicode unchanged" },
 		{ "a\nb\tc\rd", 0, "a<U+000A>b<U+0009>c<U+000D>d",
 		    "line breaks and tabs shown" },
-		{ "a\nb", 1, "a\nb", "keep_newlines keeps LF" },
-		{ "a\r\nb", 1, "a<U+000D>\nb", "but not CR" },
+		{ "a\nb\tc", UTF8_KEEP_LF, "a\nb<U+0009>c", "UTF8_KEEP_LF keeps "
+		    "LF" },
+		{ "a\r\nb", UTF8_KEEP_LF, "a<U+000D>\nb", "but not CR" },
+		{ "a\nb\tc", UTF8_KEEP_TAB, "a<U+000A>b\tc", "UTF8_KEEP_TAB "
+		    "keeps tab" },
 		{ "\x1b[2J\x1b]0;x\x07", 0, "<U+001B>[2J<U+001B>]0;x<U+0007>",
 		    "terminal escapes shown" },
 		{ "\x7f\xc2\x9b", 0, "<U+007F><U+009B>", "DEL and C1 shown" },

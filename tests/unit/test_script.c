@@ -270,7 +270,9 @@ static const char expects[] =
     "{\"error\":\"boom2\",\"expect\":{\"tool_result_contains\":\"zzz\"}}\n"
     "{\"text\":\"h\",\"expect\":{}}\n"
     "{\"text\":\"i\",\"expect\":{\"tool_result_contains\":\"\","
-	"\"tool_error\":true}}\n";
+	"\"tool_error\":true}}\n"
+    "{\"text\":\"j\",\"expect\":{\"tool_result_lacks\":\"secret\"}}\n"
+    "{\"text\":\"k\",\"expect\":{\"tool_result_lacks\":\"secret\"}}\n";
 
 static struct llm_message
 msg(enum llm_role role, const char *content, int is_error)
@@ -395,6 +397,18 @@ test_expect(void)
 	m[0] = msg(LLM_TOOL, "", 1);
 	is_int(chat_with(l, m, 1, "i", &err), 0,
 	    "tool_result_contains \"\" and tool_error true together");
+
+	/* Lines 14-15: tool_result_lacks. */
+	m[0] = msg(LLM_TOOL, "a secret, said long ago", 0);
+	m[1] = msg(LLM_ASSISTANT, "", 0);
+	m[2] = msg(LLM_TOOL, "nothing to see", 0);
+	is_int(chat_with(l, m, 3, "j", &err), 0,
+	    "tool_result_lacks: only the results since the last assistant");
+	m[3] = msg(LLM_TOOL, "the secret", 0);
+	rc = chat_with(l, m, 4, NULL, &err);
+	ok(rc < 0 && contains(&err, "line 15") && contains(&err, "no tool "
+	    "result containing 'secret'"), "tool_result_lacks: fails when "
+	    "one has it");
 	rc = chat_with(l, m, 1, NULL, &err);
 	ok(rc < 0 && contains(&err, "no more turns"), "then exhausted");
 	llm_free(l);
