@@ -134,11 +134,18 @@ FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/utf8.c src/lib/xdg.c
 FUZZ_POLICY	= src/policy/shell.c src/policy/cmdpat.c src/policy/hostpat.c \
 	  src/policy/pathpat.c \
 	  $(TS_BASH_SRC)/parser.c $(TS_BASH_SRC)/scanner.c
-FUZZERS	= toml shell pattern
+FUZZERS	= toml shell pattern tomledit
 
 $(B)/fuzz/fuzz_toml: tests/fuzz/fuzz_toml.c src/policy/toml.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+$(B)/fuzz/fuzz_tomledit: tests/fuzz/fuzz_tomledit.c src/policy/tomledit.c \
+	    src/policy/approval.c src/policy/manifest.c src/policy/toml.c \
+	    $(FUZZ_POLICY) $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(TS_BASH_SRC) -o $@ $^ -ltree-sitter \
+	    -lsodium -ljansson
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_POLICY) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)

@@ -117,6 +117,9 @@ setup_env(void)
 	write_file(p, "# bench\n");
 	path_join(p, sizeof(p), proj, "script.jsonl");
 	write_file(p, "{\"text\": \"done\"}\n");
+	path_join(p, sizeof(p), proj, "ward.toml");
+	write_file(p, "schema_version = 1\n\n[capabilities.allow.read]\n"
+	    "paths = [\"**\"]\n");
 }
 
 static int
@@ -357,6 +360,7 @@ main(int argc, char **argv)
 	char *run_argv[] = { ward, "run", "--provider", "script", "--model",
 	    "script.jsonl", "go", NULL };
 	char *ver_argv[] = { ward, "--version", NULL };
+	char *approve_argv[] = { ward, "approve", "--yes", NULL };
 	double *t_run, *t_ver, *t_conn, *t_hello, cold_ms, warm_ms;
 	struct bench_stats s_run, s_ver, s_conn, s_hello;
 	long runs = 200, i, j;
@@ -384,6 +388,13 @@ main(int argc, char **argv)
 		die("calloc");
 	atexit(cleanup);
 	setup_env();
+	/* A session runs only under an approved manifest: measured runs
+	 * include checking the approval, as every real one does. */
+	if (run(approve_argv, proj) != 0) {
+		fprintf(stderr, "startup: ward approve failed (see %s)\n",
+		    errlog);
+		return 1;
+	}
 	path_join(log1, sizeof(log1), tmp, "daemon-cold.log");
 	path_join(log2, sizeof(log2), tmp, "daemon-warm.log");
 

@@ -2,9 +2,9 @@
  * A session implements the agent's imports on top of the tools, the model
  * provider and a per-session key/value store, and narrates what happens to
  * the sink. It runs only under the project's approved ward.toml, and every
- * tool call is decided by it before anything is touched. The store lives in <state>/sessions/<id>/storage, one file per
- * key; keys are restricted to a safe file-name alphabet so a key can never
- * name a path.
+ * tool call is decided by it before anything is touched. The store lives
+ * in <state>/sessions/<id>/storage, one file per key; keys are restricted
+ * to a safe file-name alphabet so a key can never name a path.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -169,17 +169,18 @@ session_summary(const struct buf *text, char *out, size_t outsz)
 /*
  * Decides a file_read before it happens; a deny is the tool's result. (The
  * listing and search tools are filtered entry by entry: session_visible.)
- * The tool then opens the path beneath the root with symlinks confined, so
- * what it reads is what was decided.
+ * On an allow, *real is the real target (caller frees), which the tool
+ * opens following no symlink, so what it reads is what was decided.
  */
 static int
 session_decide(struct session *s, const char *tool, const char *path,
-    struct buf *out)
+    char **real, struct buf *out)
 {
 	struct pathpat_result res;
 	struct buf err;
 	int rc;
 
+	*real = NULL;
 	if (path == NULL || *path == '\0')
 		return 0;	/* the tool reports the missing argument */
 	buf_init(&err, 0);
@@ -195,6 +196,12 @@ session_decide(struct session *s, const char *tool, const char *path,
 		buf_printf(out, "%s %s: denied by ward.toml (%s: %s)", tool,
 		    path, res.reason, res.rule);
 		rc = WARD_EDENIED;
+	} else if (res.real == NULL) {
+		buf_printf(out, "%s %s: cannot be resolved", tool, path);
+		rc = WARD_EDENIED;
+	} else {
+		*real = res.real;
+		res.real = NULL;
 	}
 	pathpat_result_clear(&res);
 	return rc;
@@ -222,7 +229,7 @@ session_tool(void *ctx, const char *name, json_t *args,
     struct host_tool_out *out)
 {
 	struct session *s = ctx;
-	char *argtext, summary[SESSION_SUMMARY_MAX];
+	char *argtext, *real = NULL, summary[SESSION_SUMMARY_MAX];
 	int rc;
 
 	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
@@ -232,10 +239,11 @@ session_tool(void *ctx, const char *name, json_t *args,
 
 	if (strcmp(name, "file_read") == 0) {
 		if ((rc = session_decide(s, name, session_str(args, "path"),
-		    &out->text)) == 0)
-			rc = tools_file_read(s->tools, session_str(args,
-			    "path"), session_u64(args, "offset"),
-			    session_u64(args, "limit"), &out->text);
+		    &real, &out->text)) == 0)
+			rc = tools_file_read(s->tools, real != NULL ? real :
+			    session_str(args, "path"), session_u64(args,
+			    "offset"), session_u64(args, "limit"), &out->text);
+		free(real);
 	}
 	else if (strcmp(name, "file_list") == 0)
 		rc = tools_file_list(s->tools, session_str(args, "path"),
@@ -569,10 +577,13 @@ session_policy(struct session *s, const char *root, struct buf *err)
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
-		buf_printf(err, errno == ENOENT ? "no ward.toml in %s: write "
-		    "one (doc/MANIFEST.md), then approve it with `ward "
-		    "approve`" : "cannot read %s/ward.toml: %s", root,
-		    strerror(errno));
+		if (rc == WARD_ENOENT)
+			buf_printf(err, "no ward.toml in %s: write one "
+			    "(doc/MANIFEST.md), then approve it with `ward "
+			    "approve`", root);
+		else
+			buf_printf(err, "cannot read %s: %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	for (;;) {

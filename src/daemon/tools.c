@@ -152,7 +152,7 @@ read_full(int fd, char *p, size_t n)
  * links. A rename racing with the lookup makes the kernel answer EAGAIN.
  */
 static int
-tools_openat2(int dirfd, const char *rel, int flags)
+tools_openat2(int dirfd, const char *rel, int flags, int nofollow)
 {
 	struct open_how how;
 	long fd = -1;
@@ -160,7 +160,8 @@ tools_openat2(int dirfd, const char *rel, int flags)
 
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+	    (nofollow ? RESOLVE_NO_SYMLINKS : 0);
 	for (i = 0; i < TOOLS_OPEN_TRIES; i++) {
 		fd = syscall(SYS_openat2, dirfd, *rel != '\0' ? rel : ".",
 		    &how, sizeof(how));
@@ -246,13 +247,13 @@ tools_relpath(struct tools *t, const char *path, char **relp,
  * actually opened before we know what it is.
  */
 static int
-tools_lookup(struct tools *t, const char *rel, const char *path, int *pfdp,
-    struct stat *st, struct buf *out)
+tools_lookup(struct tools *t, const char *rel, const char *path,
+    int nofollow, int *pfdp, struct stat *st, struct buf *out)
 {
 	int fd, rc;
 
 	*pfdp = -1;
-	if ((fd = tools_openat2(t->rootfd, rel, O_PATH)) == -1)
+	if ((fd = tools_openat2(t->rootfd, rel, O_PATH, nofollow)) == -1)
 		return tools_openerr(out, errno, path);
 	if (fstat(fd, st) == -1) {
 		rc = tools_fail(out, WARD_ESYS, "cannot stat %s: %s", path,
@@ -271,13 +272,14 @@ tools_lookup(struct tools *t, const char *rel, const char *path, int *pfdp,
  */
 static int
 tools_openreg(struct tools *t, const char *rel, const char *path,
-    const struct stat *want, int *fdp, struct buf *out)
+    int nofollow, const struct stat *want, int *fdp, struct buf *out)
 {
 	struct stat st;
 	int fd, rc;
 
 	*fdp = -1;
-	fd = tools_openat2(t->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	fd = tools_openat2(t->rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+	    nofollow);
 	if (fd == -1)
 		return tools_openerr(out, errno, path);
 	if (fstat(fd, &st) == -1) {
@@ -850,7 +852,7 @@ walk_run(struct walk *w, const char *path)
 		path = "";
 	if ((rc = tools_relpath(t, path, &rel, w->out)) != 0)
 		goto out;
-	if ((rc = tools_lookup(t, rel, path, &pfd, &st, w->out)) != 0)
+	if ((rc = tools_lookup(t, rel, path, 0, &pfd, &st, w->out)) != 0)
 		goto out;
 	if ((rc = buf_add(&w->rel, rel, strlen(rel))) != 0) {
 		rc = tools_buffail(w->out, rc);
@@ -886,7 +888,7 @@ walk_run(struct walk *w, const char *path)
 	}
 	if (!walk_matches(w, 0))
 		goto out;
-	if ((rc = tools_openreg(t, rel, path, &st, &fd, w->out)) != 0)
+	if ((rc = tools_openreg(t, rel, path, 0, &st, &fd, w->out)) != 0)
 		goto out;
 	if ((rc = grep_fd(w, fd)) == GREP_BINARY)
 		rc = tools_fail(w->out, WARD_EINVAL, "binary file: %s", path);
@@ -933,7 +935,7 @@ tools_open(struct tools **out, const char *root,
 		goto out;
 	}
 	/* Without openat2 there is no confinement: refuse to work at all. */
-	if ((fd = tools_openat2(t->rootfd, "", O_PATH)) == -1) {
+	if ((fd = tools_openat2(t->rootfd, "", O_PATH, 0)) == -1) {
 		rc = errno == ENOSYS ? WARD_EUNAVAIL : WARD_ESYS;
 		goto out;
 	}
@@ -1021,7 +1023,8 @@ tools_file_read(struct tools *t, const char *path, uint64_t offset,
 		goto out;
 	}
 	if ((rc = tools_relpath(t, path, &rel, out)) != 0 ||
-	    (rc = tools_lookup(t, rel, path, &pfd, &st, out)) != 0)
+	    (rc = tools_lookup(t, rel, path, t->filter != NULL, &pfd, &st,
+	    out)) != 0)
 		goto out;
 	if (S_ISDIR(st.st_mode)) {
 		rc = tools_fail(out, WARD_EINVAL, "%s is a directory; use "
@@ -1033,7 +1036,8 @@ tools_file_read(struct tools *t, const char *path, uint64_t offset,
 		    path);
 		goto out;
 	}
-	if ((rc = tools_openreg(t, rel, path, &st, &fd, out)) != 0)
+	if ((rc = tools_openreg(t, rel, path, t->filter != NULL, &st, &fd,
+	    out)) != 0)
 		goto out;
 	if ((chunk = malloc(TOOLS_CHUNK)) == NULL) {
 		rc = tools_buffail(out, WARD_ENOMEM);

@@ -65,6 +65,9 @@ void	tools_free(struct tools *t);
  * still walked, so that allowed files below it are found (a grant for
  * what is under src must not need one for the root). The path given to the
  * tool is the caller's to decide. fn NULL: everything in the root is shown.
+ * With a filter set, file_read follows no symlink at all: its caller has
+ * decided on the real target and passes that, so a link swapped in after
+ * the decision cannot redirect the read.
  */
 void	tools_set_filter(struct tools *t,
 	    int (*fn)(void *arg, const char *rel, int isdir), void *arg);

@@ -157,6 +157,14 @@ run_script <<'EOF'
 EOF
 is "$RC" 0 "a denied file named to file_list or grep is an error the model sees"
 unlike "$OUT" 'the key' "and its contents stay out"
+ln -s id.key "$P/src/key.c"; ln -s main.c "$P/src/alias.c"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "src/key.c"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "*.key", "tool_result_lacks": "TODO: the key"}, "tool_calls": [{"name": "file_read", "arguments": {"path": "src/alias.c"}}]}
+{"text": "done", "expect": {"tool_error": false, "tool_result_contains": "TODO: more"}}
+EOF
+is "$RC" 0 "a symlink is decided on its real target: to a denied file refused, to a granted one read"
+rm -f "$P/src/key.c" "$P/src/alias.c"
 
 # 15. Only an approved manifest is used (DESIGN §3 "Approval").
 cp "$P/ward.toml" "$T/approved.toml"
