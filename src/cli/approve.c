@@ -264,28 +264,17 @@ out:
 static int
 approve_read(const char *path, struct buf *data)
 {
-	char chunk[8192];
-	FILE *f;
-	size_t n;
-	int rc = 0;
+	struct buf err;
+	int rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	buf_init(&err, 0);
+	if ((rc = manifest_read(path, data, &err)) != 0) {
 		fprintf(stderr, "ward approve: ");
-		approve_puts(stderr, path);
-		fprintf(stderr, ": %s\n", strerror(errno));
-		return errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+		approve_puts(stderr, err.data != NULL ? err.data :
+		    ward_strerror(rc));
+		fputc('\n', stderr);
 	}
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = buf_add(data, chunk, n);
-	if (rc == 0 && ferror(f))
-		rc = WARD_EIO;
-	fclose(f);
-	if (rc != 0) {
-		fprintf(stderr, "ward approve: ");
-		approve_puts(stderr, path);
-		fprintf(stderr, ": %s\n", rc == WARD_ETOOBIG ?
-		    "larger than 1 MiB" : ward_strerror(rc));
-	}
+	buf_free(&err);
 	return rc;
 }
 

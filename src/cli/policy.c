@@ -5,6 +5,7 @@
  * line safely. Exit 0 means the check worked, whatever the decision;
  * scripts read the decision from the output.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -63,10 +64,38 @@ policy_usage(FILE *f)
 	    "error.\n", f);
 }
 
+/* Prints fmt with each %s argument made visible (utf8_visible), so that
+ * nothing from a command line, path or rule can act on the terminal. The
+ * arguments are strings; NULL prints "(none)". */
+static void
+policy_show(FILE *out, const char *fmt, ...)
+{
+	struct buf b;
+	const char *f, *s;
+	va_list ap;
+
+	buf_init(&b, 0);
+	va_start(ap, fmt);
+	for (f = fmt; *f != '\0'; f++) {
+		if (f[0] == '%' && f[1] == 's') {
+			s = va_arg(ap, const char *);
+			if (s == NULL)
+				s = "(none)";
+			(void)utf8_visible(&b, s, strlen(s), 0);
+			f++;
+		} else
+			(void)buf_add(&b, f, 1);
+	}
+	va_end(ap);
+	if (b.data != NULL)
+		fputs(b.data, out);
+	buf_free(&b);
+}
+
 static int
 policy_badarg(const char *what, const char *arg)
 {
-	fprintf(stderr, "ward policy: %s%s%s\nsee ward policy --help\n",
+	policy_show(stderr, "ward policy: %s%s%s\nsee ward policy --help\n",
 	    what, arg ? " " : "", arg ? arg : "");
 	return WARD_EXIT_USAGE;
 }
@@ -141,34 +170,6 @@ fail:
 	return policy_emit(NULL);
 }
 
-/* Prints fmt with each %s argument made visible (utf8_visible), so that
- * nothing from a command line, path or rule can act on the terminal. The
- * arguments are strings; NULL prints "(none)". */
-static void
-policy_show(const char *fmt, ...)
-{
-	struct buf b;
-	const char *f, *s;
-	va_list ap;
-
-	buf_init(&b, 0);
-	va_start(ap, fmt);
-	for (f = fmt; *f != '\0'; f++) {
-		if (f[0] == '%' && f[1] == 's') {
-			s = va_arg(ap, const char *);
-			if (s == NULL)
-				s = "(none)";
-			(void)utf8_visible(&b, s, strlen(s), 0);
-			f++;
-		} else
-			(void)buf_add(&b, f, 1);
-	}
-	va_end(ap);
-	if (b.data != NULL)
-		fputs(b.data, stdout);
-	buf_free(&b);
-}
-
 static void
 policy_print_suggest(const struct cmdpat_suggest *sg)
 {
@@ -178,8 +179,8 @@ policy_print_suggest(const struct cmdpat_suggest *sg)
 		return;
 	printf("suggested patterns (broadest first, * recommended):\n");
 	for (i = 0; i < sg->nlevels; i++)
-		policy_show(i == sg->recommended ? "  * %s\n" : "    %s\n",
-		    sg->levels[i]);
+		policy_show(stdout, i == sg->recommended ? "  * %s\n" :
+		    "    %s\n", sg->levels[i]);
 }
 
 static void
@@ -189,7 +190,8 @@ policy_print_command(const struct cmdpat_result *res)
 	size_t i;
 
 	printf("decision: %s\n", cmdpat_name(res->decision));
-	policy_show("rule:     %s\n", res->rule ? res->rule->text : NULL);
+	policy_show(stdout, "rule:     %s\n", res->rule ? res->rule->text :
+	    NULL);
 	printf("reason:   %s\n", res->reason ? res->reason : "");
 	if (res->part != NULL)
 		policy_print_suggest(&res->part->suggest);
@@ -197,11 +199,11 @@ policy_print_command(const struct cmdpat_result *res)
 	for (i = 0; i < res->nparts; i++) {
 		pt = &res->parts[i];
 		printf("  %-6s  ", cmdpat_name(pt->decision));
-		policy_show("%s  [rule: %s; %s]\n", pt->command,
+		policy_show(stdout, "%s  [rule: %s; %s]\n", pt->command,
 		    pt->rule ? pt->rule->text : "none",
 		    pt->reason ? pt->reason : "");
 		if (pt->detail != NULL)
-			policy_show("          %s\n", pt->detail);
+			policy_show(stdout, "          %s\n", pt->detail);
 	}
 }
 
@@ -215,10 +217,10 @@ policy_out(int json, const char *decision, const char *rule,
 		    "decision", decision, "rule", rule, "reason", reason,
 		    "path", path));
 	printf("decision: %s\n", decision);
-	policy_show("rule:     %s\n", rule);
+	policy_show(stdout, "rule:     %s\n", rule);
 	printf("reason:   %s\n", reason);
 	if (path != NULL)
-		policy_show("path:     %s\n", path);
+		policy_show(stdout, "path:     %s\n", path);
 	return WARD_EXIT_OK;
 }
 
@@ -232,8 +234,8 @@ policy_root(const char *manifest, char *root)
 	if ((copy = strdup(manifest)) == NULL)
 		return WARD_ENOMEM;
 	if (realpath(dirname(copy), root) == NULL) {
-		fprintf(stderr, "ward policy: %s: cannot find its directory: "
-		    "%m\n", manifest);
+		policy_show(stderr, "ward policy: %s: cannot find its "
+		    "directory: %s\n", manifest, strerror(errno));
 		rc = WARD_EIO;
 	}
 	free(copy);
@@ -322,7 +324,7 @@ policy_check(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = manifest_load(path, &m, &err)) != 0) {
-		fprintf(stderr, "ward policy: %s\n", err.data ? err.data :
+		policy_show(stderr, "ward policy: %s\n", err.data ? err.data :
 		    ward_strerror(rc));
 		ret = rc == WARD_ENOMEM ? WARD_EXIT_SYSERR : WARD_EXIT_FAIL;
 		goto out;
@@ -357,7 +359,7 @@ policy_check(int argc, char **argv)
 	}
 	goto out;
 fail:
-	fprintf(stderr, "ward policy: cannot decide: %s\n",
+	policy_show(stderr, "ward policy: cannot decide: %s\n",
 	    err.data ? err.data : ward_strerror(rc));
 	ret = rc == WARD_ENOMEM || rc == WARD_ESYS ? WARD_EXIT_SYSERR :
 	    WARD_EXIT_FAIL;

@@ -207,6 +207,39 @@ session_decide(struct session *s, const char *tool, const char *path,
 	return rc;
 }
 
+/*
+ * Where a listing or search starts: the real target of the path the agent
+ * gave (NULL *real: the root), which the tool then walks following no
+ * symlink, so the walk filter sees the same paths the walk opens. What may
+ * be shown is the filter's decision, entry by entry.
+ */
+static int
+session_start(struct session *s, const char *tool, const char *path,
+    char **real, struct buf *out)
+{
+	struct pathpat_result res;
+	int rc;
+
+	*real = NULL;
+	if (path == NULL || *path == '\0')
+		return 0;
+	buf_reset(out);
+	if ((rc = policy_path(s->pol, path, PATHPAT_LIST, &res, NULL)) != 0) {
+		buf_printf(out, "%s: cannot decide %s: %s", tool, path,
+		    ward_strerror(rc));
+		return rc;
+	}
+	if (res.real == NULL) {
+		buf_printf(out, "%s %s: denied by ward.toml (%s: %s)", tool,
+		    path, res.reason, res.rule);
+		rc = WARD_EDENIED;
+	}
+	*real = res.real;
+	res.real = NULL;
+	pathpat_result_clear(&res);
+	return rc;
+}
+
 /* The tools' walk filter: only what the manifest lets the agent read (a
  * file) or list (a directory) is shown. */
 static int
@@ -245,13 +278,19 @@ session_tool(void *ctx, const char *name, json_t *args,
 			    "offset"), session_u64(args, "limit"), &out->text);
 		free(real);
 	}
-	else if (strcmp(name, "file_list") == 0)
-		rc = tools_file_list(s->tools, session_str(args, "path"),
-		    session_str(args, "pattern"), &out->text);
-	else if (strcmp(name, "grep") == 0)
-		rc = tools_grep(s->tools, session_str(args, "pattern"),
-		    session_str(args, "path"), session_str(args, "glob"),
-		    &out->text);
+	else if (strcmp(name, "file_list") == 0) {
+		if ((rc = session_start(s, name, session_str(args, "path"),
+		    &real, &out->text)) == 0)
+			rc = tools_file_list(s->tools, real, session_str(args,
+			    "pattern"), &out->text);
+		free(real);
+	} else if (strcmp(name, "grep") == 0) {
+		if ((rc = session_start(s, name, session_str(args, "path"),
+		    &real, &out->text)) == 0)
+			rc = tools_grep(s->tools, session_str(args, "pattern"),
+			    real, session_str(args, "glob"), &out->text);
+		free(real);
+	}
 	else {
 		buf_reset(&out->text);
 		buf_printf(&out->text, "%s is not available in this build "
@@ -564,44 +603,24 @@ static int
 session_policy(struct session *s, const char *root, struct buf *err)
 {
 	struct manifest *m = NULL;
-	struct buf text;
+	struct buf text, why;
 	char *path = NULL;
-	int fd = -1, rc;
-	ssize_t n;
+	int rc;
 
 	buf_init(&text, MANIFEST_MAX_BYTES);
+	buf_init(&why, 0);
 	if (asprintf(&path, "%s/ward.toml", root) == -1) {
 		path = NULL;
 		rc = WARD_ENOMEM;
 		goto out;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+	if ((rc = manifest_read(path, &text, &why)) != 0) {
 		if (rc == WARD_ENOENT)
 			buf_printf(err, "no ward.toml in %s: write one "
 			    "(doc/MANIFEST.md), then approve it with `ward "
 			    "approve`", root);
 		else
-			buf_printf(err, "cannot read %s: %s", path,
-			    strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		char chunk[8192];
-
-		if ((n = read(fd, chunk, sizeof(chunk))) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if ((rc = buf_add(&text, chunk, (size_t)n)) != 0) {
-			buf_printf(err, "%s: %s", path, ward_strerror(rc));
-			goto out;
-		}
-	}
-	if (n == -1) {
-		rc = WARD_EIO;
-		buf_printf(err, "cannot read %s: %s", path, strerror(errno));
+			buf_puts(err, why.data ? why.data : ward_strerror(rc));
 		goto out;
 	}
 	if ((rc = manifest_parse(path, text.data ? text.data : "", text.len,
@@ -617,10 +636,9 @@ session_policy(struct session *s, const char *root, struct buf *err)
 	rc = policy_new(root, m, &s->pol);
 	m = NULL;
 out:
-	if (fd != -1)
-		close(fd);
 	manifest_free(m);
 	buf_free(&text);
+	buf_free(&why);
 	free(path);
 	return rc;
 }

@@ -852,7 +852,8 @@ walk_run(struct walk *w, const char *path)
 		path = "";
 	if ((rc = tools_relpath(t, path, &rel, w->out)) != 0)
 		goto out;
-	if ((rc = tools_lookup(t, rel, path, 0, &pfd, &st, w->out)) != 0)
+	if ((rc = tools_lookup(t, rel, path, t->filter != NULL, &pfd, &st,
+	    w->out)) != 0)
 		goto out;
 	if ((rc = buf_add(&w->rel, rel, strlen(rel))) != 0) {
 		rc = tools_buffail(w->out, rc);
@@ -888,7 +889,8 @@ walk_run(struct walk *w, const char *path)
 	}
 	if (!walk_matches(w, 0))
 		goto out;
-	if ((rc = tools_openreg(t, rel, path, 0, &st, &fd, w->out)) != 0)
+	if ((rc = tools_openreg(t, rel, path, t->filter != NULL, &st, &fd,
+	    w->out)) != 0)
 		goto out;
 	if ((rc = grep_fd(w, fd)) == GREP_BINARY)
 		rc = tools_fail(w->out, WARD_EINVAL, "binary file: %s", path);

@@ -65,9 +65,10 @@ void	tools_free(struct tools *t);
  * still walked, so that allowed files below it are found (a grant for
  * what is under src must not need one for the root). The path given to the
  * tool is the caller's to decide. fn NULL: everything in the root is shown.
- * With a filter set, file_read follows no symlink at all: its caller has
- * decided on the real target and passes that, so a link swapped in after
- * the decision cannot redirect the read.
+ * With a filter set, no lookup follows a symlink at all (file_read's path
+ * and the start of a listing or search): the caller decided on the real
+ * target and passes that, so a link swapped in after the decision cannot
+ * redirect the tool, and the walk filter sees the paths the walk opens.
  */
 void	tools_set_filter(struct tools *t,
 	    int (*fn)(void *arg, const char *rel, int isdir), void *arg);

@@ -35,27 +35,6 @@ answer_name(enum answer a)
 	return "?";
 }
 
-/* Reads the manifest at fd into text (capped at MANIFEST_MAX_BYTES). */
-static int
-answer_read(int fd, struct buf *text)
-{
-	char chunk[8192];
-	ssize_t n;
-	int rc;
-
-	for (;;) {
-		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
-			if (errno == EINTR)
-				continue;
-			return WARD_EIO;
-		}
-		if (n == 0)
-			return 0;
-		if ((rc = buf_add(text, chunk, (size_t)n)) != 0)
-			return rc;
-	}
-}
-
 /* Replaces path with data[0..len) through a temporary file beside it,
  * with the given mode. */
 static int
@@ -123,7 +102,7 @@ answer_record(const char *root, enum answer a, const char *pat,
 	struct stat st;
 	char *path = NULL, *out = NULL;
 	size_t outlen = 0;
-	int fd = -1, rc;
+	int rc;
 
 	buf_init(&text, MANIFEST_MAX_BYTES);
 	buf_init(&why, 0);
@@ -137,22 +116,14 @@ answer_record(const char *root, enum answer a, const char *pat,
 		rc = WARD_ENOMEM;
 		goto out;
 	}
-	/* Not through a symlink: the file the approval is about is the one
-	 * that gets replaced. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
-		buf_printf(&why, "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = WARD_EINVAL;
-		buf_printf(&why, "%s is not a regular file", path);
-		goto out;
-	}
-	if ((rc = answer_read(fd, &text)) != 0) {
-		buf_printf(&why, "cannot read %s: %s", path,
-		    ward_strerror(rc));
+	/* A regular file, not through a symlink: the file the approval is
+	 * about is the one that gets replaced. */
+	if ((rc = manifest_read(path, &text, &why)) != 0 ||
+	    stat(path, &st) == -1) {
+		if (rc == 0) {
+			rc = WARD_EIO;
+			buf_printf(&why, "%s: %s", path, strerror(errno));
+		}
 		goto out;
 	}
 	if ((rc = approval_check(root, text.data ? text.data : "", text.len,
@@ -177,8 +148,6 @@ answer_record(const char *root, enum answer a, const char *pat,
 out:
 	if (rc != 0 && err != NULL)
 		buf_printf(err, "%s", why.data ? why.data : ward_strerror(rc));
-	if (fd != -1)
-		close(fd);
 	free(out);
 	free(path);
 	buf_free(&text);

@@ -19,10 +19,12 @@ static const char *const cmdpat_escalate[] = {
 /* Builtins that change the working directory. */
 static const char *const cmdpat_chdir[] = { "cd", "pushd", "popd", NULL };
 
-/* Interpreters whose -c/-e runs code given on the command line. */
+/* Interpreters that can run code given on the command line. */
 static const char *const cmdpat_interp[] = {
-	"python", "python3", "python2", "perl", "ruby", "node", "php", "lua",
-	"sh", "bash", "dash", "zsh", "ksh", "osascript", NULL
+	"python", "python3", "python2", "perl", "ruby", "node", "nodejs",
+	"deno", "bun", "php", "lua", "luajit", "tclsh", "Rscript", "julia",
+	"sh", "bash", "dash", "zsh", "ksh", "fish", "osascript", "awk", "gawk",
+	"mawk", "nawk", "busybox", NULL
 };
 
 /* Characters a pattern word cannot hold: shell syntax, and the blank that
@@ -171,20 +173,96 @@ cmdpat_better(const struct cmdpat *a, const struct cmdpat *b)
 }
 
 
+/* awk's program is its first operand, unless -f names a file. */
+static const char *const cmdpat_awk[] = {
+	"awk", "gawk", "mawk", "nawk", "busybox", NULL
+};
+
+/* Long options that hand an interpreter code to run. */
+static const char *const cmdpat_evalopts[] = {
+	"--eval", "--print", "--command", "--exec", "--execute", NULL
+};
+
+/*
+ * Whether an interpreter's arguments carry code from outside the project:
+ * an option cluster holding c, e, E, p or r (-c, -Ic, -we, node -p,
+ * php -r), a long option that evaluates (--eval, --eval=...), or a
+ * program read from stdin or a device ("-", /dev/..., /proc/...); for awk,
+ * a program given inline. Stricter than any one interpreter needs: a false
+ * prompt costs a question, a false allow costs the grant.
+ */
+static int
+cmdpat_inline(const struct shell_cmd *c)
+{
+	const char *w;
+	size_t i, k, n;
+	int awk = cmdpat_in(c->argv[0].text, cmdpat_awk), progfile = 0;
+
+	for (i = 1; i < c->argc; i++) {
+		w = c->argv[i].text;
+		if (strcmp(w, "--") == 0) {
+			i++;
+			break;
+		}
+		if (w[0] != '-' || w[1] == '\0')
+			break;
+		if (w[1] == '-') {
+			for (k = 0; cmdpat_evalopts[k] != NULL; k++) {
+				n = strlen(cmdpat_evalopts[k]);
+				if (strncmp(w, cmdpat_evalopts[k], n) == 0 &&
+				    (w[n] == '\0' || w[n] == '='))
+					return 1;
+			}
+			continue;
+		}
+		if (awk) {
+			progfile |= w[1] == 'f';
+			continue;
+		}
+		if (strpbrk(w + 1, "ceEpr") != NULL)
+			return 1;
+	}
+	if (awk && !progfile)
+		return 1;
+	if (i < c->argc) {
+		w = c->argv[i].text;
+		if (strcmp(w, "-") == 0 || strncmp(w, "/dev/", 5) == 0 ||
+		    strncmp(w, "/proc/", 6) == 0 || c->argv[i].flags != 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* A silent allow is not enough for escalation or inline code. p matches
  * c, so p's program word is c's. */
 static int
 cmdpat_needs_prompt(const struct cmdpat *p, const struct shell_cmd *c)
 {
-	size_t i;
-
 	if (p->risky != 2)
 		return p->risky;
-	for (i = 1; i < c->argc; i++)
-		if (strcmp(c->argv[i].text, "-c") == 0 ||
-		    strcmp(c->argv[i].text, "-e") == 0 ||
-		    strcmp(c->argv[i].text, "-") == 0)
+	return cmdpat_inline(c);
+}
+
+/* Whether c runs what it wraps in another directory: env -C DIR, env
+ * --chdir, find -execdir/-okdir. */
+static int
+cmdpat_chdir_wrapper(const struct shell_cmd *c)
+{
+	const char *w;
+	size_t i;
+
+	if (c->argc == 0)
+		return 0;
+	for (i = 1; i < c->argc; i++) {
+		w = c->argv[i].text;
+		if (strcmp(c->argv[0].text, "env") == 0 &&
+		    (strncmp(w, "-C", 2) == 0 || strncmp(w, "--chdir", 7) == 0 ||
+		    (w[0] == '-' && w[1] != '-' && strchr(w, 'C') != NULL)))
 			return 1;
+		if (strcmp(c->argv[0].text, "find") == 0 &&
+		    (strcmp(w, "-execdir") == 0 || strcmp(w, "-okdir") == 0))
+			return 1;
+	}
 	return 0;
 }
 
@@ -560,7 +638,8 @@ cmdpat_decide_list(const struct cmdpat_rules *r, const struct shell_list *l,
 		if (c->parent != SHELL_NOPARENT && c->parent < l->ncmds)
 			parent[c->parent] = 1;
 		if (c->argc > 0 && (c->argv[0].flags != 0 ||
-		    cmdpat_in(c->argv[0].text, cmdpat_chdir)))
+		    cmdpat_in(c->argv[0].text, cmdpat_chdir) ||
+		    cmdpat_chdir_wrapper(c)))
 			cwd_moves = 1;
 	}
 	res->decision = CMDPAT_ALLOW;

@@ -6,10 +6,13 @@
  * The first error ends the load: one precise message beats a cascade.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../lib/err.h"
 #include "hostpat.h"
@@ -767,6 +770,75 @@ manifest_defaults(struct manifest *m)
 	m->limits.grep_matches = 200;
 }
 
+/* 1 when two patterns say the same thing: the same words, both exact or
+ * both prefixes, both asking or both silent. */
+static int
+manifest_samepat(const struct cmdpat *a, const struct cmdpat *b)
+{
+	size_t i;
+
+	if (a->nwords != b->nwords || a->exact != b->exact ||
+	    a->prompt != b->prompt)
+		return 0;
+	for (i = 0; i < a->nwords; i++)
+		if (strcmp(a->words[i], b->words[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+manifest_samestrs(const struct manifest_strs *a,
+    const struct manifest_strs *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+manifest_samegrant(const struct manifest_grant *a,
+    const struct manifest_grant *b)
+{
+	return a->inherit_default_domains == b->inherit_default_domains &&
+	    manifest_samestrs(&a->paths, &b->paths) &&
+	    manifest_samestrs(&a->env_vars, &b->env_vars) &&
+	    manifest_samestrs(&a->domains, &b->domains) &&
+	    manifest_samestrs(&a->secrets, &b->secrets);
+}
+
+/*
+ * Refuses an allow pattern listed twice with different grants: which
+ * paths, domains or secrets a command gets would then depend on the order
+ * of the list, which never matters.
+ */
+static int
+manifest_dups(struct manifest_ctx *c, const struct manifest *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->nallow; i++)
+		for (j = i + 1; j < m->nallow; j++)
+			if (manifest_samepat(&m->allow[i], &m->allow[j]) &&
+			    !manifest_samegrant(&m->grants[i],
+			    &m->grants[j])) {
+				if (c->err != NULL)
+					buf_printf(c->err, "%s: [capabilities."
+					    "allow.commands] patterns: '%s' "
+					    "and '%s' are the same pattern "
+					    "with different grants; keep one "
+					    "entry", c->file,
+					    m->allow[i].text,
+					    m->allow[j].text);
+				return WARD_EINVAL;
+			}
+	return 0;
+}
+
 /* The four path lists, checked as pathpat will use them. */
 static int
 manifest_paths(struct manifest_ctx *c, const struct manifest *m)
@@ -849,6 +921,7 @@ manifest_parse(const char *name, const char *data, size_t len,
 	    (rc = manifest_rest(&c, root, m)) != 0)
 		goto out;
 	if ((rc = manifest_paths(&c, m)) != 0 ||
+	    (rc = manifest_dups(&c, m)) != 0 ||
 	    (rc = cmdpat_index_new(m->allow, m->nallow, m->deny, m->ndeny,
 	    &m->cmdindex)) != 0)
 		goto out;
@@ -864,24 +937,44 @@ out:
 }
 
 int
-manifest_load(const char *path, struct manifest **out, struct buf *err)
+manifest_read(const char *path, struct buf *text, struct buf *err)
 {
-	struct buf data;
-	FILE *f = NULL;
+	struct stat st;
 	char chunk[8192];
-	size_t n;
-	int rc = 0;
+	ssize_t n;
+	int fd, rc = 0;
 
-	*out = NULL;
-	buf_init(&data, MANIFEST_MAX_BYTES);
-	if ((f = fopen(path, "r")) == NULL) {
-		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+	/* Not through a symlink, and never blocking on a FIFO: the file
+	 * approved, decided and edited is this regular file. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1) {
+		rc = errno == ENOENT ? WARD_ENOENT : errno == ELOOP ?
+		    WARD_EINVAL : WARD_EIO;
 		if (err != NULL)
-			buf_printf(err, "%s: %s", path, strerror(errno));
+			buf_printf(err, "%s: %s", path, errno == ELOOP ?
+			    "a symbolic link; ward reads the manifest only "
+			    "from a regular file" : strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		rc = WARD_EINVAL;
+		if (err != NULL)
+			buf_printf(err, "%s: not a regular file", path);
 		goto out;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = buf_add(&data, chunk, n)) != 0) {
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			rc = WARD_EIO;
+			if (err != NULL)
+				buf_printf(err, "%s: %s", path,
+				    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((rc = buf_add(text, chunk, (size_t)n)) != 0) {
 			if (err != NULL)
 				buf_printf(err, rc == WARD_ETOOBIG ?
 				    "%s: larger than %d bytes" :
@@ -889,17 +982,23 @@ manifest_load(const char *path, struct manifest **out, struct buf *err)
 				    MANIFEST_MAX_BYTES);
 			goto out;
 		}
-	if (ferror(f)) {
-		rc = WARD_EIO;
-		if (err != NULL)
-			buf_printf(err, "%s: read error", path);
-		goto out;
 	}
-	rc = manifest_parse(path, data.data ? data.data : "", data.len, out,
-	    err);
 out:
-	if (f != NULL)
-		fclose(f);
+	close(fd);
+	return rc;
+}
+
+int
+manifest_load(const char *path, struct manifest **out, struct buf *err)
+{
+	struct buf data;
+	int rc;
+
+	*out = NULL;
+	buf_init(&data, MANIFEST_MAX_BYTES);
+	if ((rc = manifest_read(path, &data, err)) == 0)
+		rc = manifest_parse(path, data.data ? data.data : "",
+		    data.len, out, err);
 	buf_free(&data);
 	return rc;
 }

@@ -128,15 +128,26 @@ struct manifest {
 };
 
 /*
- * Reads and checks the manifest at path. Returns 0 and sets *out (free with
- * manifest_free); on failure *out is NULL and one message is appended to
- * err (may be NULL): "PATH:LINE:COL: what is wrong" for bad contents,
- * "PATH: why" when the file cannot be read. Returns WARD_EINVAL (bad
- * contents, TOML syntax included), WARD_ENOENT (no such file), WARD_EIO,
- * WARD_ETOOBIG (over MANIFEST_MAX_BYTES) or WARD_ENOMEM.
+ * Reads (manifest_read) and checks the manifest at path. Returns 0 and sets
+ * *out (free with manifest_free); on failure *out is NULL and one message
+ * is appended to err (may be NULL): "PATH:LINE:COL: what is wrong" for bad
+ * contents, "PATH: why" when the file cannot be read. Returns WARD_EINVAL
+ * (bad contents, TOML syntax included; not a regular file), WARD_ENOENT (no
+ * such file), WARD_EIO, WARD_ETOOBIG (over MANIFEST_MAX_BYTES) or
+ * WARD_ENOMEM.
  */
 int	manifest_load(const char *path, struct manifest **out,
 	    struct buf *err);
+
+/*
+ * Appends the bytes of the manifest file at path to text (whose cap should
+ * be MANIFEST_MAX_BYTES). Only a regular file is read: a symbolic link (as
+ * the last component) or anything else is WARD_EINVAL, so the file that is
+ * approved, decided and edited is the one at path. Returns 0, WARD_ENOENT,
+ * WARD_EINVAL, WARD_EIO, WARD_ETOOBIG or WARD_ENOMEM, with "PATH: why"
+ * appended to err (may be NULL).
+ */
+int	manifest_read(const char *path, struct buf *text, struct buf *err);
 
 /* Same as manifest_load from data[0..len); name labels the messages. */
 int	manifest_parse(const char *name, const char *data, size_t len,

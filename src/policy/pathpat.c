@@ -676,14 +676,24 @@ pathpat_builtin(struct pathpat_ctx *c)
 				    "manifest is never writable",
 				    NULL, NULL, NULL, NULL);
 		}
-		/* Another name for a protected file would pass every check
-		 * above. */
-		if (lstat(c->real, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink > 1)
-			return pathpat_said(c, "built-in: a file with more "
-			    "than one hard link is never writable",
+		/* ward.toml may itself be a symlink: its target is the
+		 * manifest too. */
+		if (snprintf(lex, sizeof(lex), "%s/ward.toml", c->rroot) <
+		    (int)sizeof(lex) && realpath(lex, real) != NULL &&
+		    strcmp(real, c->real) == 0)
+			return pathpat_said(c, "built-in: the "
+			    "manifest is never writable",
 			    NULL, NULL, NULL, NULL);
 	}
+	/* Another name for a protected or denied file would pass every
+	 * check on this one: a hard-linked file cannot be decided by its
+	 * name. */
+	if (lstat(c->real, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_nlink > 1)
+		return pathpat_said(c, c->op == PATHPAT_WRITE ? "built-in: a "
+		    "file with more than one hard link is never writable" :
+		    "built-in: a file with more than one hard link is never "
+		    "readable", NULL, NULL, NULL, NULL);
 	for (i = 0; i < sizeof(pathpat_xdg) / sizeof(pathpat_xdg[0]); i++) {
 		if (c->op != PATHPAT_WRITE && !pathpat_xdg[i].noread)
 			continue;

@@ -189,4 +189,19 @@ is "$(check --host 'bücher.de' --for make | jq -r .decision)" deny "raw Unicode
 is "$(check --host pypi.org --for make | jq -c keys)" '["decision","reason","rule"]' \
     "host JSON has the documented keys"
 
+# The manifest is read only from a regular file, and what it says in an
+# error cannot drive the terminal.
+mkdir -p "$T/ln/conf" && cp "$T/p/ward.toml" "$T/ln/conf/real.toml" && ln -s conf/real.toml "$T/ln/ward.toml"
+out=$(cd "$T/ln" && "$WARD" policy check --command ls 2>&1); rc=$?
+is "$rc" 1 "a symlinked ward.toml is refused"
+like "$out" 'a symbolic link' "saying why"
+mkfifo "$T/ln/fifo.toml"
+out=$(timeout 10 "$WARD" policy check --manifest "$T/ln/fifo.toml" --command ls 2>&1); rc=$?
+is "$rc" 1 "a FIFO is refused without hanging"
+printf 'schema_version = 1\n"x\\u001b]0;PWNED\\u0007\\u001b[31mRED" = 1\n' > "$T/ln/esc.toml"
+out=$("$WARD" policy check --manifest "$T/ln/esc.toml" --command ls 2>&1); rc=$?
+is "$rc" 1 "a manifest with an unknown key is refused"
+unlike "$out" "$(printf '\033')" "its escape sequences are not printed raw"
+like "$out" '<U\+001B>' "they are shown"
+
 done_testing

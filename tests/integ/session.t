@@ -166,6 +166,28 @@ EOF
 is "$RC" 0 "a symlink is decided on its real target: to a denied file refused, to a granted one read"
 rm -f "$P/src/key.c" "$P/src/alias.c"
 
+# 14b. A symlink cannot carry a walk into a denied directory: grep and
+#      file_list start from the decided real path and follow no link.
+saved=$P P="$T/p2"
+mkdir -p "$P/src" "$P/secrets/sub" && printf 'password=hunter2\n' > "$P/secrets/token"
+ln -s ../secrets/sub "$P/src/link"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["src/**"]
+
+[capabilities.deny.read]
+paths = ["secrets/**"]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "grep", "arguments": {"pattern": "password", "path": "src/link/../token"}}, {"name": "grep", "arguments": {"pattern": "password", "path": "src/link/.."}}, {"name": "file_list", "arguments": {"path": "src/link/.."}}, {"name": "file_read", "arguments": {"path": "src/link/../../secrets/token"}}]}
+{"text": "done", "expect": {"tool_result_lacks": "hunter2"}}
+EOF
+is "$RC" 0 "symlink-and-.. walks end without the denied file"
+unlike "$OUT" 'hunter2' "nothing from the denied directory reaches the transcript"
+P=$saved
+
 # 15. Only an approved manifest is used (DESIGN §3 "Approval").
 cp "$P/ward.toml" "$T/approved.toml"
 sed -i 's/"\*\.key"/"*.kex"/' "$P/ward.toml"
@@ -186,6 +208,11 @@ mkdir -p "$T/clone" && cp "$P/ward.toml" "$P/README.md" "$T/clone/"
 OUT=$(cd "$T/clone" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
 is "$RC" 126 "the same manifest in another directory (a clone) is not approved"
 like "$OUT" 'never been approved' "saying so"
+mkdir -p "$T/linked/conf" && cp "$T/approved.toml" "$T/linked/conf/w.toml"
+ln -s conf/w.toml "$T/linked/ward.toml"
+OUT=$(cd "$T/linked" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
+is "$RC" 1 "a ward.toml that is a symlink is refused"
+like "$OUT" 'a symbolic link' "saying so"
 mkdir -p "$T/bare"
 OUT=$(cd "$T/bare" && "$WARD" run --provider script --model "$T/script.jsonl" "go" 2>&1); RC=$?
 is "$RC" 1 "no ward.toml is an error"

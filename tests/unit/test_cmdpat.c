@@ -12,7 +12,7 @@
 #include "tap.h"
 #include "util.h"
 
-static struct cmdpat allow[16], deny[8];
+static struct cmdpat allow[32], deny[8];
 static struct cmdpat_rules rules;
 static struct cmdpat_index *ix;
 
@@ -33,7 +33,7 @@ setup(int reverse, int indexed)
 	static const char *const a[] = { "git status", "git diff:*",
 	    "git:*", "make test:*", "cargo:*", "cargo nextest:*", "ls:*",
 	    "echo:*", "cat:*", "grep:*", "sudo:*", "python3:*", "find:*",
-	    "true", "cd:*" };
+	    "true", "cd:*", "node:*", "awk:*" };
 	size_t i, n = sizeof(a) / sizeof(a[0]);
 
 	for (i = 0; i < rules.nallow; i++)
@@ -206,6 +206,21 @@ main(void)
 		D("python3 -c 'print(1)'", CMDPAT_PROMPT, "python -c cannot be "
 		    "a silent allow");
 		D("python3 script.py", CMDPAT_ALLOW, "python3 on a file can");
+		D("python3 -m pytest -q", CMDPAT_ALLOW, "python3 -m can");
+		D("python3 -Ic 'import os'", CMDPAT_PROMPT, "-c in a cluster");
+		D("python3 -Sc x", CMDPAT_PROMPT, "-Sc");
+		D("python3 /dev/stdin", CMDPAT_PROMPT, "a program from stdin");
+		D("cat x.py | python3 -", CMDPAT_PROMPT, "a program from -");
+		D("python3 \"$F\"", CMDPAT_PROMPT, "a program only known when "
+		    "it runs");
+		D("node --eval 1", CMDPAT_PROMPT, "node --eval");
+		D("node --eval=1", CMDPAT_PROMPT, "node --eval=");
+		D("node -p 1", CMDPAT_PROMPT, "node -p");
+		D("node app.js -e x", CMDPAT_ALLOW, "options after the script "
+		    "are the script's");
+		D("awk '{print $1}' f", CMDPAT_PROMPT, "awk's inline program");
+		D("awk 'BEGIN{system(\"id\")}'", CMDPAT_PROMPT, "awk system()");
+		D("awk -f prog.awk f", CMDPAT_ALLOW, "awk -f on a file");
 		D("make test && ls", CMDPAT_ALLOW, "all parts allowed");
 		D("true", CMDPAT_ALLOW, "exact true");
 		D("ls | wc -l", CMDPAT_PROMPT, "an unmatched part prompts");
@@ -277,6 +292,16 @@ main(void)
 	D("cd /etc && ls > src/x", CMDPAT_PROMPT, "after cd a relative "
 	    "redirect cannot be placed");
 	D("cd /etc && ls > /x", CMDPAT_DENY, "an absolute one still can");
+	D("env -C .git sh -c 'echo x > src/hooks'", CMDPAT_PROMPT, "env -C "
+	    "moves the directory of what it runs");
+	D("env --chdir=.git sh -c 'echo x > src/a'", CMDPAT_PROMPT,
+	    "env --chdir too");
+	D("env -iC .git sh -c 'echo x > src/a'", CMDPAT_PROMPT,
+	    "env -C in a cluster");
+	D("find . -execdir sh -c 'echo x > src/a' \\;", CMDPAT_PROMPT,
+	    "find -execdir runs in each directory");
+	D("env X=1 sh -c 'echo x > src/a'", CMDPAT_ALLOW, "env without -C "
+	    "does not move");
 	D("rm x > src/y", CMDPAT_DENY, "an allowed redirect does not lift a "
 	    "deny");
 	rules.file = NULL;

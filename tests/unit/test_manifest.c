@@ -316,6 +316,12 @@ test_types(void)
 		    "a header integer" },
 		{ HDR "[model]\nname = \"x\"\n", "t.toml:2:1: [model] needs "
 		    "provider", "a model without provider" },
+		{ HDR "[capabilities.allow.commands]\npatterns = [\"git  "
+		    "status\", { command = \"git status\", domains = "
+		    "[\"x.org\"] }]\n", "t.toml: [capabilities.allow.commands] "
+		    "patterns: 'git  status' and 'git status' are the same "
+		    "pattern with different grants; keep one entry", "an allow "
+		    "pattern listed twice with different grants" },
 		{ HDR "[capabilities.deny.read]\npaths = [\"src/[a\"]\n",
 		    "t.toml: [capabilities.deny.read] deny.read paths "
 		    "\"src/[a\": ", "a bad path glob is refused at load" },
