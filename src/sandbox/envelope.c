@@ -1,0 +1,1427 @@
+/*
+ * The command envelope (DESIGN §2 invariants 2-4; contract in envelope.h).
+ *
+ * The caller clones one child into new user, mount, pid, network, ipc, uts
+ * and cgroup namespaces. That child is pid 1 of the sandbox: it clones the
+ * granted paths as detached mount trees, builds a new root on a tmpfs,
+ * pivots into it, brings lo up, prepares the Landlock ruleset, then forks
+ * the command. The command drops every capability, sets no_new_privs,
+ * enters Landlock and the seccomp filter, and execs /bin/sh. pid 1 stays
+ * outside Landlock and seccomp to reap, forward signals and relay proxy
+ * connections; when the command exits, pid 1 exits with its code and the
+ * kernel kills whatever else is left in the pid namespace.
+ *
+ * The caller may be threaded, so the child neither allocates nor takes
+ * locks: the mount plan and the seccomp program are built before the
+ * clone, and the child uses system calls and snprintf only. A setup
+ * failure is written to a close-on-exec pipe as one line; any byte on it
+ * means the command did not run.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/securebits.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "sandbox/envelope.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Landlock, declared here because the installed header may predate the
+ * ABI the kernel offers; the kernel reads only the size we pass. */
+#define LL_FS_EXECUTE		(1ULL << 0)
+#define LL_FS_WRITE_FILE	(1ULL << 1)
+#define LL_FS_READ_FILE		(1ULL << 2)
+#define LL_FS_READ_DIR		(1ULL << 3)
+#define LL_FS_TRUNCATE		(1ULL << 14)
+#define LL_FS_IOCTL_DEV		(1ULL << 15)
+#define LL_NET_BIND_TCP		(1ULL << 0)
+#define LL_NET_CONNECT_TCP	(1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX	(1ULL << 0)
+#define LL_SCOPE_SIGNAL		(1ULL << 1)
+#define LL_RULE_PATH_BENEATH	1
+#define LL_RULE_NET_PORT	2
+#define LL_VERSION		(1U << 0)
+#define LL_READ		(LL_FS_EXECUTE | LL_FS_READ_FILE | LL_FS_READ_DIR)
+#define LL_FILE_RIGHTS	(LL_FS_EXECUTE | LL_FS_WRITE_FILE | \
+			 LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+
+struct ll_attr {
+	uint64_t	fs;
+	uint64_t	net;
+	uint64_t	scoped;
+};
+
+struct ll_path {
+	uint64_t	allowed;
+	int32_t		fd;
+} __attribute__((packed));
+
+struct ll_port {
+	uint64_t	allowed;
+	uint64_t	port;
+};
+
+#define NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
+			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
+			 CLONE_NEWCGROUP)
+#define STACK_SIZE	(256 * 1024)
+#define MAX_CONNS	64
+#define RELAY_BUF	16384
+#define ERR_MAX		1024
+
+/* What one entry of the new root is. */
+enum { M_RO, M_RW, M_HIDE, M_LINK };
+
+struct mnt {
+	char	*path;		/* absolute; the same inside and outside */
+	char	*link;		/* M_LINK: the symlink's target */
+	int	 kind;
+	int	 tree;		/* child: detached mount, or -1 */
+	int	 dir;		/* child: the source is a directory */
+};
+
+/* Everything the child needs, prepared by the caller. */
+struct ctx {
+	const struct envelope_spec *s;
+	struct mnt	*m;
+	size_t		 nm;
+	int		 all;		/* fs == ENVELOPE_FS_ALL */
+	int		 abi;		/* Landlock ABI */
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 outw;		/* output pipe, write end */
+	int		 errw;		/* setup error pipe, write end */
+	int		 life;		/* read end; EOF when the caller died */
+	int		 in;		/* the command's stdin */
+	struct rlimit	 lim[6];
+	int		 limres[6];
+};
+
+/* A relayed connection: a is the command's side, b the proxy's. */
+struct conn {
+	int	 a, b;
+	int	 a_eof, b_eof;		/* read side saw EOF */
+	int	 a_shut, b_shut;	/* write side shut */
+	size_t	 nab, nba;		/* bytes pending a->b, b->a */
+	char	 ab[RELAY_BUF], ba[RELAY_BUF];
+};
+
+/* The seccomp program, built once per process. */
+static pthread_once_t	 sc_once = PTHREAD_ONCE_INIT;
+static struct sock_filter *sc_prog;
+static unsigned short	 sc_len;
+
+/* ---- the child: pid 1 of the sandbox ---- */
+
+/* Reports a setup failure on the error pipe and exits. code is 'U'
+ * (unavailable), 'S' (system) or 'I' (invalid spec). */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+envelope_die(const struct ctx *c, int code, const char *fmt, ...)
+{
+	char	 msg[ERR_MAX];
+	int	 e = errno, n;
+	va_list	 ap;
+
+	msg[0] = (char)code;
+	va_start(ap, fmt);
+	n = vsnprintf(msg + 1, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg) - 1)
+		n = sizeof(msg) - 2;
+	if (e != 0 && strchr(fmt, '\n') == NULL)
+		n += snprintf(msg + 1 + n, sizeof(msg) - 1 - (size_t)n, ": %s",
+		    strerror(e));
+	if ((size_t)n >= sizeof(msg) - 1)
+		n = sizeof(msg) - 2;
+	(void)!write(c->errw, msg, (size_t)n + 1);
+	_exit(127);
+}
+
+static int
+envelope_write_file(const char *path, const char *text)
+{
+	int	 fd, rv = -1;
+	size_t	 n = strlen(text);
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (write(fd, text, n) == (ssize_t)n)
+		rv = 0;
+	close(fd);
+	return rv;
+}
+
+/* A detached tmpfs, proc or devpts mount with the given options. */
+static int
+envelope_fs_tree(const char *type, const char *const *opts, size_t nopts,
+    unsigned attr)
+{
+	int	 fs, mnt = -1, e;
+	size_t	 i;
+
+	if ((fs = fsopen(type, FSOPEN_CLOEXEC)) == -1)
+		return -1;
+	for (i = 0; i + 1 < nopts; i += 2)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1],
+		    0) == -1)
+			goto out;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == -1)
+		goto out;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, attr);
+out:
+	e = errno;
+	close(fs);
+	errno = e;
+	return mnt;
+}
+
+/* A detached copy of the host path, read-only or not, nosuid and nodev
+ * all the way down. Symlinks anywhere in path are refused. */
+static int
+envelope_clone(const char *path, int ro, int *dir)
+{
+	struct open_how		 how;
+	struct mount_attr	 ma;
+	struct stat		 st;
+	int			 fd, tree = -1, e;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	if ((fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how,
+	    sizeof(how))) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto out;
+	*dir = S_ISDIR(st.st_mode);
+	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+	    AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree == -1)
+		goto out;
+	memset(&ma, 0, sizeof(ma));
+	ma.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	    (ro ? MOUNT_ATTR_RDONLY : 0);
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
+	    sizeof(ma)) == -1) {
+		e = errno;
+		close(tree);
+		errno = e;
+		tree = -1;
+	}
+out:
+	e = errno;
+	close(fd);
+	errno = e;
+	return tree;
+}
+
+/*
+ * Opens (creating when missing) the mount point for path under the new
+ * root at rootfd, never following a symlink: a granted directory may hold
+ * symlinks the command planted. Returns an O_PATH fd or -1.
+ */
+static int
+envelope_target(int rootfd, const char *path, int dir)
+{
+	char		 comp[NAME_MAX + 1];
+	const char	*p = path, *q;
+	struct stat	 st;
+	int		 fd, next, last;
+	size_t		 n;
+
+	if ((fd = dup(rootfd)) == -1)
+		return -1;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		q = strchr(p, '/');
+		n = q != NULL ? (size_t)(q - p) : strlen(p);
+		if (n == 0 || n > NAME_MAX)
+			break;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p += n;
+		while (*p == '/')
+			p++;
+		last = *p == '\0';
+		if (!last || dir) {
+			if (mkdirat(fd, comp, 0755) == -1 && errno != EEXIST)
+				goto fail;
+			next = openat(fd, comp, O_PATH | O_NOFOLLOW |
+			    O_DIRECTORY | O_CLOEXEC);
+		} else {
+			next = openat(fd, comp, O_WRONLY | O_CREAT |
+			    O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (next == -1 && (errno == EROFS || errno == EACCES ||
+			    errno == EISDIR || errno == ETXTBSY))
+				next = openat(fd, comp, O_PATH | O_NOFOLLOW |
+				    O_CLOEXEC);
+		}
+		if (next == -1)
+			goto fail;
+		close(fd);
+		fd = next;
+		if (last) {
+			if (fstat(fd, &st) == -1)
+				goto fail;
+			if (dir != S_ISDIR(st.st_mode) ||
+			    (!dir && S_ISLNK(st.st_mode))) {
+				errno = ENOTDIR;
+				goto fail;
+			}
+			return fd;
+		}
+	}
+	errno = EINVAL;
+fail:
+	n = (size_t)errno;
+	close(fd);
+	errno = (int)n;
+	return -1;
+}
+
+static void
+envelope_attach(const struct ctx *c, int rootfd, int tree, const char *path,
+    int dir)
+{
+	int	 t;
+
+	if ((t = envelope_target(rootfd, path, dir)) == -1)
+		envelope_die(c, 'S', "sandbox: mount point %s", path);
+	if (move_mount(tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH |
+	    MOVE_MOUNT_T_EMPTY_PATH) == -1)
+		envelope_die(c, 'S', "sandbox: mount %s", path);
+	close(t);
+	close(tree);
+}
+
+/* Builds the new root in the tmpfs at rootfd (the cwd) and pivots. */
+static void
+envelope_root(struct ctx *c)
+{
+	static const char *const devs[] = { "null", "zero", "full", "random",
+	    "urandom", "tty" };
+	static const char *const pts[] = { "ptmxmode",
+	    "0666", "mode", "0620" };
+	static const char *const d755[] = { "mode", "0755" };
+	static const char *const t1777[] = { "mode", "1777" };
+	static const char *const links[][2] = { { "pts/ptmx", "dev/ptmx" },
+	    { "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" },
+	    { "/proc/self/fd/1", "dev/stdout" },
+	    { "/proc/self/fd/2", "dev/stderr" } };
+	int	 devt[nitems(devs)], dir, t, rootfd;
+	size_t	 i;
+	struct mount_attr ma;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		envelope_die(c, 'U', "sandbox: mount namespace: make / private");
+	/* Clone every source while the host tree is still the root. */
+	for (i = 0; i < nitems(devs); i++) {
+		char	 p[32];
+
+		snprintf(p, sizeof(p), "/dev/%s", devs[i]);
+		if ((devt[i] = envelope_clone(p, 0, &dir)) == -1)
+			envelope_die(c, 'S', "sandbox: bind %s", p);
+	}
+	for (i = 0; i < c->nm; i++) {
+		struct mnt	*m = &c->m[i];
+		struct stat	 st;
+
+		m->tree = -1;
+		if (m->kind == M_LINK)
+			continue;
+		if (m->kind == M_HIDE) {
+			if (lstat(m->path, &st) == -1) {
+				if (errno == ENOENT)
+					continue;
+				envelope_die(c, 'S', "sandbox: hide %s",
+				    m->path);
+			}
+			if (S_ISLNK(st.st_mode)) {
+				errno = 0;
+				envelope_die(c, 'I', "sandbox: hide %s is a "
+				    "symlink: list its real path\n", m->path);
+			}
+			m->dir = S_ISDIR(st.st_mode);
+			m->tree = m->dir ?
+			    envelope_fs_tree("tmpfs", d755, 2,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) :
+			    envelope_clone("/dev/null", 1, &dir);
+			if (m->tree == -1)
+				envelope_die(c, 'S', "sandbox: hide %s",
+				    m->path);
+			continue;
+		}
+		m->tree = envelope_clone(m->path, m->kind == M_RO, &m->dir);
+		if (m->tree == -1 && errno == ENOENT)
+			continue;
+		if (m->tree == -1 && errno == ELOOP) {
+			errno = 0;
+			envelope_die(c, 'I', "sandbox: %s has a symlink in "
+			    "it: grant its real path\n", m->path);
+		}
+		if (m->tree == -1)
+			envelope_die(c, errno == EPERM ? 'U' : 'S',
+			    "sandbox: bind %s", m->path);
+	}
+
+	/* The new root: a tmpfs over /tmp, whose host content is cloned. */
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=0755") == -1 || chdir("/tmp") == -1)
+		envelope_die(c, 'U', "sandbox: mount namespace: tmpfs root");
+	if ((rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		envelope_die(c, 'S', "sandbox: open root");
+
+	if ((t = envelope_fs_tree("proc", NULL, 0, MOUNT_ATTR_NOSUID |
+	    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) == -1)
+		envelope_die(c, 'U', "sandbox: pid namespace: mount /proc");
+	envelope_attach(c, rootfd, t, "/proc", 1);
+	if ((t = envelope_fs_tree("tmpfs", d755, 2, MOUNT_ATTR_NOSUID |
+	    MOUNT_ATTR_NOEXEC)) == -1)
+		envelope_die(c, 'U', "sandbox: mount /dev");
+	envelope_attach(c, rootfd, t, "/dev", 1);
+	for (i = 0; i < nitems(devs); i++) {
+		char	 p[32];
+
+		snprintf(p, sizeof(p), "/dev/%s", devs[i]);
+		envelope_attach(c, rootfd, devt[i], p, 0);
+	}
+	if ((t = envelope_fs_tree("devpts", pts, nitems(pts),
+	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) == -1)
+		envelope_die(c, 'U', "sandbox: mount /dev/pts");
+	envelope_attach(c, rootfd, t, "/dev/pts", 1);
+	if ((t = envelope_fs_tree("tmpfs", t1777, 2, MOUNT_ATTR_NOSUID |
+	    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) == -1)
+		envelope_die(c, 'U', "sandbox: mount /dev/shm");
+	envelope_attach(c, rootfd, t, "/dev/shm", 1);
+	for (i = 0; i < nitems(links); i++)
+		if (symlinkat(links[i][0], rootfd, links[i][1]) == -1)
+			envelope_die(c, 'S', "sandbox: /%s", links[i][1]);
+	if ((t = envelope_fs_tree("tmpfs", t1777, 2, MOUNT_ATTR_NOSUID |
+	    MOUNT_ATTR_NODEV)) == -1)
+		envelope_die(c, 'U', "sandbox: mount /tmp");
+	envelope_attach(c, rootfd, t, "/tmp", 1);
+
+	/* Grants in plan order: parents before children, hides last. */
+	for (i = 0; i < c->nm; i++) {
+		struct mnt	*m = &c->m[i];
+
+		if (m->kind == M_LINK) {
+			if (symlinkat(m->link, rootfd, m->path + 1) == -1)
+				envelope_die(c, 'S', "sandbox: symlink %s",
+				    m->path);
+			continue;
+		}
+		if (m->tree == -1)
+			continue;
+		envelope_attach(c, rootfd, m->tree, m->path, m->dir);
+		m->tree = -1;
+	}
+
+	if (syscall(SYS_pivot_root, ".", ".") == -1 ||
+	    umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
+		envelope_die(c, 'U', "sandbox: pivot_root");
+	memset(&ma, 0, sizeof(ma));
+	ma.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	if (mount_setattr(AT_FDCWD, "/", 0, &ma, sizeof(ma)) == -1)
+		envelope_die(c, 'S', "sandbox: read-only root");
+	close(rootfd);
+}
+
+/* Brings lo up: the only interface in the new network namespace. */
+static void
+envelope_lo(const struct ctx *c)
+{
+	struct ifreq	 ifr;
+	int		 fd;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		envelope_die(c, 'S', "sandbox: network namespace: socket");
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == -1)
+		envelope_die(c, 'S', "sandbox: network namespace: lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) == -1)
+		envelope_die(c, 'U', "sandbox: network namespace: lo up");
+	close(fd);
+}
+
+static void
+envelope_ll_path(const struct ctx *c, int ll, const char *path,
+    uint64_t allowed, uint64_t handled)
+{
+	struct ll_path	 pb;
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return;
+		envelope_die(c, 'S', "sandbox: landlock: open %s", path);
+	}
+	if (fstat(fd, &st) == -1)
+		envelope_die(c, 'S', "sandbox: landlock: stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		allowed &= LL_FILE_RIGHTS;
+	pb.allowed = allowed & handled;
+	pb.fd = fd;
+	if (syscall(SYS_landlock_add_rule, ll, LL_RULE_PATH_BENEATH, &pb, 0)
+	    == -1)
+		envelope_die(c, 'S', "sandbox: landlock: rule for %s", path);
+	close(fd);
+}
+
+/* The Landlock ruleset over the new root; enforced by the command. */
+static int
+envelope_landlock(const struct ctx *c)
+{
+	struct ll_attr	 a;
+	struct ll_port	 pp;
+	uint64_t	 all, dev;
+	size_t		 asz, i;
+	int		 ll;
+
+	memset(&a, 0, sizeof(a));
+	a.fs = (1ULL << 13) - 1;
+	asz = sizeof(uint64_t);
+	if (c->abi >= 2)
+		a.fs |= 1ULL << 13;	/* REFER */
+	if (c->abi >= 3)
+		a.fs |= LL_FS_TRUNCATE;
+	if (c->abi >= 4) {
+		a.net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		asz = 2 * sizeof(uint64_t);
+	}
+	if (c->abi >= 5)
+		a.fs |= LL_FS_IOCTL_DEV;
+	if (c->abi >= 6) {
+		a.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		asz = sizeof(a);
+	}
+	all = a.fs;
+	if ((ll = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0)) == -1)
+		envelope_die(c, 'U', "sandbox: landlock: create ruleset");
+	dev = LL_READ | LL_FS_WRITE_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV;
+	if (c->all)
+		envelope_ll_path(c, ll, "/", LL_READ, all);
+	envelope_ll_path(c, ll, "/proc", LL_READ | LL_FS_WRITE_FILE, all);
+	envelope_ll_path(c, ll, "/dev", dev, all);
+	envelope_ll_path(c, ll, "/dev/pts", dev, all);
+	envelope_ll_path(c, ll, "/dev/shm", all, all);
+	envelope_ll_path(c, ll, "/tmp", all, all);
+	for (i = 0; i < c->nm; i++) {
+		if (c->m[i].kind == M_RO)
+			envelope_ll_path(c, ll, c->m[i].path, LL_READ, all);
+		else if (c->m[i].kind == M_RW)
+			envelope_ll_path(c, ll, c->m[i].path, all, all);
+	}
+	if (c->abi >= 4 && c->s->net_fd >= 0) {
+		pp.allowed = LL_NET_CONNECT_TCP;
+		pp.port = ENVELOPE_PROXY_PORT;
+		if (syscall(SYS_landlock_add_rule, ll, LL_RULE_NET_PORT, &pp,
+		    0) == -1)
+			envelope_die(c, 'S', "sandbox: landlock: port rule");
+	}
+	return ll;
+}
+
+/* Drops every capability for good: exec as uid 0 cannot regain them. */
+static void
+envelope_drop_caps(const struct ctx *c)
+{
+	struct __user_cap_header_struct	 h;
+	struct __user_cap_data_struct	 d[2];
+	int				 cap;
+
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+	    SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+	    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) == -1)
+		envelope_die(c, 'S', "sandbox: securebits");
+	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+		;
+	if (errno != EINVAL || cap <= CAP_LAST_CAP)
+		envelope_die(c, 'S', "sandbox: drop bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
+		envelope_die(c, 'S', "sandbox: clear ambient capabilities");
+	memset(&h, 0, sizeof(h));
+	memset(d, 0, sizeof(d));
+	h.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capset, &h, d) == -1)
+		envelope_die(c, 'S', "sandbox: drop capabilities");
+}
+
+/* The command: pid 2. Never returns. */
+static void __attribute__((noreturn))
+envelope_command(struct ctx *c, int ll, const sigset_t *old)
+{
+	static char *const	 empty[] = { NULL };
+	struct sock_fprog	 prog;
+	const char		*argv[] = { "sh", "-c", c->s->command, NULL };
+	size_t			 i;
+
+	if (sigprocmask(SIG_SETMASK, old, NULL) == -1 || setsid() == -1)
+		envelope_die(c, 'S', "sandbox: session");
+	if (dup2(c->in, 0) == -1 || dup2(c->outw, 1) == -1 ||
+	    dup2(c->outw, 2) == -1 || dup3(c->errw, 3, O_CLOEXEC) == -1)
+		envelope_die(c, 'S', "sandbox: stdio");
+	for (i = 0; i < nitems(c->lim); i++)
+		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
+			envelope_die(c, 'S', "sandbox: limits: setrlimit");
+	if (chdir(c->s->cwd) == -1)
+		envelope_die(c, 'I', "sandbox: cwd %s", c->s->cwd);
+	envelope_drop_caps(c);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		envelope_die(c, 'U', "sandbox: no_new_privs");
+	if (syscall(SYS_landlock_restrict_self, ll, 0) == -1)
+		envelope_die(c, 'U', "sandbox: landlock: restrict_self");
+	prog.len = sc_len;
+	prog.filter = sc_prog;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		envelope_die(c, 'U', "sandbox: seccomp: load filter");
+	c->errw = 3;
+	if (close_range(4, ~0U, 0) == -1)
+		envelope_die(c, 'S', "sandbox: close_range");
+	execve("/bin/sh", (char *const *)argv,
+	    c->s->envp != NULL ? c->s->envp : empty);
+	envelope_die(c, 'I', "sandbox: cannot run /bin/sh inside (is the "
+	    "system baseline visible?)");
+}
+
+static int
+envelope_proxy_fd(int net)
+{
+	char		 cb[CMSG_SPACE(sizeof(int))], byte = 'c';
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	int		 fd;
+
+	while ((n = write(net, &byte, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 1)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cb;
+	mh.msg_controllen = sizeof(cb);
+	while ((n = recvmsg(net, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0 || (cm = CMSG_FIRSTHDR(&mh)) == NULL ||
+	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+envelope_conn_close(struct conn *k)
+{
+	close(k->a);
+	close(k->b);
+	k->a = k->b = -1;
+}
+
+/* Moves bytes one way: from src into buf, from buf into dst. Returns -1
+ * when the connection is broken. */
+static int
+envelope_pump(int src, short srev, int dst, short drev, char *buf,
+    size_t *n, int *eof, int *shut)
+{
+	ssize_t	 r;
+
+	if ((srev & (POLLIN | POLLHUP | POLLERR)) && !*eof && *n == 0) {
+		r = read(src, buf, RELAY_BUF);
+		if (r == 0)
+			*eof = 1;
+		else if (r > 0)
+			*n = (size_t)r;
+		else if (errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+	if ((drev & POLLOUT) && *n > 0) {
+		r = write(dst, buf, *n);
+		if (r > 0) {
+			memmove(buf, buf + r, *n - (size_t)r);
+			*n -= (size_t)r;
+		} else if (r == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+	if ((drev & POLLERR) && *n > 0)
+		return -1;
+	if (*eof && *n == 0 && !*shut) {
+		shutdown(dst, SHUT_WR);
+		*shut = 1;
+	}
+	return 0;
+}
+
+/* pid 1 after the command started: reap, forward signals, relay. */
+static void __attribute__((noreturn))
+envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
+{
+	struct pollfd		 pf[2 + 2 * MAX_CONNS];
+	struct signalfd_siginfo	 si;
+	struct conn		*k = NULL;
+	size_t			 i, np;
+	int			 st, fd, code;
+	pid_t			 p;
+
+	if (lfd != -1) {
+		k = mmap(NULL, MAX_CONNS * sizeof(*k), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (k == MAP_FAILED) {
+			close(lfd);
+			lfd = -1;
+			k = NULL;
+		} else
+			for (i = 0; i < MAX_CONNS; i++)
+				k[i].a = k[i].b = -1;
+	}
+	for (;;) {
+		pf[0].fd = sfd;
+		pf[0].events = POLLIN;
+		pf[1].fd = lfd;
+		pf[1].events = POLLIN;
+		for (i = 0; k != NULL && i < MAX_CONNS; i++) {
+			pf[2 + 2 * i].fd = k[i].a;
+			pf[2 + 2 * i].events =
+			    (!k[i].a_eof && k[i].nab == 0 ? POLLIN : 0) |
+			    (k[i].nba > 0 ? POLLOUT : 0);
+			pf[3 + 2 * i].fd = k[i].b;
+			pf[3 + 2 * i].events =
+			    (!k[i].b_eof && k[i].nba == 0 ? POLLIN : 0) |
+			    (k[i].nab > 0 ? POLLOUT : 0);
+		}
+		np = k != NULL ? nitems(pf) : 2;
+		if (poll(pf, np, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(127);
+		}
+		if (pf[0].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo != SIGCHLD) {
+				kill(-cmd, (int)si.ssi_signo);
+				continue;
+			}
+			while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (p != cmd)
+					continue;
+				code = WIFEXITED(st) ? WEXITSTATUS(st) :
+				    128 + WTERMSIG(st);
+				_exit(code);
+			}
+		}
+		if (lfd != -1 && (pf[1].revents & POLLIN)) {
+			fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+			    SOCK_CLOEXEC);
+			for (i = 0; fd != -1 && i < MAX_CONNS; i++)
+				if (k[i].a == -1)
+					break;
+			if (fd != -1 && i == MAX_CONNS)
+				close(fd);
+			else if (fd != -1) {
+				memset(&k[i], 0, offsetof(struct conn, ab));
+				k[i].a = fd;
+				if ((k[i].b = envelope_proxy_fd(c->s->net_fd))
+				    == -1)
+					envelope_conn_close(&k[i]);
+			}
+		}
+		for (i = 0; k != NULL && i < MAX_CONNS; i++) {
+			struct conn	*q = &k[i];
+			short		 ra = pf[2 + 2 * i].revents;
+			short		 rb = pf[3 + 2 * i].revents;
+
+			if (q->a == -1 || pf[2 + 2 * i].fd != q->a)
+				continue;
+			if (envelope_pump(q->a, ra, q->b, rb, q->ab, &q->nab,
+			    &q->a_eof, &q->b_shut) == -1 ||
+			    envelope_pump(q->b, rb, q->a, ra, q->ba, &q->nba,
+			    &q->b_eof, &q->a_shut) == -1 ||
+			    (q->a_shut && q->b_shut))
+				envelope_conn_close(q);
+		}
+	}
+}
+
+/* The body of pid 1. */
+static int
+envelope_child(void *arg)
+{
+	struct ctx		*c = arg;
+	struct pollfd		 pf;
+	struct sockaddr_in	 sin;
+	sigset_t		 set, old;
+	char			 map[64];
+	pid_t			 cmd;
+	int			 ll, sfd, lfd = -1, one = 1;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(127);
+	pf.fd = c->life;
+	pf.events = POLLIN;
+	if (poll(&pf, 1, 0) != 0)
+		_exit(127);	/* the caller is already gone */
+	close(c->life);
+
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->uid,
+	    (unsigned long)c->uid);
+	if (envelope_write_file("/proc/self/uid_map", map) == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: uid_map");
+	if (envelope_write_file("/proc/self/setgroups", "deny") == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: setgroups");
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->gid,
+	    (unsigned long)c->gid);
+	if (envelope_write_file("/proc/self/gid_map", map) == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: gid_map");
+
+	envelope_root(c);
+	if (sethostname("ward", 4) == -1)
+		envelope_die(c, 'U', "sandbox: uts namespace: sethostname");
+	envelope_lo(c);
+	if (c->s->net_fd >= 0) {
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(ENVELOPE_PROXY_PORT);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (lfd == -1 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR,
+		    &one, sizeof(one)) == -1 || bind(lfd,
+		    (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+		    listen(lfd, 64) == -1)
+			envelope_die(c, 'S', "sandbox: network relay: listen");
+	}
+	ll = envelope_landlock(c);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, &old) == -1 ||
+	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
+		envelope_die(c, 'S', "sandbox: init: signalfd");
+	if ((cmd = fork()) == -1)
+		envelope_die(c, 'S', "sandbox: init: fork");
+	if (cmd == 0) {
+		close(sfd);
+		if (lfd != -1)
+			close(lfd);
+		envelope_command(c, ll, &old);
+	}
+	close(ll);
+	close(c->outw);
+	close(c->errw);
+	close(c->in);
+	envelope_init_loop(c, cmd, sfd, lfd);
+}
+
+/* ---- the caller ---- */
+
+static void
+envelope_sc_build(void)
+{
+	static const int eperm[] = {
+		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+		SCMP_SYS(process_vm_writev), SCMP_SYS(mount),
+		SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(move_mount),
+		SCMP_SYS(open_tree), SCMP_SYS(fsopen), SCMP_SYS(fsmount),
+		SCMP_SYS(fsconfig), SCMP_SYS(fspick), SCMP_SYS(mount_setattr),
+		SCMP_SYS(bpf), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+		SCMP_SYS(request_key), SCMP_SYS(kexec_load),
+		SCMP_SYS(kexec_file_load), SCMP_SYS(perf_event_open),
+		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+		SCMP_SYS(io_uring_register), SCMP_SYS(setns),
+		SCMP_SYS(init_module), SCMP_SYS(finit_module),
+		SCMP_SYS(delete_module), SCMP_SYS(reboot), SCMP_SYS(swapon),
+		SCMP_SYS(swapoff), SCMP_SYS(acct), SCMP_SYS(userfaultfd),
+		SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
+		SCMP_SYS(syslog), SCMP_SYS(quotactl), SCMP_SYS(iopl),
+		SCMP_SYS(ioperm), SCMP_SYS(lookup_dcookie),
+		SCMP_SYS(pidfd_getfd),
+	};
+	static const unsigned long nsflag[] = { CLONE_NEWUSER, CLONE_NEWNS,
+	    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+	    CLONE_NEWCGROUP, CLONE_NEWTIME };
+	scmp_filter_ctx	 f;
+	struct stat	 st;
+	size_t		 i;
+	int		 fd = -1, bad = 0, fam;
+
+	if ((f = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+		return;
+	bad |= seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS);
+	bad |= seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 0);
+	for (i = 0; i < nitems(eperm); i++)
+		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), eperm[i], 0);
+	/* glibc falls back from clone3, whose flags seccomp cannot see. */
+	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0);
+	for (i = 0; i < nitems(nsflag); i++) {
+		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    nsflag[i], nsflag[i]));
+		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    nsflag[i], nsflag[i]));
+	}
+	/* Only AF_INET and AF_INET6 sockets; socketpair stays allowed. */
+	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_LT, AF_INET));
+	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (fam = AF_INET + 1; fam < AF_INET6; fam++)
+		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)fam));
+	/* ioctl's command is an int: compare the low 32 bits only. */
+	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TIOCSTI));
+	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TIOCLINUX));
+	/*
+	 * No personality that turns ASLR off. 0xffffffff only queries, and
+	 * any other value with the flag has some other bit clear.
+	 */
+	for (i = 0; i < 32; i++)
+		if ((1UL << i) != ADDR_NO_RANDOMIZE)
+			bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM),
+			    SCMP_SYS(personality), 1, SCMP_A0(
+			    SCMP_CMP_MASKED_EQ, ADDR_NO_RANDOMIZE | (1UL << i),
+			    ADDR_NO_RANDOMIZE));
+	if (bad != 0)
+		goto out;
+	if ((fd = memfd_create("ward-seccomp", MFD_CLOEXEC)) == -1 ||
+	    seccomp_export_bpf(f, fd) != 0 || fstat(fd, &st) == -1 ||
+	    st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		goto out;
+	if ((sc_prog = malloc((size_t)st.st_size)) == NULL)
+		goto out;
+	if (pread(fd, sc_prog, (size_t)st.st_size, 0) != st.st_size) {
+		free(sc_prog);
+		sc_prog = NULL;
+		goto out;
+	}
+	sc_len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+out:
+	if (fd != -1)
+		close(fd);
+	seccomp_release(f);
+}
+
+/* Paths must be absolute, without ".", ".." or empty components. */
+static int
+envelope_path_ok(const char *p)
+{
+	const char	*q;
+
+	if (p == NULL || p[0] != '/' || strlen(p) >= PATH_MAX)
+		return 0;
+	if (strcmp(p, "/") == 0)
+		return 0;
+	for (q = p; *q != '\0'; q++) {
+		if (*q != '/')
+			continue;
+		if (q[1] == '/' || q[1] == '\0' ||
+		    (q[1] == '.' && (q[2] == '/' || q[2] == '\0')) ||
+		    (q[1] == '.' && q[2] == '.' &&
+		    (q[3] == '/' || q[3] == '\0')))
+			return 0;
+	}
+	/* The sandbox's own /proc, /dev and /tmp are never replaced. */
+	if (strcmp(p, "/proc") == 0 || strncmp(p, "/proc/", 6) == 0 ||
+	    strcmp(p, "/dev") == 0 || strncmp(p, "/dev/", 5) == 0 ||
+	    strcmp(p, "/tmp") == 0)
+		return 0;
+	return 1;
+}
+
+static void
+envelope_plan_free(struct mnt *m, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; m != NULL && i < n; i++) {
+		free(m[i].path);
+		free(m[i].link);
+	}
+	free(m);
+}
+
+static int
+envelope_plan_add(struct mnt **m, size_t *n, size_t *cap, const char *path,
+    int kind, struct buf *err)
+{
+	struct mnt	*nm;
+	struct stat	 st;
+	char		 link[PATH_MAX];
+	ssize_t		 len;
+
+	if (!envelope_path_ok(path)) {
+		if (err != NULL)
+			buf_printf(err, "sandbox: bad path '%s': must be "
+			    "absolute and canonical, not /, /proc, /dev or "
+			    "/tmp", path != NULL ? path : "(null)");
+		return WARD_EINVAL;
+	}
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 32 : *cap * 2;
+		if ((nm = reallocarray(*m, *cap, sizeof(**m))) == NULL)
+			return WARD_ENOMEM;
+		*m = nm;
+	}
+	nm = &(*m)[*n];
+	memset(nm, 0, sizeof(*nm));
+	nm->kind = kind;
+	nm->tree = -1;
+	/* A top-level symlink of the baseline (merged /usr) is recreated. */
+	if (kind == M_LINK) {
+		if (lstat(path, &st) == -1)
+			return 0;
+		if (!S_ISLNK(st.st_mode))
+			nm->kind = M_RO;
+		else {
+			if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
+				return 0;
+			link[len] = '\0';
+			if ((nm->link = strdup(link)) == NULL)
+				return WARD_ENOMEM;
+		}
+	}
+	if ((nm->path = strdup(path)) == NULL) {
+		free(nm->link);
+		return WARD_ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int
+envelope_cmp_len(const void *a, const void *b)
+{
+	size_t	 la = strlen(((const struct mnt *)a)->path);
+	size_t	 lb = strlen(((const struct mnt *)b)->path);
+
+	return la < lb ? -1 : la > lb;
+}
+
+static const char *
+envelope_home(char *const *envp)
+{
+	size_t	 i;
+
+	for (i = 0; envp != NULL && envp[i] != NULL; i++)
+		if (strncmp(envp[i], "HOME=", 5) == 0)
+			return envp[i] + 5;
+	return NULL;
+}
+
+/* The mount plan: baseline, then ro and rw by depth, ro_over, hide. */
+static int
+envelope_plan(const struct envelope_spec *s, struct mnt **mp, size_t *np,
+    struct buf *err)
+{
+	static const char *const sys[] = { "/usr", "/bin", "/sbin", "/lib",
+	    "/lib32", "/lib64", "/libx32", "/etc" };
+	struct mnt	*m = NULL;
+	size_t		 n = 0, cap = 0, i, first;
+	const char	*home;
+	char		 p[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	int		 rv = 0;
+
+	if (s->fs == ENVELOPE_FS_ALL) {
+		if ((d = opendir("/")) == NULL)
+			return WARD_ESYS;
+		while (rv == 0 && (de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0 ||
+			    strcmp(de->d_name, "proc") == 0 ||
+			    strcmp(de->d_name, "dev") == 0 ||
+			    strcmp(de->d_name, "tmp") == 0)
+				continue;
+			snprintf(p, sizeof(p), "/%s", de->d_name);
+			rv = envelope_plan_add(&m, &n, &cap, p, M_LINK, err);
+		}
+		closedir(d);
+	} else if (s->fs == ENVELOPE_FS_SYSTEM ||
+	    s->fs == ENVELOPE_FS_PERMISSIVE) {
+		for (i = 0; rv == 0 && i < nitems(sys); i++)
+			rv = envelope_plan_add(&m, &n, &cap, sys[i], M_LINK,
+			    err);
+	} else if (s->fs != ENVELOPE_FS_NONE) {
+		rv = WARD_EINVAL;
+		if (err != NULL)
+			buf_printf(err, "sandbox: unknown fs baseline %d",
+			    s->fs);
+	}
+	if (rv == 0 && s->fs == ENVELOPE_FS_PERMISSIVE) {
+		if ((home = envelope_home(s->envp)) == NULL) {
+			rv = WARD_EINVAL;
+			if (err != NULL)
+				buf_puts(err, "sandbox: permissive baseline "
+				    "needs HOME in the environment");
+		} else
+			rv = envelope_plan_add(&m, &n, &cap, home, M_RO, err);
+	}
+	first = n;
+	for (i = 0; rv == 0 && i < s->nro; i++)
+		rv = envelope_plan_add(&m, &n, &cap, s->ro[i], M_RO, err);
+	for (i = 0; rv == 0 && i < s->nrw; i++)
+		rv = envelope_plan_add(&m, &n, &cap, s->rw[i], M_RW, err);
+	/* Shorter first, so a grant inside another is mounted on top. */
+	if (rv == 0 && n > first)
+		qsort(m + first, n - first, sizeof(*m), envelope_cmp_len);
+	for (i = 0; rv == 0 && i < s->nro_over; i++)
+		rv = envelope_plan_add(&m, &n, &cap, s->ro_over[i], M_RO, err);
+	for (i = 0; rv == 0 && i < s->nhide; i++)
+		rv = envelope_plan_add(&m, &n, &cap, s->hide[i], M_HIDE, err);
+	if (rv != 0) {
+		envelope_plan_free(m, n);
+		return rv;
+	}
+	*mp = m;
+	*np = n;
+	return 0;
+}
+
+static int
+envelope_limits(const struct envelope_spec *s, struct ctx *c)
+{
+	const rlim_t	 v[6] = {
+		s->lim.as ? s->lim.as : ENVELOPE_DEF_AS,
+		s->lim.nproc ? s->lim.nproc : ENVELOPE_DEF_NPROC,
+		s->lim.fsize ? s->lim.fsize : ENVELOPE_DEF_FSIZE,
+		s->lim.cpu ? s->lim.cpu : ENVELOPE_DEF_CPU,
+		s->lim.nofile ? s->lim.nofile : ENVELOPE_DEF_NOFILE,
+		0
+	};
+	const int	 res[6] = { RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE,
+	    RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_CORE };
+	struct rlimit	 cur;
+	size_t		 i;
+
+	for (i = 0; i < 6; i++) {
+		if (getrlimit(res[i], &cur) == -1)
+			return WARD_ESYS;
+		c->limres[i] = res[i];
+		/* Never above the caller's hard limit: setrlimit would fail. */
+		c->lim[i].rlim_cur = c->lim[i].rlim_max =
+		    v[i] < cur.rlim_max ? v[i] : cur.rlim_max;
+	}
+	return 0;
+}
+
+static uint64_t
+envelope_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Reads what is there from the output pipe into r and the spill file. */
+static int
+envelope_drain(int fd, int spill, size_t max, struct envelope_result *r)
+{
+	char	 b[65536];
+	ssize_t	 n;
+	size_t	 keep;
+
+	if ((n = read(fd, b, sizeof(b))) <= 0)
+		return n == 0 || (errno != EAGAIN && errno != EINTR) ? 0 : 1;
+	r->total += (size_t)n;
+	if (spill != -1 && write(spill, b, (size_t)n) != n)
+		return -1;
+	keep = r->out.len < max ? max - r->out.len : 0;
+	if (keep > (size_t)n)
+		keep = (size_t)n;
+	if (keep > 0 && buf_add(&r->out, b, keep) != 0)
+		return -1;
+	return 1;
+}
+
+static int
+envelope_setup_err(const char *msg, size_t len, struct buf *err)
+{
+	if (err != NULL && len > 1)
+		buf_add(err, msg + 1, len - 1);
+	switch (msg[0]) {
+	case 'U':
+		return WARD_EUNAVAIL;
+	case 'I':
+		return WARD_EINVAL;
+	default:
+		return WARD_ESYS;
+	}
+}
+
+int
+envelope_run(const struct envelope_spec *s, struct envelope_result *r,
+    struct buf *err)
+{
+	struct ctx	 c;
+	struct pollfd	 pf[3];
+	char		 emsg[ERR_MAX];
+	size_t		 elen = 0;
+	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int		 life[2] = { -1, -1 }, spill = -1, devnull = -1;
+	int		 pidfd = -1, rv, st, outopen = 1, erropen = 1, e;
+	void		*stack = MAP_FAILED;
+	uint64_t	 t0, deadline = 0, now;
+	pid_t		 pid;
+	ssize_t		 n;
+
+	memset(&c, 0, sizeof(c));
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		buf_init(&r->out, 0);
+	}
+	if (s == NULL || r == NULL || s->command == NULL || s->cwd == NULL ||
+	    s->cwd[0] != '/') {
+		if (err != NULL)
+			buf_puts(err, "sandbox: spec needs a command and an "
+			    "absolute cwd");
+		return WARD_EINVAL;
+	}
+	t0 = envelope_now_us();
+	c.s = s;
+	c.all = s->fs == ENVELOPE_FS_ALL;
+	c.uid = getuid();
+	c.gid = getgid();
+	c.abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
+	if (c.abi < 1) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: landlock unavailable (needs "
+			    "Linux >= 5.13 with CONFIG_SECURITY_LANDLOCK=y and "
+			    "landlock in the lsm= boot parameter)");
+		return WARD_EUNAVAIL;
+	}
+	pthread_once(&sc_once, envelope_sc_build);
+	if (sc_prog == NULL) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: seccomp filter could not be "
+			    "built (libseccomp and CONFIG_SECCOMP_FILTER=y "
+			    "needed)");
+		return WARD_EUNAVAIL;
+	}
+	if ((rv = envelope_limits(s, &c)) != 0)
+		return rv;
+	if ((rv = envelope_plan(s, &c.m, &c.nm, err)) != 0)
+		return rv;
+
+	rv = WARD_ESYS;
+	if (s->spill_path != NULL && (spill = open(s->spill_path, O_WRONLY |
+	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		rv = errno == EEXIST ? WARD_EEXIST : WARD_ESYS;
+		if (err != NULL)
+			buf_printf(err, "sandbox: spill file %s: %s",
+			    s->spill_path, strerror(errno));
+		goto out;
+	}
+	if (s->stdin_fd >= 0)
+		c.in = s->stdin_fd;
+	else if ((c.in = devnull = open("/dev/null", O_RDONLY | O_CLOEXEC))
+	    == -1)
+		goto sys;
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
+	    pipe2(life, O_CLOEXEC) == -1)
+		goto sys;
+	c.outw = out[1];
+	c.errw = ep[1];
+	c.life = life[0];
+	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		goto sys;
+	pid = clone(envelope_child, (char *)stack + STACK_SIZE,
+	    NS_FLAGS | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+	if (pid == -1) {
+		e = errno;
+		rv = WARD_EUNAVAIL;
+		if (err != NULL)
+			buf_printf(err, "sandbox: user namespaces unavailable "
+			    "(%s; enable them: sysctl "
+			    "kernel.unprivileged_userns_clone=1, "
+			    "user.max_user_namespaces > 0, and for AppArmor "
+			    "kernel.apparmor_restrict_unprivileged_userns=0)",
+			    strerror(e));
+		goto out;
+	}
+	close(out[1]);
+	close(ep[1]);
+	close(life[0]);
+	out[1] = ep[1] = life[0] = -1;
+	if (s->timeout_ms > 0)
+		deadline = t0 + (uint64_t)s->timeout_ms * 1000;
+
+	/* Until pid 1 exits; then drain: the rest of the sandbox is dead. */
+	for (;;) {
+		int	 tmo = -1;
+
+		pf[0].fd = outopen ? out[0] : -1;
+		pf[0].events = POLLIN;
+		pf[1].fd = erropen ? ep[0] : -1;
+		pf[1].events = POLLIN;
+		pf[2].fd = pidfd;
+		pf[2].events = POLLIN;
+		if (deadline != 0 && !r->timed_out) {
+			now = envelope_now_us();
+			if (now >= deadline) {
+				syscall(SYS_pidfd_send_signal, pidfd, SIGKILL,
+				    NULL, 0);
+				r->timed_out = 1;
+			} else
+				tmo = (int)((deadline - now + 999) / 1000);
+		}
+		if (poll(pf, 3, tmo) == -1) {
+			if (errno == EINTR)
+				continue;
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			goto sys_wait;
+		}
+		if (pf[0].revents != 0 && (n = envelope_drain(out[0], spill,
+		    s->max_output, r)) <= 0) {
+			if (n < 0) {
+				syscall(SYS_pidfd_send_signal, pidfd, SIGKILL,
+				    NULL, 0);
+				goto sys_wait;
+			}
+			outopen = 0;
+		}
+		if (pf[1].revents != 0) {
+			n = read(ep[0], emsg + elen, sizeof(emsg) - elen);
+			if (n > 0)
+				elen += (size_t)n;
+			if (n <= 0 || elen == sizeof(emsg))
+				erropen = 0;
+		}
+		if (pf[2].revents != 0)
+			break;
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		goto sys;
+	while (outopen && (n = envelope_drain(out[0], spill, s->max_output,
+	    r)) > 0)
+		;
+	while (erropen && elen < sizeof(emsg) &&
+	    (n = read(ep[0], emsg + elen, sizeof(emsg) - elen)) > 0)
+		elen += (size_t)n;
+	r->duration_us = envelope_now_us() - t0;
+	if (elen > 0 && !r->timed_out) {
+		rv = envelope_setup_err(emsg, elen, err);
+		envelope_result_clear(r);
+		goto out;
+	}
+	if (r->timed_out)
+		r->exit_code = 124;
+	else if (WIFEXITED(st))
+		r->exit_code = WEXITSTATUS(st);
+	else
+		r->exit_code = 128 + WTERMSIG(st);
+	rv = 0;
+	goto out;
+
+sys_wait:
+	e = errno;
+	waitpid(pid, &st, 0);
+	errno = e;
+sys:
+	if (err != NULL)
+		buf_printf(err, "sandbox: %s", strerror(errno));
+	rv = WARD_ESYS;
+	envelope_result_clear(r);
+out:
+	if (stack != MAP_FAILED)
+		munmap(stack, STACK_SIZE);
+	if (pidfd != -1)
+		close(pidfd);
+	if (out[0] != -1)
+		close(out[0]);
+	if (out[1] != -1)
+		close(out[1]);
+	if (ep[0] != -1)
+		close(ep[0]);
+	if (ep[1] != -1)
+		close(ep[1]);
+	if (life[0] != -1)
+		close(life[0]);
+	if (life[1] != -1)
+		close(life[1]);
+	if (devnull != -1)
+		close(devnull);
+	if (spill != -1)
+		close(spill);
+	envelope_plan_free(c.m, c.nm);
+	return rv;
+}
+
+void
+envelope_result_clear(struct envelope_result *r)
+{
+	if (r == NULL)
+		return;
+	buf_free(&r->out);
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->out, 0);
+}
