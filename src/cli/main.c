@@ -24,6 +24,8 @@ static const struct {
 	{ "policy",	cmd_policy,	"decide commands against ward.toml "
 	    "(policy check)" },
 	{ "approve",	cmd_approve,	"review and sign ward.toml" },
+	{ "sandbox",	cmd_sandbox,	"run a command in the sandbox "
+	    "(sandbox run)" },
 };
 
 static void

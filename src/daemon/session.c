@@ -23,8 +23,11 @@
 #include "../lib/xdg.h"
 #include "../policy/approval.h"
 #include "../policy/policy.h"
+#include "../sandbox/cmdrun.h"
 #include "session.h"
 #include "tools.h"
+
+extern char **environ;
 
 #define SESSION_DEFAULT_TURNS	50
 #define SESSION_SUMMARY_MAX	200	/* bytes of a result shown in events */
@@ -41,6 +44,11 @@ struct session {
 	struct llm			*llm;
 	struct policy			*pol;
 	char				*store_dir;
+	char				*spill_dir;	/* command output past
+							   the cap */
+	struct tools			*spill;		/* reads spill_dir */
+	char				 root[PATH_MAX];	/* real */
+	unsigned			 ncmds;
 };
 
 /* Adds text under key, cut on a character boundary with a visible mark so
@@ -257,6 +265,84 @@ session_visible(void *arg, const char *rel, int isdir)
 	return allow;
 }
 
+/* 1 when path names a file in this session's spill directory. */
+static int
+session_spilled(const struct session *s, const char *path)
+{
+	size_t n;
+
+	if (path == NULL || s->spill == NULL)
+		return 0;
+	n = strlen(s->spill_dir);
+	return strncmp(path, s->spill_dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * command_run: decided and run by cmdrun, as `ward sandbox run` does. A
+ * decision of prompt is refused here: nobody can answer in `ward run`
+ * (the interactive prompt comes with the TUI), and the model is told so.
+ */
+static int
+session_command(struct session *s, const char *cmd, uint64_t timeout,
+    struct buf *out)
+{
+	struct cmdrun_opts o;
+	struct cmdrun_result r;
+	struct buf err;
+	char *spill = NULL;
+	int rc;
+
+	buf_reset(out);
+	if (cmd == NULL || *cmd == '\0') {
+		buf_puts(out, "command_run needs a command");
+		return WARD_EINVAL;
+	}
+	buf_init(&err, 0);
+	if (asprintf(&spill, "%s/%u.out", s->spill_dir, ++s->ncmds) == -1)
+		return WARD_ENOMEM;
+	memset(&o, 0, sizeof(o));
+	o.timeout_s = timeout > 86400 ? 86400 : (unsigned)timeout;
+	o.prompt_ok = 0;
+	o.spill_path = spill;
+	o.stdin_fd = -1;
+	o.envp = environ;
+	if ((rc = cmdrun(s->pol, s->root, cmd, &o, &r, &err)) != 0) {
+		buf_printf(out, "command_run: the command did not run: %s",
+		    err.data ? err.data : ward_strerror(rc));
+		goto out;
+	}
+	if (!r.ran) {
+		buf_printf(out, "command_run: %s by ward.toml: %s%s%s%s",
+		    r.decision == CMDPAT_DENY ? "denied" : "not allowed",
+		    r.reason != NULL ? r.reason : "", r.rule ? " (" : "",
+		    r.rule ? r.rule : "", r.rule ? ")" : "");
+		if (r.decision == CMDPAT_PROMPT)
+			buf_puts(out, "; it needs the user's approval and "
+			    "nobody can answer in this session, so it is "
+			    "denied");
+		rc = WARD_EDENIED;
+	} else {
+		buf_add(out, r.env.out.data ? r.env.out.data : "",
+		    r.env.out.len);
+		if (r.env.total > r.env.out.len)
+			buf_printf(out, "\n[%zu more bytes of output; read "
+			    "them with file_read path=%s]", r.env.total -
+			    r.env.out.len, spill);
+		else
+			(void)unlink(spill);
+		if (r.denials.len > 0)
+			buf_printf(out, "\n%s", r.denials.data);
+		buf_printf(out, "\n[exit code %d%s]", r.env.exit_code,
+		    r.env.timed_out ? ": timed out, the command and "
+		    "everything it started were killed" : "");
+	}
+	cmdrun_result_clear(&r);
+out:
+	buf_free(&err);
+	free(spill);
+	return rc;
+}
+
 static int
 session_tool(void *ctx, const char *name, json_t *args,
     struct host_tool_out *out)
@@ -270,7 +356,14 @@ session_tool(void *ctx, const char *name, json_t *args,
 	    argtext != NULL ? argtext : "{}");
 	free(argtext);
 
-	if (strcmp(name, "file_read") == 0) {
+	if (strcmp(name, "file_read") == 0 && session_spilled(s,
+	    session_str(args, "path"))) {
+		/* The rest of a command's output, which the agent was
+		 * pointed to: not a project file, not the manifest's. */
+		rc = tools_file_read(s->spill, session_str(args, "path"),
+		    session_u64(args, "offset"), session_u64(args, "limit"),
+		    &out->text);
+	} else if (strcmp(name, "file_read") == 0) {
 		if ((rc = session_decide(s, name, session_str(args, "path"),
 		    &real, &out->text)) == 0)
 			rc = tools_file_read(s->tools, real != NULL ? real :
@@ -284,6 +377,9 @@ session_tool(void *ctx, const char *name, json_t *args,
 			rc = tools_file_list(s->tools, real, session_str(args,
 			    "pattern"), &out->text);
 		free(real);
+	} else if (strcmp(name, "command_run") == 0) {
+		rc = session_command(s, session_str(args, "command"),
+		    session_u64(args, "timeout"), &out->text);
 	} else if (strcmp(name, "grep") == 0) {
 		if ((rc = session_start(s, name, session_str(args, "path"),
 		    &real, &out->text)) == 0)
@@ -688,9 +784,26 @@ session_run(struct host *h, const struct session_config *cfg,
 		    strerror(errno));
 		goto out;
 	}
+	if (asprintf(&s.spill_dir, "%s/sessions/%s/spill", cfg->state_dir,
+	    res->id) == -1) {
+		s.spill_dir = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((rc = xdg_mkdirs(s.spill_dir)) != 0 ||
+	    (rc = tools_open(&s.spill, s.spill_dir, NULL)) != 0) {
+		buf_printf(err, "cannot create %s", s.spill_dir);
+		goto out;
+	}
 	if ((rc = session_check_root(cfg->root, err)) != 0 ||
 	    (rc = session_policy(&s, cfg->root, err)) != 0)
 		goto out;
+	if (realpath(cfg->root, s.root) == NULL) {
+		buf_printf(err, "cannot open project root %s: %s", cfg->root,
+		    strerror(errno));
+		rc = WARD_ENOENT;
+		goto out;
+	}
 	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
 		buf_printf(err, "cannot open project root %s: %s", cfg->root,
 		    ward_strerror(rc));
@@ -731,6 +844,8 @@ out:
 	llm_free(s.llm);
 	tools_free(s.tools);
 	policy_free(s.pol);
+	tools_free(s.spill);
+	free(s.spill_dir);
 	free(s.store_dir);
 	free(rootcopy);
 	return rc;

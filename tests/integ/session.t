@@ -27,12 +27,16 @@ is "$RC" 0 "a session with refused reads still finishes"
 unlike "$OUT" 'secret' "nothing outside the root reaches the transcript"
 like "$OUT" '! denied' "the refusal shows in the transcript"
 
-# 3. Tools of later issues answer with a clear error, not a crash.
+# 3. Tools of later issues answer with a clear error, not a crash; a
+#    command that would prompt is denied in `ward run`, and the model is
+#    told why.
 run_script <<'EOF'
-{"tool_calls": [{"name": "command_run", "arguments": {"command": "true"}}]}
-{"text": "ok", "expect": {"tool_error": true, "tool_result_contains": "not available"}}
+{"tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://x"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "not available"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "touch pwned"}}]}
+{"text": "ok", "expect": {"tool_error": true, "tool_result_contains": "nobody can answer"}}
 EOF
 is "$RC" 0 "an unavailable tool is an error the model sees"
+[ ! -e "$P/pwned" ]; ok $? "a command that needs a prompt does not run in ward run"
 
 # 4. Unknown tools and malformed arguments from the model (invariant 8).
 run_script <<'EOF'

@@ -1,0 +1,46 @@
+/*
+ * One command, decided and run (DESIGN §4 `ward sandbox run`, §5
+ * `command_run`): the policy decides the line, the grants of its parts
+ * build the envelope, an egress proxy serves the hosts they name, and the
+ * command runs. `ward sandbox run` and the agent's command_run both come
+ * here, so they cannot differ.
+ */
+#ifndef WARD_CMDRUN_H
+#define WARD_CMDRUN_H
+
+#include "../lib/buf.h"
+#include "../policy/policy.h"
+#include "envelope.h"
+
+struct cmdrun_opts {
+	unsigned	 timeout_s;	/* 0: [command_run] command_timeout */
+	int		 prompt_ok;	/* the user answered Allow: a decision
+					   of prompt runs; else it is refused */
+	const char	*spill_path;	/* NULL, or where all output goes too */
+	int		 stdin_fd;	/* -1: /dev/null */
+	char *const	*envp;		/* where granted variables come from */
+};
+
+struct cmdrun_result {
+	enum cmdpat_decision	 decision;
+	const char		*reason;	/* static */
+	char			*rule;		/* the deciding rule, or NULL */
+	int			 ran;		/* 1 when the command ran */
+	struct envelope_result	 env;		/* valid when ran */
+	struct buf		 denials;	/* "sandbox denied network:
+						   HOST: why" lines */
+};
+
+/*
+ * Decides cmd for the project at root (absolute, real) and, when it may
+ * run, runs it in its envelope. Returns 0 with *r filled (free with
+ * cmdrun_result_clear) -- also when the policy refused it (r->ran 0, the
+ * reason and rule say why) --, or a negative WARD_E* when the decision or
+ * the sandbox could not be made (message in err; nothing ran).
+ */
+int	cmdrun(const struct policy *pol, const char *root, const char *cmd,
+	    const struct cmdrun_opts *o, struct cmdrun_result *r,
+	    struct buf *err);
+void	cmdrun_result_clear(struct cmdrun_result *r);
+
+#endif
