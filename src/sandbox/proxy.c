@@ -368,13 +368,11 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	memset(t, 0, sizeof(*t));
 	if (bracket) {
 		last = memchr(s, ']', n);
-		if (last == NULL)
-			goto bad_host;
+		if (last == NULL || (last + 1 < s + n && last[1] != ':'))
+			return proxy_fail(why, "invalid host");
 		host = s + 1;
 		hn = (size_t)(last - host);
 		if (last + 1 < s + n) {
-			if (last[1] != ':')
-				goto bad_host;
 			port = last + 2;
 			pn = (size_t)(s + n - port);
 		}
@@ -385,20 +383,15 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	}
 	proxy_shown(shown, shownlen, host, hn);
 	if (port != NULL) {
-		if (pn == 0 || pn > 5)
-			goto bad_port;
-		for (i = 0; i < pn; i++) {
-			if (port[i] < '0' || port[i] > '9')
-				goto bad_port;
+		for (i = 0; i < pn && i < 5 && port[i] >= '0' &&
+		    port[i] <= '9'; i++)
 			v = v * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			goto bad_port;
+		if (pn == 0 || i != pn || v == 0 || v > 65535)
+			return proxy_fail(why, "invalid port");
 		t->port = (unsigned)v;
-	} else if (defport == 0) {
-		buf_puts(why, "a port is required");
-		return WARD_EINVAL;
-	} else
+	} else if (defport == 0)
+		return proxy_fail(why, "a port is required");
+	else
 		t->port = defport;
 
 	/* Brackets hold IPv6 only; bare text may be IPv4. */
@@ -417,10 +410,6 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	    strncmp(last, "0x", 2) == 0)
 		return proxy_fail(why, "raw IP address in a non-standard form");
 	return 0;
-bad_port:
-	return proxy_fail(why, "invalid port");
-bad_host:
-	return proxy_fail(why, "invalid host");
 }
 
 static void
@@ -539,10 +528,50 @@ proxy_hdr_is(const char *l, size_t n, const char *name)
 	return n > k && l[k] == ':' && strncasecmp(l, name, k) == 0;
 }
 
+/* Splits header line l[0..n) at its colon: the value, without the
+ * whitespace around it, is [*v, *ve). Returns 0 or WARD_EINVAL for a
+ * name that is not a token or a value with control bytes. */
+static int
+proxy_hdr_split(const char *l, size_t n, const char **v, const char **ve)
+{
+	const char *end = l + n, *s;
+	size_t i;
+
+	for (i = 0; i < n && proxy_tchar((unsigned char)l[i]); i++)
+		;
+	if (i == 0 || i == n || l[i] != ':')
+		return WARD_EINVAL;
+	for (s = l + i + 1; s < end && (*s == ' ' || *s == '\t'); s++)
+		;
+	for (; end > s && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	*v = s;
+	*ve = end;
+	for (; s < end; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return WARD_EINVAL;
+	return 0;
+}
+
+/* Parses a Content-Length value [v, ve). Returns 0 or WARD_EINVAL. */
+static int
+proxy_clen(const char *v, const char *ve, unsigned long long *clen)
+{
+	*clen = 0;
+	if (v == ve || ve - v > 18)
+		return WARD_EINVAL;
+	for (; v < ve; v++) {
+		if (*v < '0' || *v > '9')
+			return WARD_EINVAL;
+		*clen = *clen * 10 + (unsigned)(*v - '0');
+	}
+	return 0;
+}
+
 /*
- * Checks the headers of a plain HTTP request against its target and
- * appends the ones to forward to c->up. Returns 0 with *clen set (the body
- * length), or refuses the request and returns WARD_EDENIED.
+ * Checks the headers [p, end) of a plain HTTP request against its target
+ * and appends the ones to forward to c->up. Returns 0 with *clen set (the
+ * body length), or refuses the request and returns WARD_EDENIED.
  */
 static int
 proxy_headers(struct proxy_conn *c, const char *p, const char *end,
@@ -556,75 +585,55 @@ proxy_headers(struct proxy_conn *c, const char *p, const char *end,
 	struct buf why;
 	const char *eol, *v, *ve;
 	size_t n, i;
-	int nhost = 0, nclen = 0, drop;
+	int nhost = 0, nclen = 0, drop, rc = WARD_EDENIED;
 
 	*clen = 0;
 	buf_init(&why, 256);
 	for (; p < end; p = eol + 2) {
 		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 		n = (size_t)(eol - p);
-		for (i = 0; i < n && proxy_tchar((unsigned char)p[i]); i++)
-			;
-		if (i == 0 || i == n || p[i] != ':')
-			goto malformed;
-		for (v = p + i + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t');
-		    ve--)
-			;
-		for (i = 0; i < (size_t)(ve - v); i++)
-			if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
-			    v[i] == 0x7f)
-				goto malformed;
+		if (proxy_hdr_split(p, n, &v, &ve) != 0 ||
+		    (proxy_hdr_is(p, n, "content-length") &&
+		    (nclen++ > 0 || proxy_clen(v, ve, clen) != 0))) {
+			proxy_refuse(c, 400, "malformed request header");
+			goto out;
+		}
+		/* Chunked bodies would need parsing to find their end, and
+		 * whatever follows a body could be a request to another
+		 * host. */
 		if (proxy_hdr_is(p, n, "transfer-encoding")) {
 			proxy_refuse(c, 400, "request bodies must have a "
 			    "Content-Length");
-			goto denied;
+			goto out;
 		}
-		if (proxy_hdr_is(p, n, "content-length")) {
-			if (nclen++ > 0 || v == ve || ve - v > 18)
-				goto malformed;
-			for (; v < ve; v++) {
-				if (*v < '0' || *v > '9')
-					goto malformed;
-				*clen = *clen * 10 + (unsigned)(*v - '0');
-			}
+		if (proxy_hdr_is(p, n, "host") && nhost++ > 0) {
+			proxy_refuse(c, 403, "more than one Host header");
+			goto out;
 		}
-		if (proxy_hdr_is(p, n, "host")) {
-			buf_reset(&why);
-			if (nhost++ > 0) {
-				proxy_refuse(c, 403, "more than one Host "
-				    "header");
-				goto denied;
-			}
-			if (proxy_authority(v, (size_t)(ve - v), 80, &ht,
-			    shown, sizeof(shown), &why) != 0) {
-				proxy_refuse(c, 403, "Host header %s: %s",
-				    shown, why.data ? why.data : "invalid");
-				goto denied;
-			}
-			if (strcmp(ht.host, c->t.host) != 0 ||
-			    ht.port != c->t.port) {
-				proxy_refuse(c, 403, "Host header names "
-				    "%s:%u", ht.host, ht.port);
-				goto denied;
-			}
+		if (proxy_hdr_is(p, n, "host") && proxy_authority(v,
+		    (size_t)(ve - v), 80, &ht, shown, sizeof(shown),
+		    &why) != 0) {
+			proxy_refuse(c, 403, "Host header %s: %s", shown,
+			    why.data ? why.data : "invalid");
+			goto out;
+		}
+		if (proxy_hdr_is(p, n, "host") && (ht.port != c->t.port ||
+		    strcmp(ht.host, c->t.host) != 0)) {
+			proxy_refuse(c, 403, "Host header names %s:%u",
+			    ht.host, ht.port);
+			goto out;
 		}
 		for (drop = 0, i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 			drop |= proxy_hdr_is(p, n, hop[i]);
-		if (!drop && (proxy_put(&c->up, p, n + 2) != 0))
-			goto toobig;
+		if (!drop && proxy_put(&c->up, p, n + 2) != 0) {
+			proxy_refuse(c, 431, "request head too large");
+			goto out;
+		}
 	}
+	rc = 0;
+out:
 	buf_free(&why);
-	return 0;
-malformed:
-	proxy_refuse(c, 400, "malformed request header");
-	goto denied;
-toobig:
-	proxy_refuse(c, 431, "request head too large");
-denied:
-	buf_free(&why);
-	return WARD_EDENIED;
+	return rc;
 }
 
 /* Cursor over untrusted TLS bytes; any overrun sets bad. */
@@ -685,7 +694,7 @@ proxy_rd_vec(struct proxy_rd *r, size_t w)
 /*
  * Reads the server_name of the TLS ClientHello at the start of p[0..n)
  * (possibly spread over several records) into sni (empty when there is
- * none). Returns 1 when more bytes are needed, 0, or WARD_EPROTO with the
+ * none). Returns 1 when more bytes are needed, 0, or WARD_EINVAL with the
  * reason in why.
  */
 static int
@@ -703,24 +712,24 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 		if (n - off < 5)
 			return 1;
 		if (p[off] != 0x16 || p[off + 1] != 3)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
 		rl = (size_t)p[off + 3] << 8 | p[off + 4];
 		if (rl == 0 || rl > 16384)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
 		if (n - off - 5 < rl)
 			return 1;
 		if (rl > sizeof(hs) - hn)
-			goto big;
+			return proxy_fail(why, "TLS ClientHello too large");
 		memcpy(hs + hn, p + off + 5, rl);
 		hn += rl;
 		off += 5 + rl;
 		if (hn >= 4) {
 			if (hs[0] != 1)
-				goto bad;
+				return proxy_fail(why, "malformed TLS ClientHello");
 			need = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 |
 			    hs[3]);
 			if (need > sizeof(hs))
-				goto big;
+				return proxy_fail(why, "TLS ClientHello too large");
 		}
 	}
 	r.p = hs + 4;
@@ -731,38 +740,34 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 	proxy_rd_vec(&r, 2);		/* cipher_suites */
 	proxy_rd_vec(&r, 1);		/* legacy_compression_methods */
 	if (r.bad)
-		goto bad;
+		return proxy_fail(why, "malformed TLS ClientHello");
 	if (r.n == 0)
 		return 0;		/* no extensions */
 	ext = proxy_rd_vec(&r, 2);
 	if (r.bad || r.n != 0)
-		goto bad;
+		return proxy_fail(why, "malformed TLS ClientHello");
 	while (ext.n > 0) {
 		type = proxy_rd_int(&ext, 2);
 		list = proxy_rd_vec(&ext, 2);
 		if (ext.bad)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
 		if (type != 0)
 			continue;
 		/* Exactly one host_name, so no one reads another. */
 		if (seen++)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
 		list = proxy_rd_vec(&list, 2);
 		if (list.bad || proxy_rd_int(&list, 1) != 0)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
 		name = proxy_rd_vec(&list, 2);
 		if (list.bad || list.n != 0)
-			goto bad;
+			return proxy_fail(why, "malformed TLS ClientHello");
+		buf_puts(why, "TLS SNI: ");
 		if (hostpat_canon((const char *)name.p, name.n, sni, why) != 0)
-			return WARD_EPROTO;
+			return WARD_EINVAL;
+		buf_reset(why);
 	}
 	return 0;
-bad:
-	buf_puts(why, "malformed TLS ClientHello");
-	return WARD_EPROTO;
-big:
-	buf_puts(why, "TLS ClientHello too large");
-	return WARD_EPROTO;
 }
 
 /* Checks the TLS ClientHello waiting in c->up, if that is what the client
@@ -777,28 +782,27 @@ proxy_check_sni(struct proxy_conn *c)
 
 	if ((unsigned char)c->up.buf[0] != 0x16)
 		return 0;	/* not TLS: nothing to compare */
-	buf_init(&why, 256);
+	buf_init(&why, 512);
 	rc = proxy_client_hello((unsigned char *)c->up.buf, c->up.len, sni,
 	    &why);
-	if (rc == 1 && (c->up.eof || c->up.len == sizeof(c->up.buf))) {
-		buf_puts(&why, "incomplete TLS ClientHello");
-		rc = WARD_EPROTO;
-	}
-	if (rc < 0)
-		proxy_refuse(c, 0, "%s", why.data);
-	else if (rc == 0 && c->t.literal && sni[0] != '\0')
-		proxy_refuse(c, 0, "TLS SNI %s in a tunnel to an address",
-		    sni);
+	if (rc == 1 && (c->up.eof || c->up.len == sizeof(c->up.buf)))
+		rc = proxy_fail(&why, "incomplete TLS ClientHello");
+	/* An address has no SNI; a name must be the one in the hello. */
+	if (rc == 0 && c->t.literal && sni[0] != '\0')
+		rc = buf_printf(&why, "TLS SNI %s in a tunnel to an address",
+		    sni) < 0 ? WARD_ENOMEM : WARD_EDENIED;
 	else if (rc == 0 && !c->t.literal && sni[0] == '\0')
-		proxy_refuse(c, 0, "TLS ClientHello without SNI");
+		rc = proxy_fail(&why, "TLS ClientHello without SNI");
 	else if (rc == 0 && !c->t.literal && strcmp(sni, c->t.host) != 0)
-		proxy_refuse(c, 0, "TLS SNI %s does not match", sni);
-	else {
-		buf_free(&why);
-		return rc;
+		rc = buf_printf(&why, "TLS SNI %s does not match", sni) < 0 ?
+		    WARD_ENOMEM : WARD_EDENIED;
+	if (rc < 0) {
+		/* The client already has its 200: no HTTP answer now. */
+		proxy_refuse(c, 0, "%s", why.len > 0 ? why.data : "refused");
+		rc = WARD_EDENIED;
 	}
 	buf_free(&why);
-	return WARD_EDENIED;
+	return rc;
 }
 
 /* Moves bytes for one direction; returns 0 or WARD_EIO. */
