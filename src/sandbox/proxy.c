@@ -1367,7 +1367,7 @@ fail:
 void
 proxy_stop(struct proxy *p)
 {
-	int i;
+	int i, busy;
 
 	if (p == NULL)
 		return;
@@ -1375,9 +1375,14 @@ proxy_stop(struct proxy *p)
 	while (write(p->stop[1], "x", 1) == -1 && errno == EINTR)
 		;
 	pthread_join(p->acceptor, NULL);
-	for (i = 0; i < PROXY_MAXCONN; i++)
-		if (p->slot[i].state != SLOT_FREE)
+	/* No slot is taken from here on; finished or not, join them all. */
+	for (i = 0; i < PROXY_MAXCONN; i++) {
+		pthread_mutex_lock(&p->mu);
+		busy = p->slot[i].state != SLOT_FREE;
+		pthread_mutex_unlock(&p->mu);
+		if (busy)
 			pthread_join(p->slot[i].tid, NULL);
+	}
 	pthread_mutex_destroy(&p->mu);
 	close(p->stop[0]);
 	close(p->stop[1]);
