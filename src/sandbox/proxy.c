@@ -57,7 +57,8 @@ struct proxy {
 
 /* Where a request wants to go. */
 struct proxy_target {
-	char		 host[HOSTPAT_MAX + 1];	/* canonical name or address */
+	/* A canonical name, or an address as inet_ntop(3) writes it. */
+	char		 host[HOSTPAT_MAX + 1];
 	unsigned	 port;
 	int		 literal;		/* host is an IP address */
 	struct proxy_ip	 ip;			/* when literal */
@@ -68,7 +69,7 @@ struct proxy_dir {
 	int		 from, to;
 	size_t		 off, len;
 	int		 eof;		/* nothing more will be read */
-	int		 noshut;	/* eof by our limit: do not half-close */
+	int		 noshut;	/* eof by our limit: no half-close */
 	int		 shut;
 	int		 limited;
 	unsigned long long left;	/* bytes still to read when limited */
@@ -80,8 +81,8 @@ struct proxy_conn {
 	int		 slot;
 	int		 cfd, ufd;
 	struct proxy_target t;
-	char		 what[PROXY_WHAT_MAX];	/* "HOST:PORT" for messages */
-	size_t		 headlen;		/* bytes read into head */
+	char		 what[PROXY_WHAT_MAX];	/* "HOST:PORT" */
+	size_t		 headlen;	/* bytes read into head */
 	char		 head[PROXY_HEAD_MAX];
 	struct proxy_dir up, down;		/* client->upstream, back */
 };
@@ -89,7 +90,8 @@ struct proxy_conn {
 /* Names of cloud metadata services, refused whatever they resolve to. */
 static const char *const proxy_metadata_names[] = {
 	"metadata", "metadata.google.internal", "metadata.goog",
-	"metadata.azure.internal", "instance-data", "instance-data.ec2.internal",
+	"metadata.azure.internal", "instance-data",
+	"instance-data.ec2.internal",
 };
 
 static void
@@ -701,6 +703,7 @@ static int
 proxy_client_hello(const unsigned char *p, size_t n, char *sni,
     struct buf *why)
 {
+	static const char bad[] = "malformed TLS ClientHello";
 	unsigned char hs[PROXY_RELAY_BUF];
 	struct proxy_rd r, ext, list, name;
 	size_t hn = 0, off = 0, rl, need = 0;
@@ -712,10 +715,10 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 		if (n - off < 5)
 			return 1;
 		if (p[off] != 0x16 || p[off + 1] != 3)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		rl = (size_t)p[off + 3] << 8 | p[off + 4];
 		if (rl == 0 || rl > 16384)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		if (n - off - 5 < rl)
 			return 1;
 		if (rl > sizeof(hs) - hn)
@@ -725,11 +728,13 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 		off += 5 + rl;
 		if (hn >= 4) {
 			if (hs[0] != 1)
-				return proxy_fail(why, "malformed TLS ClientHello");
+				return proxy_fail(why, "not a TLS "
+				    "ClientHello");
 			need = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 |
 			    hs[3]);
 			if (need > sizeof(hs))
-				return proxy_fail(why, "TLS ClientHello too large");
+				return proxy_fail(why, "TLS ClientHello too "
+				    "large");
 		}
 	}
 	r.p = hs + 4;
@@ -740,28 +745,28 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 	proxy_rd_vec(&r, 2);		/* cipher_suites */
 	proxy_rd_vec(&r, 1);		/* legacy_compression_methods */
 	if (r.bad)
-		return proxy_fail(why, "malformed TLS ClientHello");
+		return proxy_fail(why, bad);
 	if (r.n == 0)
 		return 0;		/* no extensions */
 	ext = proxy_rd_vec(&r, 2);
 	if (r.bad || r.n != 0)
-		return proxy_fail(why, "malformed TLS ClientHello");
+		return proxy_fail(why, bad);
 	while (ext.n > 0) {
 		type = proxy_rd_int(&ext, 2);
 		list = proxy_rd_vec(&ext, 2);
 		if (ext.bad)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		if (type != 0)
 			continue;
 		/* Exactly one host_name, so no one reads another. */
 		if (seen++)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		list = proxy_rd_vec(&list, 2);
 		if (list.bad || proxy_rd_int(&list, 1) != 0)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		name = proxy_rd_vec(&list, 2);
 		if (list.bad || list.n != 0)
-			return proxy_fail(why, "malformed TLS ClientHello");
+			return proxy_fail(why, bad);
 		buf_puts(why, "TLS SNI: ");
 		if (hostpat_canon((const char *)name.p, name.n, sni, why) != 0)
 			return WARD_EINVAL;
@@ -1017,19 +1022,116 @@ proxy_connect(struct proxy_conn *c, struct sockaddr_storage *addrs,
 	return WARD_EIO;
 }
 
+/* A request line, as pointers into c->head. */
+struct proxy_req {
+	const char	*method, *auth, *path, *version, *eol;
+	size_t		 mlen, alen, plen;
+	int		 connect;
+};
+
+/* Splits the request line "METHOD TARGET HTTP/1.x" and its target (an
+ * authority for CONNECT, an absolute http:// URL otherwise) into r.
+ * Returns 0, or refuses and returns WARD_EDENIED. */
+static int
+proxy_request_line(struct proxy_conn *c, size_t hl, struct proxy_req *r)
+{
+	const char *sp1, *sp2, *tgt, *p;
+	size_t i;
+
+	r->eol = memmem(c->head, hl, "\r\n", 2);
+	sp1 = memchr(c->head, ' ', (size_t)(r->eol - c->head));
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(r->eol - sp1 - 1)) : NULL;
+	if (sp1 == NULL || sp2 == NULL || sp2 == sp1 + 1 ||
+	    r->eol - sp2 - 1 != 8 || (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
+	    memcmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+		proxy_refuse(c, 400, "malformed request line");
+		return WARD_EDENIED;
+	}
+	r->method = c->head;
+	r->mlen = (size_t)(sp1 - c->head);
+	r->version = sp2 + 1;
+	for (i = 0; i < r->mlen && r->method[i] >= 'A' && r->method[i] <= 'Z';
+	    i++)
+		;
+	if (i == 0 || i != r->mlen || r->mlen > 16) {
+		proxy_refuse(c, 400, "malformed request method");
+		return WARD_EDENIED;
+	}
+	tgt = sp1 + 1;
+	r->connect = r->mlen == 7 && memcmp(r->method, "CONNECT", 7) == 0;
+	if (r->connect) {
+		r->auth = tgt;
+		r->alen = (size_t)(sp2 - tgt);
+		r->path = sp2;
+		r->plen = 0;
+		return 0;
+	}
+	if (sp2 - tgt >= 8 && strncasecmp(tgt, "https://", 8) == 0) {
+		proxy_refuse(c, 400, "https:// URL: use CONNECT");
+		return WARD_EDENIED;
+	}
+	if (sp2 - tgt < 7 || strncasecmp(tgt, "http://", 7) != 0) {
+		proxy_refuse(c, 400, "absolute http:// URL required");
+		return WARD_EDENIED;
+	}
+	r->auth = tgt + 7;
+	for (p = r->auth; p < sp2 && *p != '/' && *p != '?' && *p != '#'; p++)
+		;
+	r->alen = (size_t)(p - r->auth);
+	r->path = p;
+	for (; p < sp2 && *p > 0x20 && *p < 0x7f && *p != '#'; p++)
+		;
+	if (p != sp2) {
+		proxy_refuse(c, 400, "malformed request URL");
+		return WARD_EDENIED;
+	}
+	r->plen = (size_t)(p - r->path);
+	return 0;
+}
+
+/*
+ * Queues the plain HTTP request for upstream: origin form, our Host, the
+ * client's end-to-end headers, Connection: close. One request only: a
+ * second one on this connection could name another host. Returns 0 with
+ * *clen the body length, or refuses and returns WARD_EDENIED.
+ */
+static int
+proxy_origin_head(struct proxy_conn *c, const struct proxy_req *r,
+    size_t hl, unsigned long long *clen)
+{
+	struct proxy_dir *up = &c->up;
+
+	if (proxy_put(up, r->method, r->mlen + 1) != 0 ||
+	    (*r->path != '/' && proxy_put(up, "/", 1) != 0) ||
+	    proxy_put(up, r->path, r->plen) != 0 ||
+	    proxy_put(up, r->version - 1, 11) != 0 ||	/* SP HTTP/1.x CRLF */
+	    proxy_put(up, "Host: ", 6) != 0 ||
+	    proxy_put(up, c->what, strlen(c->what)) != 0 ||
+	    proxy_put(up, "\r\n", 2) != 0)
+		goto toobig;
+	if (proxy_headers(c, r->eol + 2, c->head + hl - 2, clen) != 0)
+		return WARD_EDENIED;
+	if (proxy_put(up, "Connection: close\r\n\r\n", 21) != 0)
+		goto toobig;
+	return 0;
+toobig:
+	proxy_refuse(c, 431, "request head too large");
+	return WARD_EDENIED;
+}
+
 /* Serves one client connection from request head to the end. */
 static void
 proxy_serve(struct proxy_conn *c)
 {
-	struct sockaddr_storage addrs[PROXY_MAXADDR];
-	char shown[80];
-	struct buf why;
-	const char *line, *sp1, *sp2, *eol, *tgt, *auth, *path, *pe;
-	size_t hl, naddr, n, pathlen, mlen;
-	unsigned long long clen = 0;
-	int rc, connect_ = 0;
 	static const char estab[] = "HTTP/1.1 200 Connection established"
 	    "\r\n\r\n";
+	struct sockaddr_storage addrs[PROXY_MAXADDR];
+	struct proxy_req r;
+	char shown[80];
+	struct buf why;
+	size_t hl, naddr, rest;
+	unsigned long long clen = 0;
+	int rc;
 
 	buf_init(&why, 256);
 	strcpy(c->what, "(request)");
@@ -1042,102 +1144,39 @@ proxy_serve(struct proxy_conn *c)
 			    PROXY_HEAD_MAX);
 		goto out;
 	}
-	line = c->head;
-	eol = memmem(line, hl, "\r\n", 2);
-	sp1 = memchr(line, ' ', (size_t)(eol - line));
-	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-	if (sp1 == NULL || sp2 == NULL || sp1 == line || sp2 == sp1 + 1 ||
-	    memchr(sp2 + 1, ' ', (size_t)(eol - sp2 - 1)) != NULL ||
-	    ((size_t)(eol - sp2 - 1) != 8 ||
-	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
-	    memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))) {
-		proxy_refuse(c, 400, "malformed request line");
+	if (proxy_request_line(c, hl, &r) != 0)
 		goto out;
-	}
-	mlen = (size_t)(sp1 - line);
-	for (n = 0; n < mlen; n++)
-		if (line[n] < 'A' || line[n] > 'Z')
-			break;
-	if (n != mlen || mlen > 16) {
-		proxy_refuse(c, 400, "malformed request method");
-		goto out;
-	}
-	tgt = sp1 + 1;
-	connect_ = mlen == 7 && memcmp(line, "CONNECT", 7) == 0;
-	if (connect_) {
-		auth = tgt;
-		path = pe = sp2;
-	} else {
-		if (sp2 - tgt >= 8 && strncasecmp(tgt, "https://", 8) == 0) {
-			proxy_refuse(c, 400, "https:// URL: use CONNECT");
-			goto out;
-		}
-		if (sp2 - tgt < 7 || strncasecmp(tgt, "http://", 7) != 0) {
-			proxy_refuse(c, 400, "absolute http:// URL required");
-			goto out;
-		}
-		auth = tgt + 7;
-		for (path = auth; path < sp2 && *path != '/' &&
-		    *path != '?' && *path != '#'; path++)
-			;
-		for (pe = path; pe < sp2; pe++)
-			if (*pe <= 0x20 || *pe >= 0x7f || *pe == '#')
-				break;
-		if (pe != sp2) {
-			proxy_refuse(c, 400, "malformed request URL");
-			goto out;
-		}
-	}
-	if (proxy_authority(auth, (size_t)(path - auth), connect_ ? 0 : 80,
-	    &c->t, shown, sizeof(shown), &why) != 0) {
+	if (proxy_authority(r.auth, r.alen, r.connect ? 0 : 80, &c->t, shown,
+	    sizeof(shown), &why) != 0) {
 		snprintf(c->what, sizeof(c->what), "%s", shown);
 		proxy_refuse(c, 403, "%s", why.data ? why.data :
 		    "invalid host");
 		goto out;
 	}
 	proxy_set_what(c);
-
-	c->up.from = c->down.to = c->cfd;
-	if (!connect_) {
-		/* Origin form, our Host, one request: a second request on
-		 * this connection could name another host. */
-		pathlen = (size_t)(pe - path);
-		if (proxy_put(&c->up, line, mlen + 1) != 0 ||
-		    (*path != '/' && proxy_put(&c->up, "/", 1) != 0) ||
-		    proxy_put(&c->up, path, pathlen) != 0 ||
-		    proxy_put(&c->up, sp2, (size_t)(eol - sp2) + 2) != 0 ||
-		    proxy_put(&c->up, "Host: ", 6) != 0 ||
-		    proxy_put(&c->up, c->what, strlen(c->what)) != 0 ||
-		    proxy_put(&c->up, "\r\n", 2) != 0) {
-			proxy_refuse(c, 431, "request head too large");
-			goto out;
-		}
-		if (proxy_headers(c, eol + 2, c->head + hl - 2, &clen) != 0)
-			goto out;
-		if (proxy_put(&c->up, "Connection: close\r\n\r\n", 21) != 0) {
-			proxy_refuse(c, 431, "request head too large");
-			goto out;
-		}
-	}
-	if (proxy_vet(c, addrs, &naddr) != 0 ||
+	if ((!r.connect && proxy_origin_head(c, &r, hl, &clen) != 0) ||
+	    proxy_vet(c, addrs, &naddr) != 0 ||
 	    proxy_connect(c, addrs, naddr) != 0)
 		goto out;
 
+	c->up.from = c->down.to = c->cfd;
 	c->up.to = c->down.from = c->ufd;
-	n = c->headlen - hl;
-	if (!connect_) {
-		if (n > clen)
-			n = (size_t)clen;
+	rest = c->headlen - hl;
+	if (r.connect)
+		proxy_put(&c->down, estab, sizeof(estab) - 1);
+	else {
+		if (rest > clen)
+			rest = (size_t)clen;
 		c->up.limited = 1;
-		c->up.left = clen - n;
+		c->up.left = clen - rest;
 		if (c->up.left == 0)
 			c->up.eof = c->up.noshut = 1;
-	} else
-		proxy_put(&c->down, estab, sizeof(estab) - 1);
-	/* The head is at most PROXY_HEAD_MAX: it and its rest fit. */
-	if (proxy_put(&c->up, c->head + hl, n) != 0)
+	}
+	/* A head of at most PROXY_HEAD_MAX, rewritten, and what followed
+	 * it fit in PROXY_RELAY_BUF. */
+	if (proxy_put(&c->up, c->head + hl, rest) != 0)
 		goto out;
-	proxy_relay(c, connect_);
+	proxy_relay(c, r.connect);
 out:
 	buf_free(&why);
 }

@@ -402,7 +402,8 @@ test_ranges(void)
 		{ "169.254.1.1", "link-local" },
 		{ "169.254.169.254", "cloud metadata" },
 		{ "0.0.0.0", "this network" }, { "0.1.2.3", "this network" },
-		{ "224.0.0.1", "multicast" }, { "255.255.255.255", "broadcast" },
+		{ "224.0.0.1", "multicast" },
+		{ "255.255.255.255", "broadcast" },
 		{ "240.0.0.1", "reserved" }, { "192.0.0.192",
 		    "IETF protocol assignments" },
 		{ "::1", "loopback" }, { "::", "unspecified" },
@@ -595,8 +596,9 @@ test_http(struct side *s)
 	char req[1024], resp[8192];
 	size_t n;
 
-	n = (size_t)snprintf(req, sizeof(req), "GET http://allowed.test:%u/a/b?c=1 "
-	    "HTTP/1.1\r\nHost: allowed.test:%u\r\nProxy-Connection: "
+	n = (size_t)snprintf(req, sizeof(req), "GET "
+	    "http://allowed.test:%u/a/b?c=1 HTTP/1.1\r\n"
+	    "Host: allowed.test:%u\r\nProxy-Connection: "
 	    "keep-alive\r\nConnection: keep-alive\r\nUser-Agent: t\r\n\r\n",
 	    srv_port, srv_port);
 	ask(s, req, n, resp, sizeof(resp));
@@ -656,12 +658,14 @@ test_refused(struct side *s)
 		const char	*name;
 	} c[] = {
 		{ "CONNECT other.test:443 HTTP/1.1\r\n\r\n", 0, "403",
-		    "network: other.test:443: not in the domains of 'make test'",
+		    "network: other.test:443: not in the domains of 'make "
+		    "test'",
 		    "a name the grant does not list" },
 		{ "GET http://other.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n",
 		    0, "403", "other.test:80", "plain HTTP to such a name" },
 		{ "CONNECT 10.1.2.3:443 HTTP/1.1\r\n\r\n", 0, "403",
-		    "network: 10.1.2.3:443: raw IP address", "a raw IPv4 address" },
+		    "network: 10.1.2.3:443: raw IP address",
+		    "a raw IPv4 address" },
 		{ "CONNECT 8.8.8.8:443 HTTP/1.1\r\n\r\n", 0, "403",
 		    "raw IP address", "a raw public IPv4 address" },
 		{ "CONNECT [::1]:443 HTTP/1.1\r\n\r\n", 0, "403",
