@@ -1101,10 +1101,11 @@ proxy_origin_head(struct proxy_conn *c, const struct proxy_req *r,
 {
 	struct proxy_dir *up = &c->up;
 
+	/* r->version - 1 is the space before "HTTP/1.x" and its CRLF. */
 	if (proxy_put(up, r->method, r->mlen + 1) != 0 ||
 	    (*r->path != '/' && proxy_put(up, "/", 1) != 0) ||
 	    proxy_put(up, r->path, r->plen) != 0 ||
-	    proxy_put(up, r->version - 1, 11) != 0 ||	/* SP HTTP/1.x CRLF */
+	    proxy_put(up, r->version - 1, 11) != 0 ||
 	    proxy_put(up, "Host: ", 6) != 0 ||
 	    proxy_put(up, c->what, strlen(c->what)) != 0 ||
 	    proxy_put(up, "\r\n", 2) != 0)
