@@ -57,7 +57,8 @@ struct proxy {
 
 /* Where a request wants to go. */
 struct proxy_target {
-	char		 host[HOSTPAT_MAX + 1];	/* canonical name or address */
+	/* A canonical name, or an address as inet_ntop(3) writes it. */
+	char		 host[HOSTPAT_MAX + 1];
 	unsigned	 port;
 	int		 literal;		/* host is an IP address */
 	struct proxy_ip	 ip;			/* when literal */
@@ -68,7 +69,7 @@ struct proxy_dir {
 	int		 from, to;
 	size_t		 off, len;
 	int		 eof;		/* nothing more will be read */
-	int		 noshut;	/* eof by our limit: do not half-close */
+	int		 noshut;	/* eof by our limit: no half-close */
 	int		 shut;
 	int		 limited;
 	unsigned long long left;	/* bytes still to read when limited */
@@ -80,8 +81,8 @@ struct proxy_conn {
 	int		 slot;
 	int		 cfd, ufd;
 	struct proxy_target t;
-	char		 what[PROXY_WHAT_MAX];	/* "HOST:PORT" for messages */
-	size_t		 headlen;		/* bytes read into head */
+	char		 what[PROXY_WHAT_MAX];	/* "HOST:PORT" */
+	size_t		 headlen;	/* bytes read into head */
 	char		 head[PROXY_HEAD_MAX];
 	struct proxy_dir up, down;		/* client->upstream, back */
 };
@@ -89,7 +90,8 @@ struct proxy_conn {
 /* Names of cloud metadata services, refused whatever they resolve to. */
 static const char *const proxy_metadata_names[] = {
 	"metadata", "metadata.google.internal", "metadata.goog",
-	"metadata.azure.internal", "instance-data", "instance-data.ec2.internal",
+	"metadata.azure.internal", "instance-data",
+	"instance-data.ec2.internal",
 };
 
 static void
@@ -368,13 +370,11 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	memset(t, 0, sizeof(*t));
 	if (bracket) {
 		last = memchr(s, ']', n);
-		if (last == NULL)
-			goto bad_host;
+		if (last == NULL || (last + 1 < s + n && last[1] != ':'))
+			return proxy_fail(why, "invalid host");
 		host = s + 1;
 		hn = (size_t)(last - host);
 		if (last + 1 < s + n) {
-			if (last[1] != ':')
-				goto bad_host;
 			port = last + 2;
 			pn = (size_t)(s + n - port);
 		}
@@ -385,20 +385,15 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	}
 	proxy_shown(shown, shownlen, host, hn);
 	if (port != NULL) {
-		if (pn == 0 || pn > 5)
-			goto bad_port;
-		for (i = 0; i < pn; i++) {
-			if (port[i] < '0' || port[i] > '9')
-				goto bad_port;
+		for (i = 0; i < pn && i < 5 && port[i] >= '0' &&
+		    port[i] <= '9'; i++)
 			v = v * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			goto bad_port;
+		if (pn == 0 || i != pn || v == 0 || v > 65535)
+			return proxy_fail(why, "invalid port");
 		t->port = (unsigned)v;
-	} else if (defport == 0) {
-		buf_puts(why, "a port is required");
-		return WARD_EINVAL;
-	} else
+	} else if (defport == 0)
+		return proxy_fail(why, "a port is required");
+	else
 		t->port = defport;
 
 	/* Brackets hold IPv6 only; bare text may be IPv4. */
@@ -417,10 +412,6 @@ proxy_authority(const char *s, size_t n, unsigned defport,
 	    strncmp(last, "0x", 2) == 0)
 		return proxy_fail(why, "raw IP address in a non-standard form");
 	return 0;
-bad_port:
-	return proxy_fail(why, "invalid port");
-bad_host:
-	return proxy_fail(why, "invalid host");
 }
 
 static void
@@ -539,10 +530,50 @@ proxy_hdr_is(const char *l, size_t n, const char *name)
 	return n > k && l[k] == ':' && strncasecmp(l, name, k) == 0;
 }
 
+/* Splits header line l[0..n) at its colon: the value, without the
+ * whitespace around it, is [*v, *ve). Returns 0 or WARD_EINVAL for a
+ * name that is not a token or a value with control bytes. */
+static int
+proxy_hdr_split(const char *l, size_t n, const char **v, const char **ve)
+{
+	const char *end = l + n, *s;
+	size_t i;
+
+	for (i = 0; i < n && proxy_tchar((unsigned char)l[i]); i++)
+		;
+	if (i == 0 || i == n || l[i] != ':')
+		return WARD_EINVAL;
+	for (s = l + i + 1; s < end && (*s == ' ' || *s == '\t'); s++)
+		;
+	for (; end > s && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	*v = s;
+	*ve = end;
+	for (; s < end; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return WARD_EINVAL;
+	return 0;
+}
+
+/* Parses a Content-Length value [v, ve). Returns 0 or WARD_EINVAL. */
+static int
+proxy_clen(const char *v, const char *ve, unsigned long long *clen)
+{
+	*clen = 0;
+	if (v == ve || ve - v > 18)
+		return WARD_EINVAL;
+	for (; v < ve; v++) {
+		if (*v < '0' || *v > '9')
+			return WARD_EINVAL;
+		*clen = *clen * 10 + (unsigned)(*v - '0');
+	}
+	return 0;
+}
+
 /*
- * Checks the headers of a plain HTTP request against its target and
- * appends the ones to forward to c->up. Returns 0 with *clen set (the body
- * length), or refuses the request and returns WARD_EDENIED.
+ * Checks the headers [p, end) of a plain HTTP request against its target
+ * and appends the ones to forward to c->up. Returns 0 with *clen set (the
+ * body length), or refuses the request and returns WARD_EDENIED.
  */
 static int
 proxy_headers(struct proxy_conn *c, const char *p, const char *end,
@@ -556,75 +587,55 @@ proxy_headers(struct proxy_conn *c, const char *p, const char *end,
 	struct buf why;
 	const char *eol, *v, *ve;
 	size_t n, i;
-	int nhost = 0, nclen = 0, drop;
+	int nhost = 0, nclen = 0, drop, rc = WARD_EDENIED;
 
 	*clen = 0;
 	buf_init(&why, 256);
 	for (; p < end; p = eol + 2) {
 		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 		n = (size_t)(eol - p);
-		for (i = 0; i < n && proxy_tchar((unsigned char)p[i]); i++)
-			;
-		if (i == 0 || i == n || p[i] != ':')
-			goto malformed;
-		for (v = p + i + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t');
-		    ve--)
-			;
-		for (i = 0; i < (size_t)(ve - v); i++)
-			if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
-			    v[i] == 0x7f)
-				goto malformed;
+		if (proxy_hdr_split(p, n, &v, &ve) != 0 ||
+		    (proxy_hdr_is(p, n, "content-length") &&
+		    (nclen++ > 0 || proxy_clen(v, ve, clen) != 0))) {
+			proxy_refuse(c, 400, "malformed request header");
+			goto out;
+		}
+		/* Chunked bodies would need parsing to find their end, and
+		 * whatever follows a body could be a request to another
+		 * host. */
 		if (proxy_hdr_is(p, n, "transfer-encoding")) {
 			proxy_refuse(c, 400, "request bodies must have a "
 			    "Content-Length");
-			goto denied;
+			goto out;
 		}
-		if (proxy_hdr_is(p, n, "content-length")) {
-			if (nclen++ > 0 || v == ve || ve - v > 18)
-				goto malformed;
-			for (; v < ve; v++) {
-				if (*v < '0' || *v > '9')
-					goto malformed;
-				*clen = *clen * 10 + (unsigned)(*v - '0');
-			}
+		if (proxy_hdr_is(p, n, "host") && nhost++ > 0) {
+			proxy_refuse(c, 403, "more than one Host header");
+			goto out;
 		}
-		if (proxy_hdr_is(p, n, "host")) {
-			buf_reset(&why);
-			if (nhost++ > 0) {
-				proxy_refuse(c, 403, "more than one Host "
-				    "header");
-				goto denied;
-			}
-			if (proxy_authority(v, (size_t)(ve - v), 80, &ht,
-			    shown, sizeof(shown), &why) != 0) {
-				proxy_refuse(c, 403, "Host header %s: %s",
-				    shown, why.data ? why.data : "invalid");
-				goto denied;
-			}
-			if (strcmp(ht.host, c->t.host) != 0 ||
-			    ht.port != c->t.port) {
-				proxy_refuse(c, 403, "Host header names "
-				    "%s:%u", ht.host, ht.port);
-				goto denied;
-			}
+		if (proxy_hdr_is(p, n, "host") && proxy_authority(v,
+		    (size_t)(ve - v), 80, &ht, shown, sizeof(shown),
+		    &why) != 0) {
+			proxy_refuse(c, 403, "Host header %s: %s", shown,
+			    why.data ? why.data : "invalid");
+			goto out;
+		}
+		if (proxy_hdr_is(p, n, "host") && (ht.port != c->t.port ||
+		    strcmp(ht.host, c->t.host) != 0)) {
+			proxy_refuse(c, 403, "Host header names %s:%u",
+			    ht.host, ht.port);
+			goto out;
 		}
 		for (drop = 0, i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 			drop |= proxy_hdr_is(p, n, hop[i]);
-		if (!drop && (proxy_put(&c->up, p, n + 2) != 0))
-			goto toobig;
+		if (!drop && proxy_put(&c->up, p, n + 2) != 0) {
+			proxy_refuse(c, 431, "request head too large");
+			goto out;
+		}
 	}
+	rc = 0;
+out:
 	buf_free(&why);
-	return 0;
-malformed:
-	proxy_refuse(c, 400, "malformed request header");
-	goto denied;
-toobig:
-	proxy_refuse(c, 431, "request head too large");
-denied:
-	buf_free(&why);
-	return WARD_EDENIED;
+	return rc;
 }
 
 /* Cursor over untrusted TLS bytes; any overrun sets bad. */
@@ -685,13 +696,14 @@ proxy_rd_vec(struct proxy_rd *r, size_t w)
 /*
  * Reads the server_name of the TLS ClientHello at the start of p[0..n)
  * (possibly spread over several records) into sni (empty when there is
- * none). Returns 1 when more bytes are needed, 0, or WARD_EPROTO with the
+ * none). Returns 1 when more bytes are needed, 0, or WARD_EINVAL with the
  * reason in why.
  */
 static int
 proxy_client_hello(const unsigned char *p, size_t n, char *sni,
     struct buf *why)
 {
+	static const char bad[] = "malformed TLS ClientHello";
 	unsigned char hs[PROXY_RELAY_BUF];
 	struct proxy_rd r, ext, list, name;
 	size_t hn = 0, off = 0, rl, need = 0;
@@ -703,24 +715,26 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 		if (n - off < 5)
 			return 1;
 		if (p[off] != 0x16 || p[off + 1] != 3)
-			goto bad;
+			return proxy_fail(why, bad);
 		rl = (size_t)p[off + 3] << 8 | p[off + 4];
 		if (rl == 0 || rl > 16384)
-			goto bad;
+			return proxy_fail(why, bad);
 		if (n - off - 5 < rl)
 			return 1;
 		if (rl > sizeof(hs) - hn)
-			goto big;
+			return proxy_fail(why, "TLS ClientHello too large");
 		memcpy(hs + hn, p + off + 5, rl);
 		hn += rl;
 		off += 5 + rl;
 		if (hn >= 4) {
 			if (hs[0] != 1)
-				goto bad;
+				return proxy_fail(why, "not a TLS "
+				    "ClientHello");
 			need = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 |
 			    hs[3]);
 			if (need > sizeof(hs))
-				goto big;
+				return proxy_fail(why, "TLS ClientHello too "
+				    "large");
 		}
 	}
 	r.p = hs + 4;
@@ -731,38 +745,34 @@ proxy_client_hello(const unsigned char *p, size_t n, char *sni,
 	proxy_rd_vec(&r, 2);		/* cipher_suites */
 	proxy_rd_vec(&r, 1);		/* legacy_compression_methods */
 	if (r.bad)
-		goto bad;
+		return proxy_fail(why, bad);
 	if (r.n == 0)
 		return 0;		/* no extensions */
 	ext = proxy_rd_vec(&r, 2);
 	if (r.bad || r.n != 0)
-		goto bad;
+		return proxy_fail(why, bad);
 	while (ext.n > 0) {
 		type = proxy_rd_int(&ext, 2);
 		list = proxy_rd_vec(&ext, 2);
 		if (ext.bad)
-			goto bad;
+			return proxy_fail(why, bad);
 		if (type != 0)
 			continue;
 		/* Exactly one host_name, so no one reads another. */
 		if (seen++)
-			goto bad;
+			return proxy_fail(why, bad);
 		list = proxy_rd_vec(&list, 2);
 		if (list.bad || proxy_rd_int(&list, 1) != 0)
-			goto bad;
+			return proxy_fail(why, bad);
 		name = proxy_rd_vec(&list, 2);
 		if (list.bad || list.n != 0)
-			goto bad;
+			return proxy_fail(why, bad);
+		buf_puts(why, "TLS SNI: ");
 		if (hostpat_canon((const char *)name.p, name.n, sni, why) != 0)
-			return WARD_EPROTO;
+			return WARD_EINVAL;
+		buf_reset(why);
 	}
 	return 0;
-bad:
-	buf_puts(why, "malformed TLS ClientHello");
-	return WARD_EPROTO;
-big:
-	buf_puts(why, "TLS ClientHello too large");
-	return WARD_EPROTO;
 }
 
 /* Checks the TLS ClientHello waiting in c->up, if that is what the client
@@ -777,28 +787,27 @@ proxy_check_sni(struct proxy_conn *c)
 
 	if ((unsigned char)c->up.buf[0] != 0x16)
 		return 0;	/* not TLS: nothing to compare */
-	buf_init(&why, 256);
+	buf_init(&why, 512);
 	rc = proxy_client_hello((unsigned char *)c->up.buf, c->up.len, sni,
 	    &why);
-	if (rc == 1 && (c->up.eof || c->up.len == sizeof(c->up.buf))) {
-		buf_puts(&why, "incomplete TLS ClientHello");
-		rc = WARD_EPROTO;
-	}
-	if (rc < 0)
-		proxy_refuse(c, 0, "%s", why.data);
-	else if (rc == 0 && c->t.literal && sni[0] != '\0')
-		proxy_refuse(c, 0, "TLS SNI %s in a tunnel to an address",
-		    sni);
+	if (rc == 1 && (c->up.eof || c->up.len == sizeof(c->up.buf)))
+		rc = proxy_fail(&why, "incomplete TLS ClientHello");
+	/* An address has no SNI; a name must be the one in the hello. */
+	if (rc == 0 && c->t.literal && sni[0] != '\0')
+		rc = buf_printf(&why, "TLS SNI %s in a tunnel to an address",
+		    sni) < 0 ? WARD_ENOMEM : WARD_EDENIED;
 	else if (rc == 0 && !c->t.literal && sni[0] == '\0')
-		proxy_refuse(c, 0, "TLS ClientHello without SNI");
+		rc = proxy_fail(&why, "TLS ClientHello without SNI");
 	else if (rc == 0 && !c->t.literal && strcmp(sni, c->t.host) != 0)
-		proxy_refuse(c, 0, "TLS SNI %s does not match", sni);
-	else {
-		buf_free(&why);
-		return rc;
+		rc = buf_printf(&why, "TLS SNI %s does not match", sni) < 0 ?
+		    WARD_ENOMEM : WARD_EDENIED;
+	if (rc < 0) {
+		/* The client already has its 200: no HTTP answer now. */
+		proxy_refuse(c, 0, "%s", why.len > 0 ? why.data : "refused");
+		rc = WARD_EDENIED;
 	}
 	buf_free(&why);
-	return WARD_EDENIED;
+	return rc;
 }
 
 /* Moves bytes for one direction; returns 0 or WARD_EIO. */
@@ -1013,19 +1022,117 @@ proxy_connect(struct proxy_conn *c, struct sockaddr_storage *addrs,
 	return WARD_EIO;
 }
 
+/* A request line, as pointers into c->head. */
+struct proxy_req {
+	const char	*method, *auth, *path, *version, *eol;
+	size_t		 mlen, alen, plen;
+	int		 connect;
+};
+
+/* Splits the request line "METHOD TARGET HTTP/1.x" and its target (an
+ * authority for CONNECT, an absolute http:// URL otherwise) into r.
+ * Returns 0, or refuses and returns WARD_EDENIED. */
+static int
+proxy_request_line(struct proxy_conn *c, size_t hl, struct proxy_req *r)
+{
+	const char *sp1, *sp2, *tgt, *p;
+	size_t i;
+
+	r->eol = memmem(c->head, hl, "\r\n", 2);
+	sp1 = memchr(c->head, ' ', (size_t)(r->eol - c->head));
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(r->eol - sp1 - 1)) : NULL;
+	if (sp1 == NULL || sp2 == NULL || sp2 == sp1 + 1 ||
+	    r->eol - sp2 - 1 != 8 || (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
+	    memcmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+		proxy_refuse(c, 400, "malformed request line");
+		return WARD_EDENIED;
+	}
+	r->method = c->head;
+	r->mlen = (size_t)(sp1 - c->head);
+	r->version = sp2 + 1;
+	for (i = 0; i < r->mlen && r->method[i] >= 'A' && r->method[i] <= 'Z';
+	    i++)
+		;
+	if (i == 0 || i != r->mlen || r->mlen > 16) {
+		proxy_refuse(c, 400, "malformed request method");
+		return WARD_EDENIED;
+	}
+	tgt = sp1 + 1;
+	r->connect = r->mlen == 7 && memcmp(r->method, "CONNECT", 7) == 0;
+	if (r->connect) {
+		r->auth = tgt;
+		r->alen = (size_t)(sp2 - tgt);
+		r->path = sp2;
+		r->plen = 0;
+		return 0;
+	}
+	if (sp2 - tgt >= 8 && strncasecmp(tgt, "https://", 8) == 0) {
+		proxy_refuse(c, 400, "https:// URL: use CONNECT");
+		return WARD_EDENIED;
+	}
+	if (sp2 - tgt < 7 || strncasecmp(tgt, "http://", 7) != 0) {
+		proxy_refuse(c, 400, "absolute http:// URL required");
+		return WARD_EDENIED;
+	}
+	r->auth = tgt + 7;
+	for (p = r->auth; p < sp2 && *p != '/' && *p != '?' && *p != '#'; p++)
+		;
+	r->alen = (size_t)(p - r->auth);
+	r->path = p;
+	for (; p < sp2 && *p > 0x20 && *p < 0x7f && *p != '#'; p++)
+		;
+	if (p != sp2) {
+		proxy_refuse(c, 400, "malformed request URL");
+		return WARD_EDENIED;
+	}
+	r->plen = (size_t)(p - r->path);
+	return 0;
+}
+
+/*
+ * Queues the plain HTTP request for upstream: origin form, our Host, the
+ * client's end-to-end headers, Connection: close. One request only: a
+ * second one on this connection could name another host. Returns 0 with
+ * *clen the body length, or refuses and returns WARD_EDENIED.
+ */
+static int
+proxy_origin_head(struct proxy_conn *c, const struct proxy_req *r,
+    size_t hl, unsigned long long *clen)
+{
+	struct proxy_dir *up = &c->up;
+
+	/* r->version - 1 is the space before "HTTP/1.x" and its CRLF. */
+	if (proxy_put(up, r->method, r->mlen + 1) != 0 ||
+	    (*r->path != '/' && proxy_put(up, "/", 1) != 0) ||
+	    proxy_put(up, r->path, r->plen) != 0 ||
+	    proxy_put(up, r->version - 1, 11) != 0 ||
+	    proxy_put(up, "Host: ", 6) != 0 ||
+	    proxy_put(up, c->what, strlen(c->what)) != 0 ||
+	    proxy_put(up, "\r\n", 2) != 0)
+		goto toobig;
+	if (proxy_headers(c, r->eol + 2, c->head + hl - 2, clen) != 0)
+		return WARD_EDENIED;
+	if (proxy_put(up, "Connection: close\r\n\r\n", 21) != 0)
+		goto toobig;
+	return 0;
+toobig:
+	proxy_refuse(c, 431, "request head too large");
+	return WARD_EDENIED;
+}
+
 /* Serves one client connection from request head to the end. */
 static void
 proxy_serve(struct proxy_conn *c)
 {
-	struct sockaddr_storage addrs[PROXY_MAXADDR];
-	char shown[80];
-	struct buf why;
-	const char *line, *sp1, *sp2, *eol, *tgt, *auth, *path, *pe;
-	size_t hl, naddr, n, pathlen, mlen;
-	unsigned long long clen = 0;
-	int rc, connect_ = 0;
 	static const char estab[] = "HTTP/1.1 200 Connection established"
 	    "\r\n\r\n";
+	struct sockaddr_storage addrs[PROXY_MAXADDR];
+	struct proxy_req r;
+	char shown[80];
+	struct buf why;
+	size_t hl, naddr, rest;
+	unsigned long long clen = 0;
+	int rc;
 
 	buf_init(&why, 256);
 	strcpy(c->what, "(request)");
@@ -1038,102 +1145,39 @@ proxy_serve(struct proxy_conn *c)
 			    PROXY_HEAD_MAX);
 		goto out;
 	}
-	line = c->head;
-	eol = memmem(line, hl, "\r\n", 2);
-	sp1 = memchr(line, ' ', (size_t)(eol - line));
-	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-	if (sp1 == NULL || sp2 == NULL || sp1 == line || sp2 == sp1 + 1 ||
-	    memchr(sp2 + 1, ' ', (size_t)(eol - sp2 - 1)) != NULL ||
-	    ((size_t)(eol - sp2 - 1) != 8 ||
-	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
-	    memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))) {
-		proxy_refuse(c, 400, "malformed request line");
+	if (proxy_request_line(c, hl, &r) != 0)
 		goto out;
-	}
-	mlen = (size_t)(sp1 - line);
-	for (n = 0; n < mlen; n++)
-		if (line[n] < 'A' || line[n] > 'Z')
-			break;
-	if (n != mlen || mlen > 16) {
-		proxy_refuse(c, 400, "malformed request method");
-		goto out;
-	}
-	tgt = sp1 + 1;
-	connect_ = mlen == 7 && memcmp(line, "CONNECT", 7) == 0;
-	if (connect_) {
-		auth = tgt;
-		path = pe = sp2;
-	} else {
-		if (sp2 - tgt >= 8 && strncasecmp(tgt, "https://", 8) == 0) {
-			proxy_refuse(c, 400, "https:// URL: use CONNECT");
-			goto out;
-		}
-		if (sp2 - tgt < 7 || strncasecmp(tgt, "http://", 7) != 0) {
-			proxy_refuse(c, 400, "absolute http:// URL required");
-			goto out;
-		}
-		auth = tgt + 7;
-		for (path = auth; path < sp2 && *path != '/' &&
-		    *path != '?' && *path != '#'; path++)
-			;
-		for (pe = path; pe < sp2; pe++)
-			if (*pe <= 0x20 || *pe >= 0x7f || *pe == '#')
-				break;
-		if (pe != sp2) {
-			proxy_refuse(c, 400, "malformed request URL");
-			goto out;
-		}
-	}
-	if (proxy_authority(auth, (size_t)(path - auth), connect_ ? 0 : 80,
-	    &c->t, shown, sizeof(shown), &why) != 0) {
+	if (proxy_authority(r.auth, r.alen, r.connect ? 0 : 80, &c->t, shown,
+	    sizeof(shown), &why) != 0) {
 		snprintf(c->what, sizeof(c->what), "%s", shown);
 		proxy_refuse(c, 403, "%s", why.data ? why.data :
 		    "invalid host");
 		goto out;
 	}
 	proxy_set_what(c);
-
-	c->up.from = c->down.to = c->cfd;
-	if (!connect_) {
-		/* Origin form, our Host, one request: a second request on
-		 * this connection could name another host. */
-		pathlen = (size_t)(pe - path);
-		if (proxy_put(&c->up, line, mlen + 1) != 0 ||
-		    (*path != '/' && proxy_put(&c->up, "/", 1) != 0) ||
-		    proxy_put(&c->up, path, pathlen) != 0 ||
-		    proxy_put(&c->up, sp2, (size_t)(eol - sp2) + 2) != 0 ||
-		    proxy_put(&c->up, "Host: ", 6) != 0 ||
-		    proxy_put(&c->up, c->what, strlen(c->what)) != 0 ||
-		    proxy_put(&c->up, "\r\n", 2) != 0) {
-			proxy_refuse(c, 431, "request head too large");
-			goto out;
-		}
-		if (proxy_headers(c, eol + 2, c->head + hl - 2, &clen) != 0)
-			goto out;
-		if (proxy_put(&c->up, "Connection: close\r\n\r\n", 21) != 0) {
-			proxy_refuse(c, 431, "request head too large");
-			goto out;
-		}
-	}
-	if (proxy_vet(c, addrs, &naddr) != 0 ||
+	if ((!r.connect && proxy_origin_head(c, &r, hl, &clen) != 0) ||
+	    proxy_vet(c, addrs, &naddr) != 0 ||
 	    proxy_connect(c, addrs, naddr) != 0)
 		goto out;
 
+	c->up.from = c->down.to = c->cfd;
 	c->up.to = c->down.from = c->ufd;
-	n = c->headlen - hl;
-	if (!connect_) {
-		if (n > clen)
-			n = (size_t)clen;
+	rest = c->headlen - hl;
+	if (r.connect)
+		proxy_put(&c->down, estab, sizeof(estab) - 1);
+	else {
+		if (rest > clen)
+			rest = (size_t)clen;
 		c->up.limited = 1;
-		c->up.left = clen - n;
+		c->up.left = clen - rest;
 		if (c->up.left == 0)
 			c->up.eof = c->up.noshut = 1;
-	} else
-		proxy_put(&c->down, estab, sizeof(estab) - 1);
-	/* The head is at most PROXY_HEAD_MAX: it and its rest fit. */
-	if (proxy_put(&c->up, c->head + hl, n) != 0)
+	}
+	/* A head of at most PROXY_HEAD_MAX, rewritten, and what followed
+	 * it fit in PROXY_RELAY_BUF. */
+	if (proxy_put(&c->up, c->head + hl, rest) != 0)
 		goto out;
-	proxy_relay(c, connect_);
+	proxy_relay(c, r.connect);
 out:
 	buf_free(&why);
 }
@@ -1363,7 +1407,7 @@ fail:
 void
 proxy_stop(struct proxy *p)
 {
-	int i;
+	int i, busy;
 
 	if (p == NULL)
 		return;
@@ -1371,9 +1415,14 @@ proxy_stop(struct proxy *p)
 	while (write(p->stop[1], "x", 1) == -1 && errno == EINTR)
 		;
 	pthread_join(p->acceptor, NULL);
-	for (i = 0; i < PROXY_MAXCONN; i++)
-		if (p->slot[i].state != SLOT_FREE)
+	/* No slot is taken from here on; finished or not, join them all. */
+	for (i = 0; i < PROXY_MAXCONN; i++) {
+		pthread_mutex_lock(&p->mu);
+		busy = p->slot[i].state != SLOT_FREE;
+		pthread_mutex_unlock(&p->mu);
+		if (busy)
 			pthread_join(p->slot[i].tid, NULL);
+	}
 	pthread_mutex_destroy(&p->mu);
 	close(p->stop[0]);
 	close(p->stop[1]);

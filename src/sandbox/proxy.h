@@ -78,8 +78,9 @@ void	proxy_stop(struct proxy *p);
 /*
  * NULL when sa (AF_INET or AF_INET6) is a public unicast address, else a
  * static name of the special range it is in ("loopback", "private",
- * "link-local", ...). IPv4-mapped, -compatible, NAT64 and 6to4 forms are
- * judged by the IPv4 address they carry; other families are "not IP".
+ * "link-local", ...). IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 forms are
+ * judged by the IPv4 address they carry, IPv4-compatible ones are always
+ * special, and so is IPv6 outside 2000::/3; other families are "not IP".
  */
 const char *proxy_addr_special(const struct sockaddr *sa);
 

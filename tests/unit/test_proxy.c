@@ -117,10 +117,10 @@ srv_stop(void)
 
 /* ---- the policy ---- */
 
-static pthread_mutex_t deny_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t t_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_denied[1024];
 static int ndenied;
-static const char *resolve_to[4];	/* for "ip.test" */
+static const char *resolve_to[4];	/* for "ip.test", under t_mu */
 
 static int
 t_allow(void *arg, const char *host, unsigned port, struct buf *why)
@@ -153,6 +153,7 @@ t_resolve(void *arg, const char *host, struct sockaddr_storage *addrs,
 		list = mixed;
 	else if (strcmp(host, "ip.test") == 0)
 		list = resolve_to;
+	pthread_mutex_lock(&t_mu);
 	for (; *list != NULL && *n < max; list++, (*n)++) {
 		memset(&addrs[*n], 0, sizeof(addrs[*n]));
 		s4 = (struct sockaddr_in *)&addrs[*n];
@@ -164,6 +165,7 @@ t_resolve(void *arg, const char *host, struct sockaddr_storage *addrs,
 		else
 			die(*list);
 	}
+	pthread_mutex_unlock(&t_mu);
 	return 0;
 }
 
@@ -171,10 +173,10 @@ static void
 t_denied(void *arg, const char *what)
 {
 	(void)arg;
-	pthread_mutex_lock(&deny_mu);
+	pthread_mutex_lock(&t_mu);
 	snprintf(last_denied, sizeof(last_denied), "%s", what);
 	ndenied++;
-	pthread_mutex_unlock(&deny_mu);
+	pthread_mutex_unlock(&t_mu);
 }
 
 static int
@@ -182,11 +184,11 @@ denied_has(const char *s)
 {
 	int r;
 
-	pthread_mutex_lock(&deny_mu);
+	pthread_mutex_lock(&t_mu);
 	r = strstr(last_denied, s) != NULL;
 	if (!r)
 		printf("# last denied: %s\n", last_denied);
-	pthread_mutex_unlock(&deny_mu);
+	pthread_mutex_unlock(&t_mu);
 	return r;
 }
 
@@ -400,7 +402,8 @@ test_ranges(void)
 		{ "169.254.1.1", "link-local" },
 		{ "169.254.169.254", "cloud metadata" },
 		{ "0.0.0.0", "this network" }, { "0.1.2.3", "this network" },
-		{ "224.0.0.1", "multicast" }, { "255.255.255.255", "broadcast" },
+		{ "224.0.0.1", "multicast" },
+		{ "255.255.255.255", "broadcast" },
 		{ "240.0.0.1", "reserved" }, { "192.0.0.192",
 		    "IETF protocol assignments" },
 		{ "::1", "loopback" }, { "::", "unspecified" },
@@ -593,8 +596,9 @@ test_http(struct side *s)
 	char req[1024], resp[8192];
 	size_t n;
 
-	n = (size_t)snprintf(req, sizeof(req), "GET http://allowed.test:%u/a/b?c=1 "
-	    "HTTP/1.1\r\nHost: allowed.test:%u\r\nProxy-Connection: "
+	n = (size_t)snprintf(req, sizeof(req), "GET "
+	    "http://allowed.test:%u/a/b?c=1 HTTP/1.1\r\n"
+	    "Host: allowed.test:%u\r\nProxy-Connection: "
 	    "keep-alive\r\nConnection: keep-alive\r\nUser-Agent: t\r\n\r\n",
 	    srv_port, srv_port);
 	ask(s, req, n, resp, sizeof(resp));
@@ -654,12 +658,14 @@ test_refused(struct side *s)
 		const char	*name;
 	} c[] = {
 		{ "CONNECT other.test:443 HTTP/1.1\r\n\r\n", 0, "403",
-		    "network: other.test:443: not in the domains of 'make test'",
+		    "network: other.test:443: not in the domains of 'make "
+		    "test'",
 		    "a name the grant does not list" },
 		{ "GET http://other.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n",
 		    0, "403", "other.test:80", "plain HTTP to such a name" },
 		{ "CONNECT 10.1.2.3:443 HTTP/1.1\r\n\r\n", 0, "403",
-		    "network: 10.1.2.3:443: raw IP address", "a raw IPv4 address" },
+		    "network: 10.1.2.3:443: raw IP address",
+		    "a raw IPv4 address" },
 		{ "CONNECT 8.8.8.8:443 HTTP/1.1\r\n\r\n", 0, "403",
 		    "raw IP address", "a raw public IPv4 address" },
 		{ "CONNECT [::1]:443 HTTP/1.1\r\n\r\n", 0, "403",
@@ -735,8 +741,10 @@ test_resolved(struct side *s)
 	int good = 1;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pthread_mutex_lock(&t_mu);
 		resolve_to[0] = bad[i];
 		resolve_to[1] = NULL;
+		pthread_mutex_unlock(&t_mu);
 		ask(s, ipreq, strlen(ipreq), resp, sizeof(resp));
 		if (!starts(resp, "HTTP/1.1 403 ") ||
 		    strstr(resp, "resolves to") == NULL) {
@@ -748,9 +756,11 @@ test_resolved(struct side *s)
 	    sizeof(bad) / sizeof(bad[0]));
 	ok(denied_has("network: ip.test:443: resolves to 127.0.0.2 (loopback)"),
 	    "the refusal names the address and its range");
+	pthread_mutex_lock(&t_mu);
 	resolve_to[0] = "93.184.216.34";
 	resolve_to[1] = "fd00:ec2::254";
 	resolve_to[2] = NULL;
+	pthread_mutex_unlock(&t_mu);
 	ask(s, ipreq, strlen(ipreq), resp, sizeof(resp));
 	ok(starts(resp, "HTTP/1.1 403 ") && denied_has("cloud metadata"),
 	    "a public address followed by the IPv6 metadata address: 403");
@@ -777,6 +787,7 @@ test_no_loopback(void)
 static void
 test_limits(struct side *s)
 {
+	struct side slow;
 	char *big, resp[4096], req[256];
 	size_t n;
 	int fd;
@@ -795,12 +806,17 @@ test_limits(struct side *s)
 	    "a request head over %d bytes: 431", PROXY_HEAD_MAX);
 	free(big);
 
-	fd = side_conn(s);
+	/* Its own proxy with a short timeout, so that no other case
+	 * depends on how fast this machine is. */
+	side_start(&slow, 1, 200);
+	fd = side_conn(&slow);
 	put(fd, "CONNECT allowed.te", 18);
 	get(fd, resp, sizeof(resp), 0);
 	close(fd);
 	ok(starts(resp, "HTTP/1.1 408 ") && denied_has("not received in time"),
 	    "a client that never finishes its head: 408");
+	close(slow.ctrl);
+	proxy_stop(slow.p);
 
 	fd = side_conn(s);
 	close(fd);
@@ -890,7 +906,7 @@ main(void)
 	srv_start();
 	test_ranges();
 	test_start();
-	side_start(&s, 1, 500);
+	side_start(&s, 1, 0);
 	test_connect(&s);
 	test_sni(&s);
 	test_http(&s);
