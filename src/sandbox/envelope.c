@@ -597,6 +597,8 @@ static void __attribute__((noreturn))
 envelope_command(struct ctx *c, int ll, const sigset_t *old)
 {
 	static char *const	 empty[] = { NULL };
+	static const char	 noexec[] = "Isandbox: cannot run /bin/sh "
+	    "inside (is the system baseline visible?)";
 	struct sock_fprog	 prog;
 	const char		*argv[] = { "sh", "-c", c->s->command, NULL };
 	size_t			 i;
@@ -606,9 +608,6 @@ envelope_command(struct ctx *c, int ll, const sigset_t *old)
 	if (dup2(c->in, 0) == -1 || dup2(c->outw, 1) == -1 ||
 	    dup2(c->outw, 2) == -1 || dup3(c->errw, 3, O_CLOEXEC) == -1)
 		envelope_die(c, 'S', "sandbox: stdio");
-	for (i = 0; i < nitems(c->lim); i++)
-		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
-			envelope_die(c, 'S', "sandbox: limits: setrlimit");
 	if (chdir(c->s->cwd) == -1)
 		envelope_die(c, 'I', "sandbox: cwd %s", c->s->cwd);
 	envelope_drop_caps(c);
@@ -623,10 +622,15 @@ envelope_command(struct ctx *c, int ll, const sigset_t *old)
 	c->errw = 3;
 	if (close_range(4, ~0U, 0) == -1)
 		envelope_die(c, 'S', "sandbox: close_range");
+	/* Last, so that nothing before exec runs under RLIMIT_AS. */
+	for (i = 0; i < nitems(c->lim); i++)
+		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
+			envelope_die(c, 'S', "sandbox: limits: setrlimit");
 	execve("/bin/sh", (char *const *)argv,
 	    c->s->envp != NULL ? c->s->envp : empty);
-	envelope_die(c, 'I', "sandbox: cannot run /bin/sh inside (is the "
-	    "system baseline visible?)");
+	/* No formatting here: it could need memory the limit refuses. */
+	(void)!write(c->errw, noexec, sizeof(noexec) - 1);
+	_exit(127);
 }
 
 static int

@@ -285,6 +285,14 @@ run_spec(const struct envelope_spec *s, int *code)
 	return rv == 0 && res.out.data != NULL ? res.out.data : "";
 }
 
+/* envelope_run's return for s, with res released first. */
+static int
+run_rv(const struct envelope_spec *s)
+{
+	envelope_result_clear(&res);
+	return envelope_run(s, &res, NULL);
+}
+
 static const char *
 run(const char *cmd, int fs, int *code)
 {
@@ -442,7 +450,7 @@ t_controls(void)
 	ok(res.out.len == 1000 && res.total == 100000 && stat(p, &st) == 0 &&
 	    st.st_size == 100000 && (st.st_mode & 0777) == 0600,
 	    "control: output capped at max_output, all of it spilled 0600");
-	is_int(envelope_run(&s, &res, NULL), WARD_EEXIST,
+	is_int(run_rv(&s), WARD_EEXIST,
 	    "control: an existing spill file is refused");
 
 	if (pipe(pfd) == -1)
@@ -457,16 +465,16 @@ t_controls(void)
 
 	s = spec("true", ENVELOPE_FS_NONE);
 	s.nro = 0;
-	ok(envelope_run(&s, &res, NULL) < 0,
+	ok(run_rv(&s) < 0,
 	    "fail closed: no /bin/sh visible is an error, not a run");
 	s = spec("true", ENVELOPE_FS_SYSTEM);
 	s.cwd = "relative";
-	is_int(envelope_run(&s, &res, NULL), WARD_EINVAL,
+	is_int(run_rv(&s), WARD_EINVAL,
 	    "fail closed: a relative cwd is refused");
 	s = spec("true", ENVELOPE_FS_SYSTEM);
 	fmt(cmd, sizeof(cmd), "%s/../outside", proj);
 	s.rw = (const char *const[]){ cmd };
-	is_int(envelope_run(&s, &res, NULL), WARD_EINVAL,
+	is_int(run_rv(&s), WARD_EINVAL,
 	    "fail closed: a path with .. is refused");
 
 	/* A symlink planted where a ro_over path goes must not redirect it. */
@@ -477,7 +485,7 @@ t_controls(void)
 		die("symlink");
 	s = spec("cat .git/hooks/secret; echo x > .git/hooks/x",
 	    ENVELOPE_FS_SYSTEM);
-	ok(envelope_run(&s, &res, NULL) < 0 && !exists(outside, "x"),
+	ok(run_rv(&s) < 0 && !exists(outside, "x"),
 	    "attack: symlink planted at a ro_over path fails closed");
 	unlink(p);
 	if (mkdir(p, 0755) == -1)
