@@ -148,8 +148,9 @@ static unsigned short	 sc_len;
 
 /* ---- the child: pid 1 of the sandbox ---- */
 
-/* Reports a setup failure on the error pipe and exits. code is 'U'
- * (unavailable), 'S' (system) or 'I' (invalid spec). */
+/* Reports a setup failure on the error pipe, with strerror(errno) unless
+ * errno is 0, and exits. code is 'U' (unavailable), 'S' (system) or 'I'
+ * (invalid spec). */
 static void __attribute__((noreturn, format(printf, 3, 4)))
 envelope_die(const struct ctx *c, int code, const char *fmt, ...)
 {
@@ -165,7 +166,7 @@ envelope_die(const struct ctx *c, int code, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(msg) - 1)
 		n = sizeof(msg) - 2;
-	if (e != 0 && strchr(fmt, '\n') == NULL)
+	if (e != 0)
 		n += snprintf(msg + 1 + n, sizeof(msg) - 1 - (size_t)n, ": %s",
 		    strerror(e));
 	if ((size_t)n >= sizeof(msg) - 1)
@@ -377,7 +378,7 @@ envelope_root(struct ctx *c)
 			if (S_ISLNK(st.st_mode)) {
 				errno = 0;
 				envelope_die(c, 'I', "sandbox: hide %s is a "
-				    "symlink: list its real path\n", m->path);
+				    "symlink: list its real path", m->path);
 			}
 			m->dir = S_ISDIR(st.st_mode);
 			m->tree = m->dir ?
@@ -398,7 +399,7 @@ envelope_root(struct ctx *c)
 		if (m->tree == -1 && errno == ELOOP) {
 			errno = 0;
 			envelope_die(c, 'I', "sandbox: %s has a symlink in "
-			    "it: grant its real path\n", m->path);
+			    "it: grant its real path", m->path);
 		}
 		if (m->tree == -1)
 			envelope_die(c, errno == EPERM ? 'U' : 'S',
