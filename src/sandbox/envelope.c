@@ -148,8 +148,9 @@ static unsigned short	 sc_len;
 
 /* ---- the child: pid 1 of the sandbox ---- */
 
-/* Reports a setup failure on the error pipe and exits. code is 'U'
- * (unavailable), 'S' (system) or 'I' (invalid spec). */
+/* Reports a setup failure on the error pipe, with strerror(errno) unless
+ * errno is 0, and exits. code is 'U' (unavailable), 'S' (system) or 'I'
+ * (invalid spec). */
 static void __attribute__((noreturn, format(printf, 3, 4)))
 envelope_die(const struct ctx *c, int code, const char *fmt, ...)
 {
@@ -165,7 +166,7 @@ envelope_die(const struct ctx *c, int code, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(msg) - 1)
 		n = sizeof(msg) - 2;
-	if (e != 0 && strchr(fmt, '\n') == NULL)
+	if (e != 0)
 		n += snprintf(msg + 1 + n, sizeof(msg) - 1 - (size_t)n, ": %s",
 		    strerror(e));
 	if ((size_t)n >= sizeof(msg) - 1)
@@ -212,10 +213,10 @@ out:
 	return mnt;
 }
 
-/* A detached copy of the host path, read-only or not, nosuid and nodev
- * all the way down. Symlinks anywhere in path are refused. */
+/* A detached copy of the host path, nosuid, with attr (MOUNT_ATTR_*) all
+ * the way down. Symlinks anywhere in path are refused. */
 static int
-envelope_clone(const char *path, int ro, int *dir)
+envelope_clone(const char *path, unsigned attr, int *dir)
 {
 	struct open_how		 how;
 	struct mount_attr	 ma;
@@ -236,8 +237,7 @@ envelope_clone(const char *path, int ro, int *dir)
 	if (tree == -1)
 		goto out;
 	memset(&ma, 0, sizeof(ma));
-	ma.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-	    (ro ? MOUNT_ATTR_RDONLY : 0);
+	ma.attr_set = MOUNT_ATTR_NOSUID | attr;
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
 	    sizeof(ma)) == -1) {
 		e = errno;
@@ -357,7 +357,8 @@ envelope_root(struct ctx *c)
 		char	 p[32];
 
 		snprintf(p, sizeof(p), "/dev/%s", devs[i]);
-		if ((devt[i] = envelope_clone(p, 0, &dir)) == -1)
+		if ((devt[i] = envelope_clone(p, MOUNT_ATTR_NOEXEC, &dir))
+		    == -1)
 			envelope_die(c, 'S', "sandbox: bind %s", p);
 	}
 	for (i = 0; i < c->nm; i++) {
@@ -377,26 +378,28 @@ envelope_root(struct ctx *c)
 			if (S_ISLNK(st.st_mode)) {
 				errno = 0;
 				envelope_die(c, 'I', "sandbox: hide %s is a "
-				    "symlink: list its real path\n", m->path);
+				    "symlink: list its real path", m->path);
 			}
 			m->dir = S_ISDIR(st.st_mode);
 			m->tree = m->dir ?
 			    envelope_fs_tree("tmpfs", d755, 2,
 			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 			    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) :
-			    envelope_clone("/dev/null", 1, &dir);
+			    envelope_clone("/dev/null", MOUNT_ATTR_RDONLY |
+			    MOUNT_ATTR_NODEV, &dir);
 			if (m->tree == -1)
 				envelope_die(c, 'S', "sandbox: hide %s",
 				    m->path);
 			continue;
 		}
-		m->tree = envelope_clone(m->path, m->kind == M_RO, &m->dir);
+		m->tree = envelope_clone(m->path, MOUNT_ATTR_NODEV |
+		    (m->kind == M_RO ? MOUNT_ATTR_RDONLY : 0), &m->dir);
 		if (m->tree == -1 && errno == ENOENT)
 			continue;
 		if (m->tree == -1 && errno == ELOOP) {
 			errno = 0;
 			envelope_die(c, 'I', "sandbox: %s has a symlink in "
-			    "it: grant its real path\n", m->path);
+			    "it: grant its real path", m->path);
 		}
 		if (m->tree == -1)
 			envelope_die(c, errno == EPERM ? 'U' : 'S',
@@ -595,6 +598,8 @@ static void __attribute__((noreturn))
 envelope_command(struct ctx *c, int ll, const sigset_t *old)
 {
 	static char *const	 empty[] = { NULL };
+	static const char	 noexec[] = "Isandbox: cannot run /bin/sh "
+	    "inside (is the system baseline visible?)";
 	struct sock_fprog	 prog;
 	const char		*argv[] = { "sh", "-c", c->s->command, NULL };
 	size_t			 i;
@@ -604,9 +609,6 @@ envelope_command(struct ctx *c, int ll, const sigset_t *old)
 	if (dup2(c->in, 0) == -1 || dup2(c->outw, 1) == -1 ||
 	    dup2(c->outw, 2) == -1 || dup3(c->errw, 3, O_CLOEXEC) == -1)
 		envelope_die(c, 'S', "sandbox: stdio");
-	for (i = 0; i < nitems(c->lim); i++)
-		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
-			envelope_die(c, 'S', "sandbox: limits: setrlimit");
 	if (chdir(c->s->cwd) == -1)
 		envelope_die(c, 'I', "sandbox: cwd %s", c->s->cwd);
 	envelope_drop_caps(c);
@@ -621,10 +623,15 @@ envelope_command(struct ctx *c, int ll, const sigset_t *old)
 	c->errw = 3;
 	if (close_range(4, ~0U, 0) == -1)
 		envelope_die(c, 'S', "sandbox: close_range");
+	/* Last, so that nothing before exec runs under RLIMIT_AS. */
+	for (i = 0; i < nitems(c->lim); i++)
+		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
+			envelope_die(c, 'S', "sandbox: limits: setrlimit");
 	execve("/bin/sh", (char *const *)argv,
 	    c->s->envp != NULL ? c->s->envp : empty);
-	envelope_die(c, 'I', "sandbox: cannot run /bin/sh inside (is the "
-	    "system baseline visible?)");
+	/* No formatting here: it could need memory the limit refuses. */
+	(void)!write(c->errw, noexec, sizeof(noexec) - 1);
+	_exit(127);
 }
 
 static int
@@ -828,6 +835,21 @@ envelope_child(void *arg)
 		envelope_die(c, 'U', "sandbox: user namespace: gid_map");
 
 	envelope_root(c);
+	/*
+	 * The kernel does not apply RLIMIT_NPROC to host root, so a per pid
+	 * namespace pid_max (Linux >= 6.14) is the process cap; it cannot be
+	 * below 301. For other users RLIMIT_NPROC is the tighter bound.
+	 */
+	snprintf(map, sizeof(map), "%lu\n", (unsigned long)
+	    (c->lim[1].rlim_cur + 2 < 301 ? 301 : c->lim[1].rlim_cur + 2));
+	if (envelope_write_file("/proc/sys/kernel/pid_max", map) == -1 &&
+	    c->uid == 0)
+		envelope_die(c, 'U', "sandbox: limits: RLIMIT_NPROC does not "
+		    "apply to root and this kernel has no per-namespace "
+		    "pid_max (Linux >= 6.14): run ward as a normal user");
+	/* pid 1 is a copy of the caller: keep /proc/1 and ptrace off it. */
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		envelope_die(c, 'S', "sandbox: init: not dumpable");
 	if (sethostname("ward", 4) == -1)
 		envelope_die(c, 'U', "sandbox: uts namespace: sethostname");
 	envelope_lo(c);
@@ -1063,6 +1085,44 @@ envelope_cmp_len(const void *a, const void *b)
 	return la < lb ? -1 : la > lb;
 }
 
+/*
+ * A ro_over path is a mount point, so it cannot be renamed or removed, but
+ * its parents inside a rw grant could be: `mv .git g; mkdir .git` would
+ * leave a writable .git/hooks. Each such parent is bound onto itself, which
+ * makes it a mount point too.
+ */
+static int
+envelope_pin(const struct envelope_spec *s, const char *path, struct mnt **m,
+    size_t *n, size_t *cap, struct buf *err)
+{
+	char	 a[PATH_MAX];
+	char	*q;
+	size_t	 i, j, rl;
+	int	 rv;
+
+	if (!envelope_path_ok(path))
+		return 0;	/* envelope_plan_add reports it */
+	snprintf(a, sizeof(a), "%s", path);
+	while ((q = strrchr(a, '/')) != NULL && q != a) {
+		*q = '\0';
+		for (i = 0; i < s->nrw; i++) {
+			rl = strlen(s->rw[i]);
+			if (strncmp(a, s->rw[i], rl) != 0 || a[rl] != '/')
+				continue;
+			for (j = 0; j < *n; j++)
+				if (strcmp((*m)[j].path, a) == 0)
+					break;
+			if (j < *n)
+				break;
+			if ((rv = envelope_plan_add(m, n, cap, a, M_RW, err))
+			    != 0)
+				return rv;
+			break;
+		}
+	}
+	return 0;
+}
+
 static const char *
 envelope_home(char *const *envp)
 {
@@ -1128,6 +1188,8 @@ envelope_plan(const struct envelope_spec *s, struct mnt **mp, size_t *np,
 		rv = envelope_plan_add(&m, &n, &cap, s->ro[i], M_RO, err);
 	for (i = 0; rv == 0 && i < s->nrw; i++)
 		rv = envelope_plan_add(&m, &n, &cap, s->rw[i], M_RW, err);
+	for (i = 0; rv == 0 && i < s->nro_over; i++)
+		rv = envelope_pin(s, s->ro_over[i], &m, &n, &cap, err);
 	/* Shorter first, so a grant inside another is mounted on top. */
 	if (rv == 0 && n > first)
 		qsort(m + first, n - first, sizeof(*m), envelope_cmp_len);

@@ -16,8 +16,17 @@
  * All paths must be absolute and canonical (the caller resolves them): a
  * path with a symlink in it is refused, so that a symlink planted in a
  * writable directory cannot redirect a bind; a path that does not exist is
- * skipped. Landlock rules only add access, so ro_over and hide are enforced
- * by the mount layer alone; Landlock bounds everything else a second time.
+ * skipped (so a ro_over path that does not exist yet is not protected:
+ * create it first). Parents of a ro_over path inside a rw path are bound
+ * onto themselves so that they cannot be renamed away. Landlock rules only
+ * add access, so ro_over and hide are enforced by the mount layer alone;
+ * Landlock bounds everything else a second time. Network: a new network
+ * namespace with only lo; Landlock (ABI >= 4) also refuses every TCP bind
+ * and connect but to the relay port.
+ *
+ * Processes: the kernel exempts host root from RLIMIT_NPROC, so the pid
+ * namespace's pid_max (Linux >= 6.14, at least 301) caps the process count
+ * too; when the caller is root and that cannot be set, nothing runs.
  */
 #ifndef WARD_ENVELOPE_H
 #define WARD_ENVELOPE_H

@@ -1,0 +1,160 @@
+/*
+ * DESIGN §7: a sandboxed `true` (the full envelope) within 1.5x an
+ * unsandboxed fork+exec of `true`. Measured side by side, interleaved so
+ * that drift hits every row alike:
+ *
+ *   - fork + execve("/bin/true") + waitpid: the baseline;
+ *   - bwrap --unshare-all with the system baseline bound, running true,
+ *     when bwrap is installed (for scale: not ward's code);
+ *   - envelope_run of `true` with the system baseline and a read-write
+ *     project directory, with and without the network relay.
+ *
+ * usage: sandbox [RUNS]
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "lib/buf.h"
+#include "sandbox/envelope.h"
+
+#define BUDGET_RATIO	1.5
+
+static char *const bwrap_argv[] = { "bwrap", "--unshare-all", "--die-with-parent",
+	"--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin",
+	"/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64",
+	"/lib64", "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev",
+	"/dev", "--tmpfs", "/tmp", "/bin/true", NULL };
+static char *const true_argv[] = { "true", NULL };
+static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "sandbox: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* fork + execve + wait of path; returns nanoseconds, or -1 on failure. */
+static double
+spawn(const char *path, char *const argv[])
+{
+	uint64_t	 t0 = bench_now_ns();
+	pid_t		 pid;
+	int		 st;
+
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid == 0) {
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		die("waitpid");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return (double)(bench_now_ns() - t0);
+}
+
+static double
+envelope(struct envelope_spec *s)
+{
+	struct envelope_result	 r;
+	struct buf		 err;
+	uint64_t		 t0 = bench_now_ns();
+	double			 ns;
+
+	buf_init(&err, 0);
+	if (envelope_run(s, &r, &err) != 0 || r.exit_code != 0) {
+		fprintf(stderr, "sandbox: envelope_run: %s\n",
+		    err.data != NULL ? err.data : "exit code");
+		exit(1);
+	}
+	ns = (double)(bench_now_ns() - t0);
+	envelope_result_clear(&r);
+	buf_free(&err);
+	return ns;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_stats	 st[4];
+	struct envelope_spec	 s, sn;
+	const char		*rw[1];
+	char			 dir[PATH_MAX], tmpl[] = "/tmp/ward-bench-XXXXXX";
+	double			*v[4];
+	size_t			 runs = argc > 1 ? strtoul(argv[1], NULL, 10) :
+				    200, i, nb = 0;
+	int			 sv[2], have_bwrap;
+
+	if (runs == 0)
+		runs = 1;
+	for (i = 0; i < 4; i++)
+		if ((v[i] = calloc(runs, sizeof(double))) == NULL)
+			die("calloc");
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL)
+		die("mkdtemp");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		die("socketpair");
+	rw[0] = dir;
+	memset(&s, 0, sizeof(s));
+	s.cwd = dir;
+	s.fs = ENVELOPE_FS_SYSTEM;
+	s.rw = rw;
+	s.nrw = 1;
+	s.envp = envp;
+	s.command = "true";
+	s.max_output = 4096;
+	s.stdin_fd = -1;
+	s.net_fd = -1;
+	sn = s;
+	sn.net_fd = sv[0];
+	have_bwrap = spawn("/usr/bin/bwrap", bwrap_argv) >= 0;
+
+	/* Warm up page cache and the seccomp program. */
+	for (i = 0; i < 5; i++) {
+		spawn("/bin/true", true_argv);
+		envelope(&s);
+	}
+	for (i = 0; i < runs; i++) {
+		v[0][i] = spawn("/bin/true", true_argv);
+		if (have_bwrap)
+			v[1][nb++] = spawn("/usr/bin/bwrap", bwrap_argv);
+		v[2][i] = envelope(&s);
+		v[3][i] = envelope(&sn);
+	}
+	bench_stats(v[0], runs, &st[0]);
+	if (have_bwrap)
+		bench_stats(v[1], nb, &st[1]);
+	bench_stats(v[2], runs, &st[2]);
+	bench_stats(v[3], runs, &st[3]);
+
+	bench_title("sandboxed true vs fork+exec of true (DESIGN §7)");
+	bench_columns();
+	bench_row("fork+exec /bin/true", &st[0], 1e3, "us", "baseline");
+	if (have_bwrap)
+		bench_row("bwrap --unshare-all true", &st[1], 1e3, "us",
+		    "for scale");
+	else
+		printf("  bwrap: not installed (apt package bubblewrap)\n");
+	bench_row("envelope_run true", &st[2], 1e3, "us", "no network");
+	bench_row("envelope_run true +relay", &st[3], 1e3, "us",
+	    "net_fd set");
+	bench_verdict("envelope_run true", st[2].median / 1e3,
+	    BUDGET_RATIO * st[0].median / 1e3, "us");
+
+	close(sv[0]);
+	close(sv[1]);
+	rmdir(dir);
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+	return 0;
+}
