@@ -58,6 +58,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "sandbox/envelope.h"
+#include "sandbox/probe.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -69,12 +70,9 @@
 #define LL_FS_READ_DIR		(1ULL << 3)
 #define LL_FS_TRUNCATE		(1ULL << 14)
 #define LL_FS_IOCTL_DEV		(1ULL << 15)
-#define LL_NET_BIND_TCP		(1ULL << 0)
-#define LL_NET_CONNECT_TCP	(1ULL << 1)
 #define LL_SCOPE_ABSTRACT_UNIX	(1ULL << 0)
 #define LL_SCOPE_SIGNAL		(1ULL << 1)
 #define LL_RULE_PATH_BENEATH	1
-#define LL_RULE_NET_PORT	2
 #define LL_VERSION		(1U << 0)
 #define LL_READ		(LL_FS_EXECUTE | LL_FS_READ_FILE | LL_FS_READ_DIR)
 #define LL_FILE_RIGHTS	(LL_FS_EXECUTE | LL_FS_WRITE_FILE | \
@@ -90,11 +88,6 @@ struct ll_path {
 	uint64_t	allowed;
 	int32_t		fd;
 } __attribute__((packed));
-
-struct ll_port {
-	uint64_t	allowed;
-	uint64_t	port;
-};
 
 #define NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
@@ -518,7 +511,6 @@ static int
 envelope_landlock(const struct ctx *c)
 {
 	struct ll_attr	 a;
-	struct ll_port	 pp;
 	uint64_t	 all, dev;
 	size_t		 asz, i;
 	int		 ll;
@@ -530,10 +522,11 @@ envelope_landlock(const struct ctx *c)
 		a.fs |= 1ULL << 13;	/* REFER */
 	if (c->abi >= 3)
 		a.fs |= LL_FS_TRUNCATE;
-	if (c->abi >= 4) {
-		a.net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	/* No network rules: the network namespace holds only lo, which is
+	 * the command's own (DESIGN §2: loopback inside its namespace), and
+	 * the proxy relay is reached on it. */
+	if (c->abi >= 4)
 		asz = 2 * sizeof(uint64_t);
-	}
 	if (c->abi >= 5)
 		a.fs |= LL_FS_IOCTL_DEV;
 	if (c->abi >= 6) {
@@ -556,13 +549,6 @@ envelope_landlock(const struct ctx *c)
 			envelope_ll_path(c, ll, c->m[i].path, LL_READ, all);
 		else if (c->m[i].kind == M_RW)
 			envelope_ll_path(c, ll, c->m[i].path, all, all);
-	}
-	if (c->abi >= 4 && c->s->net_fd >= 0) {
-		pp.allowed = LL_NET_CONNECT_TCP;
-		pp.port = ENVELOPE_PROXY_PORT;
-		if (syscall(SYS_landlock_add_rule, ll, LL_RULE_NET_PORT, &pp,
-		    0) == -1)
-			envelope_die(c, 'S', "sandbox: landlock: port rule");
 	}
 	return ll;
 }
@@ -1134,6 +1120,21 @@ envelope_home(char *const *envp)
 	return NULL;
 }
 
+/* 1 when path is at or below one of the first n mounts of the plan. */
+static int
+envelope_visible(const struct mnt *m, size_t n, const char *path)
+{
+	size_t	 i, l;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(m[i].path);
+		if (strncmp(path, m[i].path, l) == 0 && (path[l] == '\0' ||
+		    path[l] == '/' || (l == 1 && m[i].path[0] == '/')))
+			return 1;
+	}
+	return 0;
+}
+
 /* The mount plan: baseline, then ro and rw by depth, ro_over, hide. */
 static int
 envelope_plan(const struct envelope_spec *s, struct mnt **mp, size_t *np,
@@ -1193,10 +1194,17 @@ envelope_plan(const struct envelope_spec *s, struct mnt **mp, size_t *np,
 	/* Shorter first, so a grant inside another is mounted on top. */
 	if (rv == 0 && n > first)
 		qsort(m + first, n - first, sizeof(*m), envelope_cmp_len);
+	/* Masks go only where something is visible: a mount point cannot
+	 * be made in the read-only new root, and what is not bound is not
+	 * there to hide. */
 	for (i = 0; rv == 0 && i < s->nro_over; i++)
-		rv = envelope_plan_add(&m, &n, &cap, s->ro_over[i], M_RO, err);
+		if (envelope_visible(m, n, s->ro_over[i]))
+			rv = envelope_plan_add(&m, &n, &cap, s->ro_over[i],
+			    M_RO, err);
 	for (i = 0; rv == 0 && i < s->nhide; i++)
-		rv = envelope_plan_add(&m, &n, &cap, s->hide[i], M_HIDE, err);
+		if (envelope_visible(m, n, s->hide[i]))
+			rv = envelope_plan_add(&m, &n, &cap, s->hide[i],
+			    M_HIDE, err);
 	if (rv != 0) {
 		envelope_plan_free(m, n);
 		return rv;
@@ -1311,7 +1319,14 @@ envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 	c.all = s->fs == ENVELOPE_FS_ALL;
 	c.uid = getuid();
 	c.gid = getgid();
-	c.abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
+	if (probe_disabled("userns")) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: user namespaces unavailable "
+			    "(disabled by WARD_PROBE_DISABLE; see ward doctor)");
+		return WARD_EUNAVAIL;
+	}
+	c.abi = probe_disabled("landlock") ? 0 : (int)syscall(
+	    SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
 	if (c.abi < 1) {
 		if (err != NULL)
 			buf_puts(err, "sandbox: landlock unavailable (needs "
@@ -1320,7 +1335,7 @@ envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 		return WARD_EUNAVAIL;
 	}
 	pthread_once(&sc_once, envelope_sc_build);
-	if (sc_prog == NULL) {
+	if (sc_prog == NULL || probe_disabled("seccomp")) {
 		if (err != NULL)
 			buf_puts(err, "sandbox: seccomp filter could not be "
 			    "built (libseccomp and CONFIG_SECCOMP_FILTER=y "

@@ -31,7 +31,7 @@ const char *const grant_secret_paths[] = {
 	"~/.local/share/keyrings", "~/.mozilla", "~/.config/google-chrome",
 	"~/.config/chromium", "~/.bash_history", "~/.zsh_history",
 	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-	"/etc/ssh/*_key", "/etc/sudoers", "/etc/sudoers.d", "/root",
+	"/etc/ssh/*_key", "/etc/sudoers", "/etc/sudoers.d",
 	"/var/lib/docker", "/run/docker.sock", "/var/run/docker.sock",
 	NULL
 };

@@ -1000,6 +1000,14 @@ probe_listed(const char *list, const char *name)
 }
 
 int
+probe_disabled(const char *name)
+{
+	const char *disable = getenv("WARD_PROBE_DISABLE");
+
+	return disable != NULL && probe_listed(disable, name);
+}
+
+int
 probe_run(struct probe_report *r)
 {
 	struct probe_entry *e;

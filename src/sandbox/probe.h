@@ -92,4 +92,9 @@ const char	*probe_name(enum probe_feature f);
  * NULL; "unknown" for values outside the enum). */
 const char	*probe_status_name(enum probe_status s);
 
+/* 1 when the WARD_PROBE_DISABLE test hook names feature name ("userns",
+ * "landlock", "seccomp", ...): the sandbox then refuses to run commands
+ * exactly as if the kernel lacked it. The hook can only take a layer away. */
+int	probe_disabled(const char *name);
+
 #endif

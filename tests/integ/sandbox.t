@@ -218,11 +218,74 @@ OUT=$("$WARD" sandbox run -- true 2>&1); RC=$?
 is "$RC" 126 "a manifest changed since approval is refused (exit 126)"
 like "$OUT" 'ward approve' "saying how to fix it"
 
+# --- egress through the proxy ------------------------------------------------
+mkdir -p "$T/www" && printf 'PROXY-HELLO\n' > "$T/www/ok.txt"
+python3 -m http.server --bind 127.0.0.1 0 --directory "$T/www" > "$T/http.log" 2>&1 &
+echo $! >> "$T/pids"
+for i in $(seq 50); do hport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -1); [ -n "$hport" ] && break; sleep 0.1; done
+# fetch URL: a plain HTTP request through $HTTP_PROXY, printing the body or
+# the error; tunnel HOST PORT: a CONNECT, then a GET inside the tunnel.
+cat > t/net.py <<'PY'
+import os, socket, sys, urllib.request
+mode, a = sys.argv[1], sys.argv[2:]
+try:
+    if mode == "fetch":
+        print("BODY", urllib.request.urlopen(a[0], timeout=5).read().decode().strip())
+    else:
+        p = os.environ["HTTP_PROXY"].rsplit(":", 1)
+        s = socket.create_connection((p[0].split("//")[1], int(p[1])), 5)
+        s.sendall(("CONNECT %s:%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (a[0], a[1], a[0])).encode())
+        head = s.recv(4096).decode()
+        print("CONNECT", head.split("\r\n")[0])
+        if " 200" in head:
+            s.sendall(b"GET /ok.txt HTTP/1.0\r\n\r\n")
+            body = b""
+            while True:
+                c = s.recv(4096)
+                if not c:
+                    break
+                body += c
+            print("TUNNEL", body.decode().strip().splitlines()[-1])
+except Exception as e:
+    print("ERR", type(e).__name__, e)
+PY
+netgrant() {	# netgrant DOMAINS-TOML-ARRAY
+	approve_project "$P" <<TOML
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.commands]
+patterns = [{ command = "sh:*", domains = $1 }]
+TOML
+}
+netgrant '["127.0.0.1"]'
+sb proxyok 'echo "proxy=$HTTP_PROXY"; python3 t/net.py fetch http://127.0.0.1:'"$hport"'/ok.txt; python3 t/net.py tunnel 127.0.0.1 '"$hport"
+like "$OUT" 'proxy=http://127\.0\.0\.1:3128' "a grant with domains gets HTTP_PROXY"
+like "$OUT" 'BODY PROXY-HELLO' "an allowlisted host is reached through the proxy (plain HTTP)"
+like "$OUT" 'TUNNEL PROXY-HELLO' "and through a CONNECT tunnel"
+sb proxyno 'python3 t/net.py fetch http://example.com/; python3 t/net.py fetch http://10.1.2.3/; python3 t/net.py tunnel 10.1.2.3 80; python3 t/net.py tunnel 2130706433 '"$hport"
+unlike "$OUT" 'BODY|TUNNEL' "a host the grant does not name, an unnamed raw IP and a decimal spelling of a named one are refused"
+like "$OUT" 'sandbox denied network: example\.com' "the refusal is reported for the audit log and the model"
+like "$OUT" 'sandbox denied network: 10\.1\.2\.3' "for the raw IP too"
+netgrant '["localhost"]'
+sb proxypriv 'python3 t/net.py fetch http://localhost:'"$hport"'/ok.txt; python3 t/net.py tunnel localhost '"$hport"'; python3 t/net.py tunnel "localhost%00.evil.com" 80; python3 t/net.py fetch "http://localhost%00.evil.com/"'
+unlike "$OUT" 'BODY|TUNNEL' "a granted name that resolves to loopback is refused unless the address is named, and a NUL trick too"
+like "$OUT" 'sandbox denied network: localhost' "naming the host"
+netgrant '[]'
+sb nonet 'echo "proxy=${HTTP_PROXY:-none}"; python3 -c "import socket; socket.create_connection((\"127.0.0.1\", 3128), 3); print(\"PROXY-PORT-OK\")"'
+like "$OUT" 'proxy=none' "a grant without domains gets no proxy"
+unlike "$OUT" 'PROXY-PORT-OK' "and no network at all"
+
 # --- fail closed -----------------------------------------------------------
-"$WARD" approve --yes >/dev/null
-OUT=$(WARD_SANDBOX_DISABLE=landlock "$WARD" sandbox run -- true 2>&1); RC=$?
-is "$RC" 111 "a missing layer means the command does not run"
-like "$OUT" '[Ll]andlock' "and the error names the layer"
+for layer in userns landlock seccomp; do
+	rm -f "$T/layer-ran"
+	OUT=$(WARD_PROBE_DISABLE=$layer "$WARD" sandbox run -- "touch $T/layer-ran" 2>&1); RC=$?
+	is "$RC" 111 "without $layer the command does not run (exit 111)"
+	[ ! -e "$T/layer-ran" ]; ok $? "  and nothing ran"
+	like "$OUT" "$( [ $layer = userns ] && echo 'user namespaces' || echo $layer)" "  and the error names the layer"
+done
 
 "$WARD" sandbox run --help | grep -q 'usage: ward sandbox run'; ok $? "--help"
 "$WARD" sandbox run >/dev/null 2>&1; is "$?" 2 "no command is a usage error"
