@@ -403,7 +403,17 @@ grant_build(const struct policy *pol, const char *root,
 	snprintf(p, sizeof(p), "%s/ward.toml", root);
 	if ((rc = grant_addreal(&g->ro_over, p)) != 0)
 		goto out;
+	/* A hooks directory that does not exist cannot be mounted over, and
+	 * a command could then create one with a hook in it: create it (as
+	 * git itself would) so that it is protected like any other. */
 	snprintf(p, sizeof(p), "%s/.git/hooks", root);
+	if (mkdir(p, 0755) == -1 && errno != EEXIST && errno != ENOENT &&
+	    errno != ENOTDIR) {
+		buf_printf(err, "sandbox: cannot create %s to protect it: %s",
+		    p, strerror(errno));
+		rc = WARD_ESYS;
+		goto out;
+	}
 	if ((rc = grant_addreal(&g->ro_over, p)) != 0)
 		goto out;
 	snprintf(p, sizeof(p), "%s/.git/config", root);

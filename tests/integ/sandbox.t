@@ -278,6 +278,24 @@ sb nonet 'echo "proxy=${HTTP_PROXY:-none}"; python3 -c "import socket; socket.cr
 like "$OUT" 'proxy=none' "a grant without domains gets no proxy"
 unlike "$OUT" 'PROXY-PORT-OK' "and no network at all"
 
+# --- a writable project root still protects the manifest and git -----------
+rm -rf .git/hooks
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["**"]
+TOML
+cp ward.toml "$T/ward.toml.rw"
+sb rwroot 'mkdir -p .git/hooks; echo "echo pwned" > .git/hooks/post-checkout; echo "[core] hooksPath = /tmp" >> .git/config; mv .git .git-moved; echo "[x]" >> ward.toml; echo ok > rw-works.txt'
+[ ! -e .git/hooks/post-checkout ] && [ -d .git ] && [ ! -e .git-moved ]; ok $? "with the root writable, .git/hooks (even when it was missing) cannot be written and .git not moved"
+is "$(cat .git/config)" '[core]' "nor .git/config"
+cmp -s ward.toml "$T/ward.toml.rw"; ok $? "nor ward.toml"
+is "$(cat rw-works.txt 2>/dev/null)" ok "while the rest of the project is writable"
+
 # --- fail closed -----------------------------------------------------------
 for layer in userns landlock seccomp; do
 	rm -f "$T/layer-ran"

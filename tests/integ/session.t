@@ -222,6 +222,32 @@ OUT=$(cd "$T/bare" && "$WARD" run --provider script --model "$T/script.jsonl" "g
 is "$RC" 1 "no ward.toml is an error"
 like "$OUT" 'no ward.toml in .*ward approve' "that says what to do"
 
+# 15b. command_run: an allowed command runs in the sandbox and its output,
+#      capped, reaches the model; a denied one does not run.
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.commands]
+patterns = ["echo:*", "seq:*"]
+
+[capabilities.deny.commands]
+patterns = ["touch:*"]
+
+[command_run]
+max_output_bytes = 200
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "echo hi-from-the-sandbox; echo $HOME"}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "hi-from-the-sandbox"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "seq 1 10000"}}]}
+{"expect": {"tool_result_contains": "more bytes of output; read them with file_read", "tool_result_lacks": "9999"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "echo a && touch pwned"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}}
+EOF
+is "$RC" 0 "command_run runs an allowed command and reports a denied one"
+[ ! -e "$P/pwned" ]; ok $? "the denied line did not run"
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}
