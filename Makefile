@@ -86,7 +86,8 @@ $(B)/agent.wasm: $(B)/agent.core.wasm tests/check-imports.sh
 	sh tests/check-imports.sh $(TOOLS)/wasm-tools $@.tmp
 	mv $@.tmp $@
 
-$(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h tests/unit/util.h
+$(B)/tests/%: tests/unit/%.c $(B)/libward.a tests/unit/tap.h tests/unit/util.h \
+	    tests/unit/example.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libward.a $(LDLIBS)
 

@@ -115,6 +115,24 @@ grant_home(const char *p, char *out, size_t outsz)
 	    WARD_EINVAL;
 }
 
+/* A list's additional_directories, whole. */
+static int
+grant_adddirs(const struct manifest_files *f, struct grant_strv *to)
+{
+	char p[PATH_MAX];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < f->additional_directories.n; i++) {
+		if (grant_home(f->additional_directories.v[i], p,
+		    sizeof(p)) != 0)
+			return WARD_EINVAL;
+		if ((rc = grant_addreal(to, p)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Grants of one allow or deny list: directories (and named files). */
 static int
 grant_files(const char *root, const struct manifest_files *f,
@@ -130,14 +148,7 @@ grant_files(const char *root, const struct manifest_files *f,
 		if ((rc = grant_addreal(to, p)) != 0)
 			return rc;
 	}
-	for (i = 0; i < f->additional_directories.n; i++) {
-		if (grant_home(f->additional_directories.v[i], p,
-		    sizeof(p)) != 0)
-			return WARD_EINVAL;
-		if ((rc = grant_addreal(to, p)) != 0)
-			return rc;
-	}
-	return 0;
+	return grant_adddirs(f, to);
 }
 
 /* 1 when name matches one of globs (every name when there are none). */
@@ -234,14 +245,7 @@ grant_deny(const char *root, const struct manifest_files *f,
 		if (rc != 0)
 			return rc;
 	}
-	for (i = 0; i < f->additional_directories.n; i++) {
-		if (grant_home(f->additional_directories.v[i], p,
-		    sizeof(p)) != 0)
-			return WARD_EINVAL;
-		if ((rc = grant_addreal(to, p)) != 0)
-			return rc;
-	}
-	return 0;
+	return grant_adddirs(f, to);
 }
 
 /* The secret mask list and ward's own directories. */

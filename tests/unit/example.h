@@ -1,0 +1,60 @@
+/*
+ * The example manifest of DESIGN §3, byte for byte (long lines and all):
+ * the manifest and write-back tests both start from it.
+ */
+#ifndef WARD_TEST_EXAMPLE_H
+#define WARD_TEST_EXAMPLE_H
+
+static const char example[] =
+	"schema_version = 1\n"
+	"\n"
+	"[model]\n"
+	"provider = \"anthropic\"          # anthropic | openai | openrouter | openai-compatible | script\n"
+	"name = \"claude-sonnet-4-5\"\n"
+	"# base_url, max_tokens, context_length, headers = { ... }\n"
+	"\n"
+	"[capabilities.allow.read]\n"
+	"default_files = [\"*.c\", \"*.h\", \"*.md\", \"Makefile\"]\n"
+	"paths = [\"src/**\", \"tests/**\", { path = \".\", files = [\"README.md\"] }]\n"
+	"\n"
+	"[capabilities.allow.write]\n"
+	"default_files = [\"*.c\", \"*.h\"]\n"
+	"paths = [\"src/**\", \"tests/**\"]\n"
+	"\n"
+	"[capabilities.allow.commands]\n"
+	"default_domains = []\n"
+	"default_env_vars = []\n"
+	"patterns = [\n"
+	"  \"make test:*\",\n"
+	"  { command = \"git:*\", prompt = true },\n"
+	"  \"git status\",\n"
+	"  \"git diff:*\",\n"
+	"  { command = \"gh:*\", domains = [\"api.github.com\"], secrets = [\"GH_TOKEN\"] },\n"
+	"]\n"
+	"\n"
+	"[capabilities.deny.read]\n"
+	"default_files = [\"*.key\", \"*.pem\", \".env\", \".env.*\"]\n"
+	"paths = [\"**\"]\n"
+	"\n"
+	"[capabilities.deny.commands]\n"
+	"patterns = [\"sudo:*\", \"curl:*\"]\n"
+	"domains = []\n"
+	"env_vars = [\"AWS_SECRET_ACCESS_KEY\"]\n"
+	"\n"
+	"[sandbox.os]\n"
+	"command_fs = \"system\"           # none | system | permissive | all\n"
+	"command_mask_secrets = true\n"
+	"\n"
+	"[command_run]\n"
+	"command_timeout = 120           # seconds\n"
+	"max_output_bytes = 30000        # what the model sees; the rest spills to a file it can read\n"
+	"\n"
+	"[security]\n"
+	"allow_pipes = true\n"
+	"allow_compound = true           # && || ;\n"
+	"allow_subshells = false         # $( ) ` ` ( )\n"
+	"allow_background = false        # &\n"
+	"redirects = \"merge\"             # none | merge (2>&1, >/dev/null) | files (checked as writes)\n"
+	"allow_runtime_expansion = true  # an unmatched command prompts (true) or is denied (false)\n";
+
+#endif
