@@ -48,7 +48,11 @@ sandbox_usage(FILE *f)
 	    "\n"
 	    "Output: what the command wrote (stdout and stderr merged), up to "
 	    "[command_run]\n"
-	    "max_output_bytes; the rest is kept in a file named on stderr.\n"
+	    "max_output_bytes; the rest is kept in a file named on stderr. On "
+	    "a terminal,\n"
+	    "control characters are shown, not sent. stdin is passed on unless "
+	    "it is a\n"
+	    "terminal (the command then reads /dev/null).\n"
 	    "Exit status: the command's; 124 timeout, 126 refused (denied, or "
 	    "the manifest\n"
 	    "is not approved), 1 invalid manifest, 2 usage, 111 the sandbox "
@@ -207,7 +211,9 @@ sandbox_run(int argc, char **argv)
 	o.timeout_s = (unsigned)timeout;
 	o.prompt_ok = 1;	/* as after an Allow: the user typed it */
 	o.spill_path = spill;
-	o.stdin_fd = STDIN_FILENO;
+	/* A terminal is not handed to the command: it could type into it
+	 * (the shell after ward exits) or change its modes for good. */
+	o.stdin_fd = isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
 	o.envp = environ;
 	buf_reset(&err);
 	if ((rc = cmdrun(pol, root, line.data, &o, &r, &err)) != 0) {
@@ -230,7 +236,10 @@ sandbox_run(int argc, char **argv)
 		ret = WARD_EXIT_POLICY;
 		goto out;
 	}
-	if (r.env.out.len > 0)
+	/* On a terminal what the command wrote is shown, not obeyed. */
+	if (r.env.out.len > 0 && isatty(STDOUT_FILENO))
+		sandbox_put(stdout, r.env.out.data, r.env.out.len);
+	else if (r.env.out.len > 0)
 		fwrite(r.env.out.data, 1, r.env.out.len, stdout);
 	fflush(stdout);
 	if (r.denials.len > 0)

@@ -141,8 +141,10 @@ out:
 	return rc;
 }
 
-int
-cmdpat_match(const struct cmdpat *p, const struct shell_cmd *c)
+/* cmdpat_match with prog standing for the program word. */
+static int
+cmdpat_match_as(const struct cmdpat *p, const struct shell_cmd *c,
+    const char *prog)
 {
 	size_t i;
 
@@ -152,10 +154,16 @@ cmdpat_match(const struct cmdpat *p, const struct shell_cmd *c)
 	    (c->flags & SHELL_C_OPEN_ARGS) != 0))
 		return 0;
 	for (i = 0; i < p->nwords; i++)
-		if (c->argv[i].flags != 0 ||
-		    strcmp(c->argv[i].text, p->words[i]) != 0)
+		if (c->argv[i].flags != 0 || strcmp(i == 0 ? prog :
+		    c->argv[i].text, p->words[i]) != 0)
 			return 0;
 	return 1;
+}
+
+int
+cmdpat_match(const struct cmdpat *p, const struct shell_cmd *c)
+{
+	return c->argc > 0 && cmdpat_match_as(p, c, c->argv[0].text);
 }
 
 /* Better allow for the same command: more words, then exact, then the
@@ -341,26 +349,44 @@ cmdpat_range(const struct cmdpat *const *v, size_t n, const char *prog,
 	*hi = b;
 }
 
-/* The matching deny pattern, or NULL. */
+/* The deny pattern matching c with prog as its program word, or NULL. */
 static const struct cmdpat *
-cmdpat_find_deny(const struct cmdpat_rules *r, const struct shell_cmd *c)
+cmdpat_deny_as(const struct cmdpat_rules *r, const struct shell_cmd *c,
+    const char *prog)
 {
 	size_t i, lo, hi;
 
-	if (c->argc == 0)
-		return NULL;
 	if (r->index == NULL) {
 		for (i = 0; i < r->ndeny; i++)
-			if (cmdpat_match(&r->deny[i], c))
+			if (cmdpat_match_as(&r->deny[i], c, prog))
 				return &r->deny[i];
 		return NULL;
 	}
-	cmdpat_range(r->index->deny, r->index->ndeny, c->argv[0].text, &lo,
-	    &hi);
+	cmdpat_range(r->index->deny, r->index->ndeny, prog, &lo, &hi);
 	for (i = lo; i < hi; i++)
-		if (cmdpat_match(r->index->deny[i], c))
+		if (cmdpat_match_as(r->index->deny[i], c, prog))
 			return r->index->deny[i];
 	return NULL;
+}
+
+/*
+ * The matching deny pattern, or NULL. A program named by a path is denied
+ * by its name too: "/usr/bin/curl" and "./curl" are what "curl:*" is meant
+ * to stop, while an allow never matches them (cmdpat_match).
+ */
+static const struct cmdpat *
+cmdpat_find_deny(const struct cmdpat_rules *r, const struct shell_cmd *c)
+{
+	const struct cmdpat *p;
+	const char *base;
+
+	if (c->argc == 0)
+		return NULL;
+	if ((p = cmdpat_deny_as(r, c, c->argv[0].text)) != NULL ||
+	    c->argv[0].flags != 0 ||
+	    (base = strrchr(c->argv[0].text, '/')) == NULL || base[1] == '\0')
+		return p;
+	return cmdpat_deny_as(r, c, base + 1);
 }
 
 /* The best matching allow pattern, or NULL. */

@@ -592,6 +592,13 @@ envelope_command(struct ctx *c, int ll, const sigset_t *old)
 
 	if (sigprocmask(SIG_SETMASK, old, NULL) == -1 || setsid() == -1)
 		envelope_die(c, 'S', "sandbox: session");
+	/* Out of the way of 0-3 first: any of these may be a low number,
+	 * and the dups below would close it under us. */
+	if ((ll = fcntl(ll, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (c->in = fcntl(c->in, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (c->outw = fcntl(c->outw, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (c->errw = fcntl(c->errw, F_DUPFD_CLOEXEC, 10)) == -1)
+		envelope_die(c, 'S', "sandbox: stdio");
 	if (dup2(c->in, 0) == -1 || dup2(c->outw, 1) == -1 ||
 	    dup2(c->outw, 2) == -1 || dup3(c->errw, 3, O_CLOEXEC) == -1)
 		envelope_die(c, 'S', "sandbox: stdio");
@@ -789,6 +796,34 @@ envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
 	}
 }
 
+/*
+ * pid 1 is a copy of a caller that may have other threads: it must not
+ * hold their descriptors (another command's output pipe, a socket) for
+ * the life of this sandbox. Keeps only those in keep (at most 4).
+ */
+static void
+envelope_close_others(int *keep, size_t n)
+{
+	unsigned int lo = 3;
+	size_t i, j;
+	int t;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned int)keep[i] > lo)
+			(void)close_range(lo, (unsigned int)keep[i] - 1, 0);
+		lo = (unsigned int)keep[i] + 1;
+	}
+	(void)close_range(lo, ~0U, 0);
+}
+
 /* The body of pid 1. */
 static int
 envelope_child(void *arg)
@@ -808,6 +843,11 @@ envelope_child(void *arg)
 	if (poll(&pf, 1, 0) != 0)
 		_exit(127);	/* the caller is already gone */
 	close(c->life);
+	{
+		int keep[4] = { c->in, c->outw, c->errw, c->s->net_fd };
+
+		envelope_close_others(keep, c->s->net_fd >= 0 ? 4 : 3);
+	}
 
 	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->uid,
 	    (unsigned long)c->uid);
@@ -930,7 +970,7 @@ envelope_sc_build(void)
 		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
 		    nsflag[i], nsflag[i]));
 	}
-	/* Only AF_INET and AF_INET6 sockets; socketpair stays allowed. */
+	/* Only AF_INET and AF_INET6 sockets; stream socketpairs stay. */
 	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
 	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_LT, AF_INET));
 	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
@@ -938,6 +978,12 @@ envelope_sc_build(void)
 	for (fam = AF_INET + 1; fam < AF_INET6; fam++)
 		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
 		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)fam));
+	/* A socket pair only as a stream: a datagram one can sendto() any
+	 * unix socket path it can see on the host. */
+	for (fam = SOCK_DGRAM; fam <= SOCK_SEQPACKET; fam++)
+		bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(socketpair), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
 		    (scmp_datum_t)fam));
 	/* ioctl's command is an int: compare the low 32 bits only. */
 	bad |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
@@ -1189,8 +1235,13 @@ envelope_plan(const struct envelope_spec *s, struct mnt **mp, size_t *np,
 		rv = envelope_plan_add(&m, &n, &cap, s->ro[i], M_RO, err);
 	for (i = 0; rv == 0 && i < s->nrw; i++)
 		rv = envelope_plan_add(&m, &n, &cap, s->rw[i], M_RW, err);
+	/* What is masked or read-only must stay where it is: its parents
+	 * inside a writable grant are pinned, or `mv dir x` would carry a
+	 * hidden file out from under its mask. */
 	for (i = 0; rv == 0 && i < s->nro_over; i++)
 		rv = envelope_pin(s, s->ro_over[i], &m, &n, &cap, err);
+	for (i = 0; rv == 0 && i < s->nhide; i++)
+		rv = envelope_pin(s, s->hide[i], &m, &n, &cap, err);
 	/* Shorter first, so a grant inside another is mounted on top. */
 	if (rv == 0 && n > first)
 		qsort(m + first, n - first, sizeof(*m), envelope_cmp_len);
@@ -1260,8 +1311,14 @@ envelope_drain(int fd, int spill, size_t max, struct envelope_result *r)
 
 	if ((n = read(fd, b, sizeof(b))) <= 0)
 		return n == 0 || (errno != EAGAIN && errno != EINTR) ? 0 : 1;
+	/* The spill file keeps the first ENVELOPE_SPILL_MAX bytes: a
+	 * command must not fill ward's disk. */
+	keep = r->total < ENVELOPE_SPILL_MAX ? ENVELOPE_SPILL_MAX - r->total :
+	    0;
+	if (keep > (size_t)n)
+		keep = (size_t)n;
 	r->total += (size_t)n;
-	if (spill != -1 && write(spill, b, (size_t)n) != n)
+	if (spill != -1 && keep > 0 && write(spill, b, keep) != (ssize_t)keep)
 		return -1;
 	keep = r->out.len < max ? max - r->out.len : 0;
 	if (keep > (size_t)n)

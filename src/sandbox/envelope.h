@@ -53,6 +53,7 @@ enum {
 #define ENVELOPE_DEF_FSIZE	(8ULL << 30)	/* largest file written */
 #define ENVELOPE_DEF_CPU	1800		/* CPU seconds per process */
 #define ENVELOPE_DEF_NOFILE	4096
+#define ENVELOPE_SPILL_MAX	(64ULL << 20)	/* bytes kept in a spill file */
 
 struct envelope_spec {
 	const char	 *cwd;		/* absolute; the command starts here */
@@ -70,7 +71,8 @@ struct envelope_spec {
 	unsigned	  timeout_ms;	/* 0: none; on expiry all is killed */
 	size_t		  max_output;	/* bytes of output kept in the result */
 	const char	 *spill_path;	/* NULL, or a new file (0600, O_EXCL)
-					 * that receives all the output */
+					 * that receives the output, up to
+					 * ENVELOPE_SPILL_MAX bytes */
 	int		  stdin_fd;	/* -1: /dev/null */
 	int		  net_fd;	/* -1: only lo; else a connected
 					 * AF_UNIX socket to the egress proxy:

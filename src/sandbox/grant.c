@@ -21,7 +21,8 @@
 #include "../policy/pathpat.h"
 #include "grant.h"
 
-#define GRANT_WALK_DEPTH	64
+#define GRANT_WALK_DEPTH	64	/* deeper is refused, never skipped */
+#define GRANT_HIDE_MAX		4096	/* masks one command may need */
 
 const char *const grant_secret_paths[] = {
 	"~/.ssh", "~/.aws", "~/.gnupg", "~/.config/gh", "~/.config/gcloud",
@@ -31,7 +32,8 @@ const char *const grant_secret_paths[] = {
 	"~/.local/share/keyrings", "~/.mozilla", "~/.config/google-chrome",
 	"~/.config/chromium", "~/.bash_history", "~/.zsh_history",
 	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-	"/etc/ssh/*_key", "/etc/sudoers", "/etc/sudoers.d",
+	"/etc/ssh/*_key", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private",
+	"/etc/wireguard", "/etc/krb5.keytab", "/etc/NetworkManager/system-connections",
 	"/var/lib/docker", "/run/docker.sock", "/var/run/docker.sock",
 	NULL
 };
@@ -72,6 +74,30 @@ grant_addreal(struct grant_strv *s, const char *p)
 	char real[PATH_MAX];
 
 	if (realpath(p, real) == NULL)
+		return 0;
+	return grant_add(s, real);
+}
+
+/* 1 when p is root or below it. */
+static int
+grant_under(const char *p, const char *root)
+{
+	size_t n = strlen(root);
+
+	return strncmp(p, root, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/*
+ * Adds the real path of p, a path in the project, if it exists and is in
+ * the project: a symlink the project ships (or a command planted) must not
+ * choose which host directory gets bound. The file tools deny the same.
+ */
+static int
+grant_addproj(struct grant_strv *s, const char *root, const char *p)
+{
+	char real[PATH_MAX];
+
+	if (realpath(p, real) == NULL || !grant_under(real, root))
 		return 0;
 	return grant_add(s, real);
 }
@@ -145,7 +171,7 @@ grant_files(const char *root, const struct manifest_files *f,
 	for (i = 0; i < f->npaths; i++) {
 		if (grant_globdir(root, f->paths[i].path, p, sizeof(p)) != 0)
 			return WARD_EINVAL;
-		if ((rc = grant_addreal(to, p)) != 0)
+		if ((rc = grant_addproj(to, root, p)) != 0)
 			return rc;
 	}
 	return grant_adddirs(f, to);
@@ -171,12 +197,33 @@ struct grant_walk {
 	const struct manifest_path	*entry;
 	const struct manifest_strs	*names;
 	struct grant_strv		*to;
+	struct buf			*err;
 };
+
+/* Adds what a matching entry stands for: a regular file, or the real
+ * target of a symlink if that is a regular file in the project. FIFOs,
+ * sockets and devices are left alone: nothing can be read from them that
+ * a command did not put there. */
+static int
+grant_match(struct grant_walk *w, const char *p, const struct stat *st)
+{
+	char real[PATH_MAX];
+	struct stat rst;
+
+	if (S_ISREG(st->st_mode))
+		return grant_add(w->to, p);
+	if (!S_ISLNK(st->st_mode) || realpath(p, real) == NULL ||
+	    stat(real, &rst) == -1 || !S_ISREG(rst.st_mode) ||
+	    !grant_under(real, w->root))
+		return 0;
+	return grant_add(w->to, real);
+}
 
 /* Walks dir (absolute, below root) adding what the deny entry covers:
  * files whose directory matches the entry's glob and whose name matches
- * its file globs. Symlinks are not followed: the envelope does not follow
- * them either, and a link's target is masked where it lies. */
+ * its file globs. Links are not followed into directories. What cannot be
+ * walked to the end is refused, not skipped: a skipped file is a shown
+ * one. */
 static int
 grant_walk(struct grant_walk *w, const char *dir, int depth)
 {
@@ -187,14 +234,17 @@ grant_walk(struct grant_walk *w, const char *dir, int depth)
 	const char *rel;
 	int rc = 0, fd;
 
-	if (depth > GRANT_WALK_DEPTH)
-		return 0;
+	if (depth > GRANT_WALK_DEPTH) {
+		buf_printf(w->err, "sandbox: %s is nested too deep to check "
+		    "for denied files", dir);
+		return WARD_EINVAL;
+	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return 0;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return 0;
+		return WARD_ESYS;
 	}
 	rel = dir[w->rootlen] == '/' ? dir + w->rootlen + 1 : "";
 	while (rc == 0 && (de = readdir(d)) != NULL) {
@@ -202,24 +252,30 @@ grant_walk(struct grant_walk *w, const char *dir, int depth)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >=
-		    sizeof(p) || fstatat(fd, de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1)
+		    sizeof(p)) {
+			buf_printf(w->err, "sandbox: a path under %s is too "
+			    "long to check for denied files", dir);
+			rc = WARD_EINVAL;
+			break;
+		}
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		if (S_ISDIR(st.st_mode))
 			rc = grant_walk(w, p, depth + 1);
 		else if (pathpat_match(w->entry->path, *rel ? rel : ".") &&
 		    grant_names(w->names, de->d_name))
-			rc = grant_add(w->to, p);
+			rc = grant_match(w, p, &st);
 	}
 	closedir(d);
 	return rc;
 }
 
-/* What a deny list hides (or makes read-only): whole directories for
- * entries without file globs, else each matching file that exists. */
+/* What a deny list hides (or makes read-only): an entry that names a path
+ * exactly covers it whole, file or directory, whatever the file globs; a
+ * glob entry covers each existing file it matches. */
 static int
 grant_deny(const char *root, const struct manifest_files *f,
-    struct grant_strv *to)
+    struct grant_strv *to, struct buf *err)
 {
 	struct grant_walk w;
 	const struct manifest_path *e;
@@ -238,7 +294,8 @@ grant_deny(const char *root, const struct manifest_files *f,
 		w.entry = e;
 		w.names = e->has_files ? &e->files : &f->default_files;
 		w.to = to;
-		if (w.names->n == 0 && strpbrk(e->path, "*?[\\") == NULL)
+		w.err = err;
+		if (strpbrk(e->path, "*?[\\") == NULL || w.names->n == 0)
 			rc = grant_add(to, real);
 		else
 			rc = grant_walk(&w, real, 0);
@@ -334,50 +391,122 @@ grant_addlist(struct grant_strv *to, const struct manifest_strs *l)
 	return 0;
 }
 
-/* Environment, extra paths and domains from the grants of the parts. */
+/* 1 when l holds w (and, with also, when also holds it). */
+static int
+grant_in(const struct manifest_strs *l, const struct manifest_strs *also,
+    const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], w) == 0)
+			return 1;
+	for (i = 0; also != NULL && i < also->n; i++)
+		if (strcmp(also->v[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+/* Keeps in acc only what l (and also) holds. */
+static void
+grant_keep(struct grant_strv *acc, const struct manifest_strs *l,
+    const struct manifest_strs *also)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < acc->n; i++)
+		if (grant_in(l, also, acc->v[i]))
+			acc->v[n++] = acc->v[i];
+		else
+			free(acc->v[i]);
+	acc->n = n;
+	if (acc->v != NULL)
+		acc->v[n] = NULL;
+}
+
+/*
+ * What the line's grants share. A line runs in one envelope, so each part
+ * would see what any other part's grant names: the line gets only the
+ * environment variables, extra paths and hosts that every part that runs
+ * a program is granted (a part no pattern matched has the grant a new bare
+ * pattern would: default_domains and nothing else). Wrappers and bare
+ * assignments run nothing themselves and do not count.
+ */
+static int
+grant_shared(const struct manifest *m, const struct cmdpat_result *dec,
+    struct grant_strv *env, struct grant_strv *paths,
+    struct grant_strv *domains)
+{
+	static const struct manifest_strs none;
+	const struct manifest_grant *gr;
+	const struct manifest_strs *dd;
+	size_t i, k;
+	int rc, first = 1;
+
+	for (i = 0; i < dec->nparts; i++) {
+		if (dec->parts[i].rule >= m->allow &&
+		    dec->parts[i].rule < m->allow + m->nallow)
+			gr = &m->grants[dec->parts[i].rule - m->allow];
+		else if (dec->parts[i].decision != CMDPAT_ALLOW)
+			gr = NULL;	/* unmatched: a bare pattern's */
+		else
+			continue;
+		dd = gr == NULL || gr->inherit_default_domains ?
+		    &m->default_domains : &none;
+		if (!first) {
+			grant_keep(env, gr ? &gr->env_vars : &none, NULL);
+			grant_keep(paths, gr ? &gr->paths : &none, NULL);
+			grant_keep(domains, gr ? &gr->domains : &none, dd);
+			continue;
+		}
+		first = 0;
+		if (gr != NULL) {
+			for (k = 0; k < gr->env_vars.n; k++)
+				if ((rc = grant_add(env, gr->env_vars.v[k])) != 0)
+					return rc;
+			for (k = 0; k < gr->paths.n; k++)
+				if ((rc = grant_add(paths, gr->paths.v[k])) != 0)
+					return rc;
+			if ((rc = grant_addlist(domains, &gr->domains)) != 0)
+				return rc;
+		}
+		if ((rc = grant_addlist(domains, dd)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Environment, extra paths and domains from what the parts' grants share. */
 static int
 grant_parts(const struct manifest *m, const char *root,
     const struct cmdpat_result *dec, char *const *envp, struct grant *g)
 {
-	const struct manifest_grant *gr;
+	struct grant_strv env = { NULL, 0 }, paths = { NULL, 0 };
 	char p[PATH_MAX];
-	size_t i, k;
-	int rc, defaults = 0;
+	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < m->default_env_vars.n; i++)
-		if ((rc = grant_passenv(m, envp, &g->env,
-		    m->default_env_vars.v[i])) != 0)
-			return rc;
-	for (i = 0; i < dec->nparts; i++) {
-		if (dec->parts[i].rule < m->allow ||
-		    dec->parts[i].rule >= m->allow + m->nallow) {
-			if (dec->parts[i].decision != CMDPAT_ALLOW)
-				defaults = 1;
-			continue;
-		}
-		gr = &m->grants[dec->parts[i].rule - m->allow];
-		defaults |= gr->inherit_default_domains;
-		for (k = 0; k < gr->env_vars.n; k++)
-			if ((rc = grant_passenv(m, envp, &g->env,
-			    gr->env_vars.v[k])) != 0)
-				return rc;
-		for (k = 0; k < gr->paths.n; k++) {
-			if (gr->paths.v[k][0] == '/' ||
-			    gr->paths.v[k][0] == '~')
-				rc = grant_home(gr->paths.v[k], p, sizeof(p));
-			else
-				rc = (size_t)snprintf(p, sizeof(p), "%s/%s",
-				    root, gr->paths.v[k]) < sizeof(p) ? 0 :
-				    WARD_EINVAL;
-			if (rc != 0 || (rc = grant_addreal(&g->rw, p)) != 0)
-				return rc;
-		}
-		if ((rc = grant_addlist(&g->domains, &gr->domains)) != 0)
-			return rc;
+	for (i = 0; i < m->default_env_vars.n && rc == 0; i++)
+		rc = grant_passenv(m, envp, &g->env, m->default_env_vars.v[i]);
+	if (rc == 0)
+		rc = grant_shared(m, dec, &env, &paths, &g->domains);
+	for (i = 0; i < env.n && rc == 0; i++)
+		rc = grant_passenv(m, envp, &g->env, env.v[i]);
+	for (i = 0; i < paths.n && rc == 0; i++) {
+		/* Absolute and ~/ paths are the manifest's own choice; a
+		 * project path must stay in the project. */
+		if (paths.v[i][0] == '/' || paths.v[i][0] == '~') {
+			if ((rc = grant_home(paths.v[i], p, sizeof(p))) == 0)
+				rc = grant_addreal(&g->rw, p);
+		} else if ((size_t)snprintf(p, sizeof(p), "%s/%s", root,
+		    paths.v[i]) >= sizeof(p))
+			rc = WARD_EINVAL;
+		else
+			rc = grant_addproj(&g->rw, root, p);
 	}
-	if (defaults)
-		return grant_addlist(&g->domains, &m->default_domains);
-	return 0;
+	grant_strv_free(&env);
+	grant_strv_free(&paths);
+	return rc;
 }
 
 int
@@ -398,31 +527,27 @@ grant_build(const struct policy *pol, const char *root,
 	if ((rc = grant_files(root, &m->allow_read, &g->ro)) != 0 ||
 	    (rc = grant_files(root, &m->allow_write, &g->rw)) != 0 ||
 	    (rc = grant_parts(m, root, dec, envp, g)) != 0 ||
-	    (rc = grant_deny(root, &m->deny_read, &g->hide)) != 0 ||
-	    (rc = grant_deny(root, &m->deny_write, &g->ro_over)) != 0 ||
+	    (rc = grant_deny(root, &m->deny_read, &g->hide, err)) != 0 ||
+	    (rc = grant_deny(root, &m->deny_write, &g->ro_over, err)) != 0 ||
 	    (rc = grant_secrets(&g->hide)) != 0)
 		goto out;
-	/* Never writable, whatever is granted: the manifest and what git
-	 * runs or reads outside the sandbox. */
+	/* Never writable, whatever is granted: the manifest, and all of
+	 * git's metadata, which git outside the sandbox reads and runs
+	 * (hooks, config, commondir, fsmonitor, modules, worktrees): a
+	 * command may read the repository, never change it. */
 	snprintf(p, sizeof(p), "%s/ward.toml", root);
-	if ((rc = grant_addreal(&g->ro_over, p)) != 0)
+	if ((rc = grant_addproj(&g->ro_over, root, p)) != 0)
 		goto out;
-	/* A hooks directory that does not exist cannot be mounted over, and
-	 * a command could then create one with a hook in it: create it (as
-	 * git itself would) so that it is protected like any other. */
-	snprintf(p, sizeof(p), "%s/.git/hooks", root);
-	if (mkdir(p, 0755) == -1 && errno != EEXIST && errno != ENOENT &&
-	    errno != ENOTDIR) {
-		buf_printf(err, "sandbox: cannot create %s to protect it: %s",
-		    p, strerror(errno));
-		rc = WARD_ESYS;
+	snprintf(p, sizeof(p), "%s/.git", root);
+	if ((rc = grant_addproj(&g->ro_over, root, p)) != 0)
+		goto out;
+	if (g->hide.n + g->ro_over.n > GRANT_HIDE_MAX) {
+		buf_printf(err, "sandbox: %zu denied files to mask, more than "
+		    "%d: narrow the deny rules or remove the files",
+		    g->hide.n + g->ro_over.n, GRANT_HIDE_MAX);
+		rc = WARD_EINVAL;
 		goto out;
 	}
-	if ((rc = grant_addreal(&g->ro_over, p)) != 0)
-		goto out;
-	snprintf(p, sizeof(p), "%s/.git/config", root);
-	if ((rc = grant_addreal(&g->ro_over, p)) != 0)
-		goto out;
 	/* A minimal environment; the rest comes only from grants. */
 	if ((rc = grant_setenv(&g->env, "PATH",
 	    "/usr/local/bin:/usr/bin:/bin")) != 0 ||
@@ -452,9 +577,11 @@ grant_build(const struct policy *pol, const char *root,
 	g->spec.max_output = (size_t)m->max_output_bytes;
 out:
 	if (rc != 0) {
-		buf_printf(err, "cannot build the sandbox for this command: %s",
-		    rc == WARD_EINVAL ? "a path in ward.toml is too long or "
-		    "needs $HOME" : ward_strerror(rc));
+		if (err->len == 0)
+			buf_printf(err, "cannot build the sandbox for this "
+			    "command: %s", rc == WARD_EINVAL ? "a path in "
+			    "ward.toml is too long or needs $HOME" :
+			    ward_strerror(rc));
 		grant_clear(g);
 	}
 	return rc;

@@ -296,6 +296,67 @@ is "$(cat .git/config)" '[core]' "nor .git/config"
 cmp -s ward.toml "$T/ward.toml.rw"; ok $? "nor ward.toml"
 is "$(cat rw-works.txt 2>/dev/null)" ok "while the rest of the project is writable"
 
+# --- attacks found in review -------------------------------------------------
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["**"]
+
+[capabilities.deny.read]
+default_files = ["*.key"]
+paths = ["**", "secret.txt", "config/secrets"]
+
+[capabilities.allow.commands]
+patterns = [{ command = "true", env_vars = ["WARD_TEST_PARENT_SECRET"], domains = ["127.0.0.1"] }, "sh:*"]
+
+[capabilities.deny.commands]
+patterns = ["curl:*"]
+TOML
+printf 'FILE-SECRET\n' > secret.txt
+mkdir -p config/secrets && printf 'DIR-SECRET\n' > config/secrets/token
+sb named 'cat secret.txt config/secrets/token'
+unlike "$OUT" 'FILE-SECRET|DIR-SECRET' "a deny entry naming a file or directory hides it, whatever default_files says"
+sb mvparent 'mv config config-moved; cat config-moved/secrets/token'
+sb mvparent2 'cat config-moved/secrets/token config/secrets/token'
+unlike "$OUT" 'DIR-SECRET' "moving the parent of a hidden directory does not carry it out from under its mask"
+[ -d config/secrets ] && [ ! -e config-moved ]; ok $? "the parent could not be moved"
+sb dgram 'python3 -c "
+import socket
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.sendto(b\"x\", \"'"$T"'/host.sock\"); print(\"DGRAM-SENT\")"'
+unlike "$OUT" 'DGRAM-SENT' "a datagram socketpair cannot send to a host unix socket"
+sb plant 'ln -s /nonexistent out/x.key; mkfifo out/y.key; echo planted'
+OUT=$(timeout 60 "$WARD" sandbox run -- echo still-works 2>&1); RC=$?
+is "$RC" 0 "a planted symlink or FIFO named like a denied file does not break later commands"
+like "$OUT" 'still-works' "  (the command ran)"
+rm -f out/x.key out/y.key
+sb deep 'mkdir -p out/d && cd out/d && for i in $(seq 70); do mkdir d; cd d; done && echo KEY-SECRET > id.key && echo deep-made'
+OUT=$("$WARD" sandbox run -- true 2>&1); RC=$?
+is "$RC" 1 "a tree too deep to check for denied files is refused, not skipped"
+like "$OUT" 'nested too deep' "saying why"
+rm -rf out/d
+mkdir -p "$T/hostdir" && printf 'original\n' > "$T/hostdir/file"
+ln -s "$T/hostdir" build-link
+sb symgrant 'echo PWNED > build-link/file'
+is "$(cat "$T/hostdir/file")" original "a symlink in the project does not choose what host directory gets bound"
+rm -f build-link
+export WARD_TEST_PARENT_SECRET=only-for-true
+sb shared 'echo "token=${WARD_TEST_PARENT_SECRET:-none} proxy=${HTTP_PROXY:-none}"'
+OUT=$("$WARD" sandbox run -- "true; sh t/shared.sh" 2>&1)
+like "$OUT" 'token=none proxy=none' "a grant's variables and hosts do not reach the other parts of a line"
+OUT=$("$WARD" sandbox run -- /usr/bin/curl --version 2>&1); RC=$?
+is "$RC" 126 "a denied program named by its path is refused"
+git init -q gitrepo 2>/dev/null || mkdir -p gitrepo/.git
+cp ward.toml gitrepo/ && ( cd gitrepo && "$WARD" approve --yes >/dev/null )
+printf 'echo SB-STARTED; echo ../.evil > .git/commondir; mkdir -p .evil; echo "[core]" > .git/config.worktree; echo x > .git/HEAD; echo done\n' > gitrepo/g.sh
+OUT=$(cd gitrepo && "$WARD" sandbox run -- sh g.sh 2>&1)
+like "$OUT" 'SB-STARTED' "git metadata attack: the script ran"
+[ ! -e gitrepo/.git/commondir ] && [ ! -e gitrepo/.git/config.worktree ] && [ "$(cat gitrepo/.git/HEAD)" != x ]; ok $? "nothing in .git can be written (commondir, config.worktree, HEAD)"
+
 # --- fail closed -----------------------------------------------------------
 for layer in userns landlock seccomp; do
 	rm -f "$T/layer-ran"
