@@ -1,21 +1,51 @@
 /*
  * The command envelope (DESIGN §2 invariants 2-4; contract in envelope.h).
  *
- * The caller clones one child into new user, mount, pid, network, ipc, uts
- * and cgroup namespaces. That child is pid 1 of the sandbox: it clones the
- * granted paths as detached mount trees, builds a new root on a tmpfs,
- * pivots into it, brings lo up, prepares the Landlock ruleset, then forks
- * the command. The command drops every capability, sets no_new_privs,
- * enters Landlock and the seccomp filter, and execs /bin/sh. pid 1 stays
- * outside Landlock and seccomp to reap, forward signals and relay proxy
- * connections; when the command exits, pid 1 exits with its code and the
- * kernel kills whatever else is left in the pid namespace.
+ * Cold path: the caller clones one child into new user, mount, pid,
+ * network, ipc, uts and cgroup namespaces. That child is pid 1 of the
+ * sandbox: it clones the granted paths as detached mount trees, builds a
+ * new root on a tmpfs, pivots into it, brings lo up, prepares the Landlock
+ * ruleset, then clones the command. The command drops every capability,
+ * sets no_new_privs, enters Landlock and the seccomp filter, and execs
+ * /bin/sh. pid 1 stays outside Landlock and seccomp to reap, forward
+ * signals and relay proxy connections; when the command exits, pid 1 exits
+ * with its code and the kernel kills whatever else is left in the pid
+ * namespace.
  *
- * The caller may be threaded, so the child neither allocates nor takes
+ * Templates (the usual path; DESIGN §7 budgets the envelope at 1.5x a
+ * plain fork+exec). Creating the namespaces and building the root cost
+ * more than the command, so they are done once per plan: the mount plan
+ * (baseline, grants, masks, after resolution on the host) together with
+ * the uid, gid and Landlock ABI is the key of a template. A builder child
+ * does the cold path's setup up to the pivot and lo, records what every
+ * plan path is in the new view (device, inode, type, mount root), and is
+ * killed once the caller holds fds to its user, mount, network, uts and
+ * cgroup namespaces: no process keeps a template. Each run then enters
+ * those from a CLONE_VM child, unshares new mount, ipc and pid namespaces
+ * and clones pid 1, which mounts a new /proc, /tmp, /dev/shm and /dev/pts
+ * over the template's (all private mounts: nothing propagates back; grants
+ * under /tmp are moved onto the new one) and goes on as the cold path
+ * does. Landlock, seccomp, capabilities, limits and pid_max are per run.
+ * What a run can change that outlives it is only what the grants let it
+ * write: the root, /dev and the masks are read-only, its processes die
+ * with its pid namespace, and sockets and SysV objects with their owners
+ * and its ipc namespace. A template is used by one run at a time (runs
+ * through it share a loopback); a concurrent run of the same plan runs
+ * cold.
+ *
+ * A kept view can go stale: the host may rename a new file over a hidden
+ * one or recreate a read-only directory, which detaches the mask from
+ * every namespace, or create a grant that was missing. So each run first
+ * compares every plan path on the host with what it was at the build, and
+ * pid 1 compares every plan path in its view with the builder's record;
+ * any difference (or error) drops the template and builds a new one; a
+ * second stale build runs cold. envelope_flush drops them all.
+ *
+ * The caller may be threaded, so the children neither allocate nor take
  * locks: the mount plan and the seccomp program are built before the
- * clone, and the child uses system calls and snprintf only. A setup
+ * clone, and the children use system calls and snprintf only. A setup
  * failure is written to a close-on-exec pipe as one line; any byte on it
- * means the command did not run.
+ * means the command did not run ('T': stale template, run again).
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -475,6 +505,14 @@ envelope_root(struct ctx *c)
 	for (i = 0; i < nitems(links); i++)
 		if (symlinkat(links[i][0], rootfd, links[i][1]) == -1)
 			envelope_die(c, 'S', "sandbox: /%s", links[i][1]);
+	/* Read-only once filled: a kept template must not carry metadata
+	 * (modes, times) from one command to the next. */
+	memset(&ma, 0, sizeof(ma));
+	ma.attr_set = MOUNT_ATTR_RDONLY;
+	if ((t = envelope_target(rootfd, "/dev", 1)) == -1 ||
+	    mount_setattr(t, "", AT_EMPTY_PATH, &ma, sizeof(ma)) == -1)
+		envelope_die(c, 'S', "sandbox: read-only /dev");
+	close(t);
 	if ((t = envelope_fs_tree("tmpfs", t1777, 2, MOUNT_ATTR_NOSUID |
 	    MOUNT_ATTR_NODEV)) == -1)
 		envelope_die(c, 'U', "sandbox: mount /tmp");

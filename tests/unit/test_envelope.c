@@ -831,6 +831,11 @@ t_template(void)
 	    "ps -e -o args | grep -c 98766[1]", ENVELOPE_FS_SYSTEM, &code);
 	is_str(o, "0\n0\n0\n", "template: a second command "
 	    "sees none of the first's /tmp, /dev/shm, SysV shm or processes");
+	run("chmod 0700 /dev; touch -h -d @1 /dev /dev/fd", ENVELOPE_FS_SYSTEM,
+	    &code);
+	is_str(run("stat -c %a /dev; stat -c %Y /dev/fd | grep -cx 1",
+	    ENVELOPE_FS_SYSTEM, &code), "755\n0\n", "attack: a command leaves "
+	    "no mode or time on the kept /dev");
 	o = run("ls /proc | grep -c '^[0-9]'", ENVELOPE_FS_SYSTEM, &code);
 	ok(atoi(o) <= 4, "template: a fresh pid namespace each time (%d)",
 	    atoi(o));
