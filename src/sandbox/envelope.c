@@ -1,21 +1,51 @@
 /*
  * The command envelope (DESIGN §2 invariants 2-4; contract in envelope.h).
  *
- * The caller clones one child into new user, mount, pid, network, ipc, uts
- * and cgroup namespaces. That child is pid 1 of the sandbox: it clones the
- * granted paths as detached mount trees, builds a new root on a tmpfs,
- * pivots into it, brings lo up, prepares the Landlock ruleset, then forks
- * the command. The command drops every capability, sets no_new_privs,
- * enters Landlock and the seccomp filter, and execs /bin/sh. pid 1 stays
- * outside Landlock and seccomp to reap, forward signals and relay proxy
- * connections; when the command exits, pid 1 exits with its code and the
- * kernel kills whatever else is left in the pid namespace.
+ * Cold path: the caller clones one child into new user, mount, pid,
+ * network, ipc, uts and cgroup namespaces. That child is pid 1 of the
+ * sandbox: it clones the granted paths as detached mount trees, builds a
+ * new root on a tmpfs, pivots into it, brings lo up, prepares the Landlock
+ * ruleset, then clones the command. The command drops every capability,
+ * sets no_new_privs, enters Landlock and the seccomp filter, and execs
+ * /bin/sh. pid 1 stays outside Landlock and seccomp to reap, forward
+ * signals and relay proxy connections; when the command exits, pid 1 exits
+ * with its code and the kernel kills whatever else is left in the pid
+ * namespace.
  *
- * The caller may be threaded, so the child neither allocates nor takes
+ * Templates (the usual path; DESIGN §7 budgets the envelope at 1.5x a
+ * plain fork+exec). Creating the namespaces and building the root cost
+ * more than the command, so they are done once per plan: the mount plan
+ * (baseline, grants, masks, after resolution on the host) together with
+ * the uid, gid and Landlock ABI is the key of a template. A builder child
+ * does the cold path's setup up to the pivot and lo, records what every
+ * plan path is in the new view (device, inode, type, mount root), and is
+ * killed once the caller holds fds to its user, mount, network, uts and
+ * cgroup namespaces: no process keeps a template. Each run then enters
+ * those from a CLONE_VM child, unshares new mount, ipc and pid namespaces
+ * and clones pid 1, which mounts a new /proc, /tmp, /dev/shm and /dev/pts
+ * over the template's (all private mounts: nothing propagates back; grants
+ * under /tmp are moved onto the new one) and goes on as the cold path
+ * does. Landlock, seccomp, capabilities, limits and pid_max are per run.
+ * What a run can change that outlives it is only what the grants let it
+ * write: the root, /dev and the masks are read-only, its processes die
+ * with its pid namespace, and sockets and SysV objects with their owners
+ * and its ipc namespace. A template is used by one run at a time (runs
+ * through it share a loopback); a concurrent run of the same plan runs
+ * cold.
+ *
+ * A kept view can go stale: the host may rename a new file over a hidden
+ * one or recreate a read-only directory, which detaches the mask from
+ * every namespace, or create a grant that was missing. So each run first
+ * compares every plan path on the host with what it was at the build, and
+ * pid 1 compares every plan path in its view with the builder's record;
+ * any difference (or error) drops the template and builds a new one; a
+ * second stale build runs cold. envelope_flush drops them all.
+ *
+ * The caller may be threaded, so the children neither allocate nor take
  * locks: the mount plan and the seccomp program are built before the
- * clone, and the child uses system calls and snprintf only. A setup
+ * clone, and the children use system calls and snprintf only. A setup
  * failure is written to a close-on-exec pipe as one line; any byte on it
- * means the command did not run.
+ * means the command did not run ('T': stale template, run again).
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -108,11 +138,49 @@ struct mnt {
 	int	 dir;		/* child: the source is a directory */
 };
 
+/* What a plan path resolves to: on the host, or in a template's view. */
+struct seen {
+	int		 present;
+	int		 mroot;		/* the root of a mount */
+	unsigned	 type;		/* S_IFMT bits */
+	uint32_t	 maj, min;
+	uint64_t	 ino;
+};
+
+/* The namespaces a template keeps, in the order they are entered. */
+#define NNS	5
+static const char *const ns_name[NNS] = { "user", "mnt", "net", "uts",
+    "cgroup" };
+static const int ns_flag[NNS] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET,
+    CLONE_NEWUTS, CLONE_NEWCGROUP };
+
+/* A prepared view, kept as namespace fds (no process holds it). */
+struct tmpl {
+	struct buf	 key;		/* uid, gid, Landlock ABI, the plan */
+	struct mnt	*m;		/* the plan it was built from */
+	size_t		 nm;
+	struct seen	*host;		/* each plan path on the host */
+	struct seen	*view;		/* and in the view (shared mapping) */
+	int		 ns[NNS];
+	int		 busy;		/* a run is using it */
+	int		 dead;		/* flushed: freed when released */
+	uint64_t	 used;		/* for eviction: last use */
+};
+
+/* How the child is run. */
+enum { C_COLD, C_BUILD, C_WARM };
+
 /* Everything the child needs, prepared by the caller. */
 struct ctx {
 	const struct envelope_spec *s;
 	struct mnt	*m;
 	size_t		 nm;
+	int		 mode;		/* C_* */
+	struct tmpl	*t;		/* C_BUILD, C_WARM */
+	char		*stack;		/* top of pid 1's stack (C_WARM) */
+	pid_t		 pid1;		/* C_WARM: set by envelope_enter */
+	int		 pidfd1;
+	int		 enter_errno;
 	int		 all;		/* fs == ENVELOPE_FS_ALL */
 	int		 abi;		/* Landlock ABI */
 	uid_t		 uid;
@@ -138,6 +206,12 @@ struct conn {
 static pthread_once_t	 sc_once = PTHREAD_ONCE_INIT;
 static struct sock_filter *sc_prog;
 static unsigned short	 sc_len;
+
+/* The templates, by key; tm_lock guards the array and busy/dead/used. */
+#define NTMPL	4
+static pthread_mutex_t	 tm_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tmpl	*tm_cache[NTMPL];
+static uint64_t		 tm_clock;
 
 /* ---- the child: pid 1 of the sandbox ---- */
 
@@ -431,6 +505,14 @@ envelope_root(struct ctx *c)
 	for (i = 0; i < nitems(links); i++)
 		if (symlinkat(links[i][0], rootfd, links[i][1]) == -1)
 			envelope_die(c, 'S', "sandbox: /%s", links[i][1]);
+	/* Read-only once filled: a kept template must not carry metadata
+	 * (modes, times) from one command to the next. */
+	memset(&ma, 0, sizeof(ma));
+	ma.attr_set = MOUNT_ATTR_RDONLY;
+	if ((t = envelope_target(rootfd, "/dev", 1)) == -1 ||
+	    mount_setattr(t, "", AT_EMPTY_PATH, &ma, sizeof(ma)) == -1)
+		envelope_die(c, 'S', "sandbox: read-only /dev");
+	close(t);
 	if ((t = envelope_fs_tree("tmpfs", t1777, 2, MOUNT_ATTR_NOSUID |
 	    MOUNT_ATTR_NODEV)) == -1)
 		envelope_die(c, 'U', "sandbox: mount /tmp");
@@ -579,18 +661,32 @@ envelope_drop_caps(const struct ctx *c)
 		envelope_die(c, 'S', "sandbox: drop capabilities");
 }
 
-/* The command: pid 2. Never returns. */
-static void __attribute__((noreturn))
-envelope_command(struct ctx *c, int ll, const sigset_t *old)
+/* What the command's clone gets from pid 1. */
+struct cmd_arg {
+	const struct ctx *c;
+	const sigset_t	*old;
+	int		 ll;
+};
+
+/*
+ * The command: pid 2. It shares pid 1's memory until execve (CLONE_VM |
+ * CLONE_VFORK: no copy of the address space) and writes to none of it:
+ * the context it changes is its own copy on its own stack.
+ */
+static int
+envelope_command(void *arg)
 {
 	static char *const	 empty[] = { NULL };
 	static const char	 noexec[] = "Isandbox: cannot run /bin/sh "
 	    "inside (is the system baseline visible?)";
+	const struct cmd_arg	*a = arg;
+	struct ctx		 cc = *a->c, *c = &cc;
 	struct sock_fprog	 prog;
 	const char		*argv[] = { "sh", "-c", c->s->command, NULL };
 	size_t			 i;
+	int			 ll = a->ll;
 
-	if (sigprocmask(SIG_SETMASK, old, NULL) == -1 || setsid() == -1)
+	if (sigprocmask(SIG_SETMASK, a->old, NULL) == -1 || setsid() == -1)
 		envelope_die(c, 'S', "sandbox: session");
 	/* Out of the way of 0-3 first: any of these may be a low number,
 	 * and the dups below would close it under us. */
@@ -824,15 +920,146 @@ envelope_close_others(int *keep, size_t n)
 	(void)close_range(lo, ~0U, 0);
 }
 
-/* The body of pid 1. */
+/*
+ * What path is, without following a final symlink: 0 with w filled (absent
+ * is not an error), or -1. The kernel must say whether it is a mount root,
+ * or a template cannot be checked.
+ */
+static int
+envelope_seen(const char *path, struct seen *w)
+{
+	struct statx	 sx;
+
+	memset(w, 0, sizeof(*w));
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+	    STATX_TYPE | STATX_INO, &sx) == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	w->present = 1;
+	w->mroot = (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+	w->type = sx.stx_mode & S_IFMT;
+	w->maj = sx.stx_dev_major;
+	w->min = sx.stx_dev_minor;
+	w->ino = sx.stx_ino;
+	return 0;
+}
+
+static int
+envelope_same(const struct seen *a, const struct seen *b)
+{
+	return a->present == b->present && a->mroot == b->mroot &&
+	    a->type == b->type && a->maj == b->maj && a->min == b->min &&
+	    a->ino == b->ino;
+}
+
+/* 1 when plan path i lies inside another one that is present. */
+static int
+envelope_nested(const struct ctx *c, size_t i)
+{
+	size_t	 j, l;
+
+	for (j = 0; j < c->nm; j++) {
+		l = strlen(c->m[j].path);
+		if (j != i && c->m[j].kind != M_LINK &&
+		    c->t->view[j].present &&
+		    strncmp(c->m[i].path, c->m[j].path, l) == 0 &&
+		    c->m[i].path[l] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * C_WARM: what must be new for each command, mounted over the template's:
+ * /proc of the new pid namespace, /tmp, /dev/shm and /dev/pts. The
+ * template's own are private mounts, so nothing here reaches it.
+ */
+static void
+envelope_fresh(struct ctx *c)
+{
+	struct mnt	*m;
+	size_t		 i;
+	int		 rootfd;
+
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL) == -1)
+		envelope_die(c, 'U', "sandbox: pid namespace: mount /proc");
+	/* Grants under /tmp move onto the new /tmp, with their masks. */
+	for (i = 0; i < c->nm; i++) {
+		m = &c->m[i];
+		m->tree = -1;
+		if (m->kind == M_LINK || !c->t->view[i].present ||
+		    strncmp(m->path, "/tmp/", 5) != 0 ||
+		    envelope_nested(c, i))
+			continue;
+		m->tree = open_tree(AT_FDCWD, m->path, OPEN_TREE_CLONE |
+		    OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+		if (m->tree == -1)
+			envelope_die(c, 'T', "sandbox: template: %s", m->path);
+	}
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=1777") == -1)
+		envelope_die(c, 'U', "sandbox: mount /tmp");
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		envelope_die(c, 'S', "sandbox: open root");
+	for (i = 0; i < c->nm; i++)
+		if (c->m[i].tree != -1) {
+			envelope_attach(c, rootfd, c->m[i].tree, c->m[i].path,
+			    c->t->view[i].type == S_IFDIR);
+			c->m[i].tree = -1;
+		}
+	close(rootfd);
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "mode=1777") == -1)
+		envelope_die(c, 'U', "sandbox: mount /dev/shm");
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "newinstance,ptmxmode=0666,mode=0620") == -1)
+		envelope_die(c, 'U', "sandbox: mount /dev/pts");
+}
+
+/*
+ * C_BUILD records what each plan path is in the new view; C_WARM checks
+ * that it still is. A mask goes away when the host replaces what it
+ * covers (an editor's rename over .env detaches the mount from every
+ * namespace), so a hidden or read-only path could show through a kept
+ * view: then the run stops with 'T' and the caller builds a new one.
+ */
+static void
+envelope_view(const struct ctx *c)
+{
+	struct seen	 w;
+	size_t		 i;
+
+	for (i = 0; i < c->nm; i++) {
+		if (c->m[i].kind == M_LINK)
+			continue;
+		if (envelope_seen(c->m[i].path, &w) == -1)
+			envelope_die(c, 'T', "sandbox: template: %s",
+			    c->m[i].path);
+		if (c->mode == C_BUILD)
+			c->t->view[i] = w;
+		else if (!envelope_same(&w, &c->t->view[i])) {
+			errno = 0;
+			envelope_die(c, 'T', "sandbox: template: %s changed",
+			    c->m[i].path);
+		}
+	}
+}
+
+/* The body of pid 1 (C_COLD, C_WARM), or of the template's builder. */
 static int
 envelope_child(void *arg)
 {
 	struct ctx		*c = arg;
 	struct pollfd		 pf;
 	struct sockaddr_in	 sin;
+	struct cmd_arg		 ca;
 	sigset_t		 set, old;
 	char			 map[64];
+	void			*stk;
 	pid_t			 cmd;
 	int			 ll, sfd, lfd = -1, one = 1;
 
@@ -849,18 +1076,38 @@ envelope_child(void *arg)
 		envelope_close_others(keep, c->s->net_fd >= 0 ? 4 : 3);
 	}
 
-	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->uid,
-	    (unsigned long)c->uid);
-	if (envelope_write_file("/proc/self/uid_map", map) == -1)
-		envelope_die(c, 'U', "sandbox: user namespace: uid_map");
-	if (envelope_write_file("/proc/self/setgroups", "deny") == -1)
-		envelope_die(c, 'U', "sandbox: user namespace: setgroups");
-	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->gid,
-	    (unsigned long)c->gid);
-	if (envelope_write_file("/proc/self/gid_map", map) == -1)
-		envelope_die(c, 'U', "sandbox: user namespace: gid_map");
-
-	envelope_root(c);
+	if (c->mode == C_WARM) {
+		/* User, network and uts namespaces come set up. */
+		envelope_fresh(c);
+		envelope_view(c);
+	} else {
+		snprintf(map, sizeof(map), "%lu %lu 1\n",
+		    (unsigned long)c->uid, (unsigned long)c->uid);
+		if (envelope_write_file("/proc/self/uid_map", map) == -1)
+			envelope_die(c, 'U', "sandbox: user namespace: "
+			    "uid_map");
+		if (envelope_write_file("/proc/self/setgroups", "deny") == -1)
+			envelope_die(c, 'U', "sandbox: user namespace: "
+			    "setgroups");
+		snprintf(map, sizeof(map), "%lu %lu 1\n",
+		    (unsigned long)c->gid, (unsigned long)c->gid);
+		if (envelope_write_file("/proc/self/gid_map", map) == -1)
+			envelope_die(c, 'U', "sandbox: user namespace: "
+			    "gid_map");
+		envelope_root(c);
+		if (sethostname("ward", 4) == -1)
+			envelope_die(c, 'U', "sandbox: uts namespace: "
+			    "sethostname");
+		envelope_lo(c);
+	}
+	if (c->mode == C_BUILD) {
+		/* Ready: the caller opens our namespaces, then kills us. */
+		envelope_view(c);
+		if (write(c->outw, "K", 1) != 1)
+			_exit(127);
+		for (;;)
+			pause();
+	}
 	/*
 	 * The kernel does not apply RLIMIT_NPROC to host root, so a per pid
 	 * namespace pid_max (Linux >= 6.14) is the process cap; it cannot be
@@ -876,9 +1123,6 @@ envelope_child(void *arg)
 	/* pid 1 is a copy of the caller: keep /proc/1 and ptrace off it. */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		envelope_die(c, 'S', "sandbox: init: not dumpable");
-	if (sethostname("ward", 4) == -1)
-		envelope_die(c, 'U', "sandbox: uts namespace: sethostname");
-	envelope_lo(c);
 	if (c->s->net_fd >= 0) {
 		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
@@ -905,19 +1149,52 @@ envelope_child(void *arg)
 	if (sigprocmask(SIG_BLOCK, &set, &old) == -1 ||
 	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
 		envelope_die(c, 'S', "sandbox: init: signalfd");
-	if ((cmd = fork()) == -1)
+	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED)
+		envelope_die(c, 'S', "sandbox: init: stack");
+	ca.c = c;
+	ca.old = &old;
+	ca.ll = ll;
+	/* pid 1 waits until the command has exec'd (or failed to). */
+	if ((cmd = clone(envelope_command, (char *)stk + STACK_SIZE,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &ca)) == -1)
 		envelope_die(c, 'S', "sandbox: init: fork");
-	if (cmd == 0) {
-		close(sfd);
-		if (lfd != -1)
-			close(lfd);
-		envelope_command(c, ll, &old);
-	}
+	munmap(stk, STACK_SIZE);
 	close(ll);
 	close(c->outw);
 	close(c->errw);
 	close(c->in);
 	envelope_init_loop(c, cmd, sfd, lfd);
+}
+
+/*
+ * C_WARM, in a CLONE_VM | CLONE_VFORK | CLONE_FILES child of the caller:
+ * enters the template's namespaces, unshares fresh mount, ipc and pid
+ * namespaces, and clones pid 1 as the caller's own child (CLONE_PARENT),
+ * whose pid and pidfd land in the caller's memory and fd table. System
+ * calls only: this shares the caller's memory and may run while another
+ * thread of it holds a lock.
+ */
+static int
+envelope_enter(void *arg)
+{
+	struct ctx	*c = arg;
+	size_t		 i;
+
+	for (i = 0; i < NNS; i++)
+		if (setns(c->t->ns[i], ns_flag[i]) == -1)
+			goto fail;
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) == -1)
+		goto fail;
+	c->pid1 = clone(envelope_child, c->stack, CLONE_PARENT | CLONE_PIDFD |
+	    SIGCHLD, c, &c->pidfd1);
+	if (c->pid1 == -1)
+		goto fail;
+	_exit(0);
+fail:
+	c->enter_errno = errno;
+	_exit(1);
 }
 
 /* ---- the caller ---- */
@@ -1343,104 +1620,333 @@ envelope_setup_err(const char *msg, size_t len, struct buf *err)
 	}
 }
 
-int
-envelope_run(const struct envelope_spec *s, struct envelope_result *r,
-    struct buf *err)
+/* ---- templates ---- */
+
+static void	envelope_tmpl_release(struct tmpl *, int);
+
+static void
+envelope_tmpl_free(struct tmpl *t)
 {
-	struct ctx	 c;
+	size_t	 i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < NNS; i++)
+		if (t->ns[i] != -1)
+			close(t->ns[i]);
+	if (t->view != NULL)
+		munmap(t->view, (t->nm + 1) * sizeof(*t->view));
+	free(t->host);
+	buf_free(&t->key);
+	free(t);
+}
+
+/* The key: who, the Landlock ABI and the plan, byte for byte. */
+static int
+envelope_key(const struct ctx *c, struct buf *k)
+{
+	const char	*link;
+	size_t		 i;
+	int		 rv;
+
+	rv = buf_printf(k, "%lu %lu %d %d %zu", (unsigned long)c->uid,
+	    (unsigned long)c->gid, c->abi, c->all, c->nm);
+	for (i = 0; rv == 0 && i < c->nm; i++) {
+		link = c->m[i].link != NULL ? c->m[i].link : "";
+		rv = buf_printf(k, "|%d ", c->m[i].kind);
+		/* With their NULs: a path may hold any other byte. */
+		if (rv == 0)
+			rv = buf_add(k, c->m[i].path,
+			    strlen(c->m[i].path) + 1);
+		if (rv == 0)
+			rv = buf_add(k, link, strlen(link) + 1);
+	}
+	return rv;
+}
+
+/* 1 when every plan path is on the host what it was at the build. */
+static int
+envelope_tmpl_fresh(const struct ctx *c, const struct tmpl *t)
+{
+	struct seen	 w;
+	size_t		 i;
+
+	for (i = 0; i < c->nm; i++)
+		if (envelope_seen(c->m[i].path, &w) == -1 ||
+		    !envelope_same(&w, &t->host[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Builds a template for c's plan: a child sets up user, mount, network
+ * and uts namespaces and the view as the cold path does, records each
+ * plan path, and waits while the caller opens its namespaces; then it is
+ * killed. Returns the template (busy) or NULL.
+ */
+static struct tmpl *
+envelope_tmpl_build(struct ctx *c, const struct buf *key)
+{
+	struct tmpl	*t;
+	char		 p[64], k;
+	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int		 life[2] = { -1, -1 }, pidfd = -1, ok = 0, st;
+	void		*stack = MAP_FAILED;
+	size_t		 i;
+	pid_t		 pid = -1;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	for (i = 0; i < NNS; i++)
+		t->ns[i] = -1;
+	t->nm = c->nm;
+	t->busy = 1;
+	buf_init(&t->key, 0);
+	if (buf_add(&t->key, key->data, key->len) != 0 ||
+	    (t->host = calloc(c->nm + 1, sizeof(*t->host))) == NULL)
+		goto out;
+	t->view = mmap(NULL, (c->nm + 1) * sizeof(*t->view), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t->view == MAP_FAILED) {
+		t->view = NULL;
+		goto out;
+	}
+	/* Before the build: a change in between makes the next run stale. */
+	for (i = 0; i < c->nm; i++)
+		if (envelope_seen(c->m[i].path, &t->host[i]) == -1)
+			goto out;
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
+	    pipe2(life, O_CLOEXEC) == -1)
+		goto out;
+	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		goto out;
+	c->mode = C_BUILD;
+	c->t = t;
+	c->outw = out[1];
+	c->errw = ep[1];
+	c->life = life[0];
+	pid = clone(envelope_child, (char *)stack + STACK_SIZE, NS_FLAGS |
+	    CLONE_PIDFD | SIGCHLD, c, &pidfd);
+	if (pid == -1)
+		goto out;
+	close(out[1]);
+	out[1] = -1;
+	if (read(out[0], &k, 1) != 1 || k != 'K')
+		goto out;
+	for (i = 0; i < NNS; i++) {
+		snprintf(p, sizeof(p), "/proc/%ld/ns/%s", (long)pid,
+		    ns_name[i]);
+		if ((t->ns[i] = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+			goto out;
+	}
+	ok = 1;
+out:
+	if (pid != -1) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (pidfd != -1)
+		close(pidfd);
+	for (i = 0; i < 2; i++) {
+		if (out[i] != -1)
+			close(out[i]);
+		if (ep[i] != -1)
+			close(ep[i]);
+		if (life[i] != -1)
+			close(life[i]);
+	}
+	if (stack != MAP_FAILED)
+		munmap(stack, STACK_SIZE);
+	c->mode = C_COLD;
+	c->t = NULL;
+	if (!ok) {
+		envelope_tmpl_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * A template for c's plan, marked busy, or NULL: run cold. One run at a
+ * time uses a template, because runs through it share a loopback; a
+ * concurrent run with the same plan runs cold.
+ */
+static struct tmpl *
+envelope_tmpl_get(struct ctx *c)
+{
+	struct tmpl	*t = NULL, *old;
+	struct buf	 key;
+	size_t		 i, slot;
+
+	buf_init(&key, 0);
+	if (envelope_key(c, &key) != 0)
+		goto out;
+	pthread_mutex_lock(&tm_lock);
+	for (i = 0; i < NTMPL; i++)
+		if (tm_cache[i] != NULL && tm_cache[i]->key.len == key.len &&
+		    memcmp(tm_cache[i]->key.data, key.data, key.len) == 0) {
+			t = tm_cache[i];
+			break;
+		}
+	if (t != NULL && t->busy) {
+		pthread_mutex_unlock(&tm_lock);
+		t = NULL;
+		goto out;
+	}
+	if (t != NULL) {
+		t->busy = 1;
+		t->used = ++tm_clock;
+	}
+	pthread_mutex_unlock(&tm_lock);
+	if (t != NULL) {
+		if (envelope_tmpl_fresh(c, t))
+			goto out;
+		envelope_tmpl_release(t, 1);
+	}
+	if ((t = envelope_tmpl_build(c, &key)) == NULL)
+		goto out;
+
+	/* Into a free slot, else over the least recently used idle one. */
+	old = NULL;
+	pthread_mutex_lock(&tm_lock);
+	t->used = ++tm_clock;
+	for (i = 0, slot = NTMPL; i < NTMPL; i++) {
+		if (tm_cache[i] == NULL) {
+			slot = i;
+			break;
+		}
+		if (!tm_cache[i]->busy && (slot == NTMPL ||
+		    tm_cache[i]->used < tm_cache[slot]->used))
+			slot = i;
+	}
+	if (slot == NTMPL)
+		t->dead = 1;
+	else {
+		old = tm_cache[slot];
+		tm_cache[slot] = t;
+	}
+	pthread_mutex_unlock(&tm_lock);
+	envelope_tmpl_free(old);
+out:
+	buf_free(&key);
+	return t;
+}
+
+/* Ends a run's use of t; drop: never use it again. */
+static void
+envelope_tmpl_release(struct tmpl *t, int drop)
+{
+	size_t	 i;
+	int	 dead;
+
+	pthread_mutex_lock(&tm_lock);
+	t->busy = 0;
+	if (drop) {
+		for (i = 0; i < NTMPL; i++)
+			if (tm_cache[i] == t)
+				tm_cache[i] = NULL;
+		t->dead = 1;
+	}
+	dead = t->dead;
+	pthread_mutex_unlock(&tm_lock);
+	if (dead)
+		envelope_tmpl_free(t);
+}
+
+void
+envelope_flush(void)
+{
+	struct tmpl	*t;
+	size_t		 i;
+
+	pthread_mutex_lock(&tm_lock);
+	for (i = 0; i < NTMPL; i++) {
+		if ((t = tm_cache[i]) == NULL)
+			continue;
+		tm_cache[i] = NULL;
+		if (t->busy)
+			t->dead = 1;
+		else
+			envelope_tmpl_free(t);
+	}
+	pthread_mutex_unlock(&tm_lock);
+}
+
+/* ---- one run ---- */
+
+/*
+ * Runs c once, cold (new namespaces) or warm (through c->t). Returns 0
+ * when the command ran (r filled), 1 when the template turned out stale
+ * (nothing ran, r empty), or a WARD_E* code with err set.
+ */
+static int
+envelope_exec(struct ctx *c, int spill, uint64_t t0,
+    struct envelope_result *r, struct buf *err)
+{
+	const struct envelope_spec *s = c->s;
 	struct pollfd	 pf[3];
 	char		 emsg[ERR_MAX];
 	size_t		 elen = 0;
 	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int		 life[2] = { -1, -1 }, spill = -1, devnull = -1;
+	int		 life[2] = { -1, -1 }, devnull = -1;
 	int		 pidfd = -1, rv, st, outopen = 1, erropen = 1, e;
-	void		*stack = MAP_FAILED;
-	uint64_t	 t0, deadline = 0, now;
-	pid_t		 pid;
+	char		*stack = MAP_FAILED;
+	uint64_t	 deadline = 0, now;
+	pid_t		 pid, ip;
 	ssize_t		 n;
 
-	memset(&c, 0, sizeof(c));
-	if (r != NULL) {
-		memset(r, 0, sizeof(*r));
-		buf_init(&r->out, 0);
-	}
-	if (s == NULL || r == NULL || s->command == NULL || s->cwd == NULL ||
-	    s->cwd[0] != '/') {
-		if (err != NULL)
-			buf_puts(err, "sandbox: spec needs a command and an "
-			    "absolute cwd");
-		return WARD_EINVAL;
-	}
-	t0 = envelope_now_us();
-	c.s = s;
-	c.all = s->fs == ENVELOPE_FS_ALL;
-	c.uid = getuid();
-	c.gid = getgid();
-	if (probe_disabled("userns")) {
-		if (err != NULL)
-			buf_puts(err, "sandbox: user namespaces unavailable "
-			    "(disabled by WARD_PROBE_DISABLE; see ward doctor)");
-		return WARD_EUNAVAIL;
-	}
-	c.abi = probe_disabled("landlock") ? 0 : (int)syscall(
-	    SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
-	if (c.abi < 1) {
-		if (err != NULL)
-			buf_puts(err, "sandbox: landlock unavailable (needs "
-			    "Linux >= 5.13 with CONFIG_SECURITY_LANDLOCK=y and "
-			    "landlock in the lsm= boot parameter)");
-		return WARD_EUNAVAIL;
-	}
-	pthread_once(&sc_once, envelope_sc_build);
-	if (sc_prog == NULL || probe_disabled("seccomp")) {
-		if (err != NULL)
-			buf_puts(err, "sandbox: seccomp filter could not be "
-			    "built (libseccomp and CONFIG_SECCOMP_FILTER=y "
-			    "needed)");
-		return WARD_EUNAVAIL;
-	}
-	if ((rv = envelope_limits(s, &c)) != 0)
-		return rv;
-	if ((rv = envelope_plan(s, &c.m, &c.nm, err)) != 0)
-		return rv;
-
-	rv = WARD_ESYS;
-	if (s->spill_path != NULL && (spill = open(s->spill_path, O_WRONLY |
-	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		rv = errno == EEXIST ? WARD_EEXIST : WARD_ESYS;
-		if (err != NULL)
-			buf_printf(err, "sandbox: spill file %s: %s",
-			    s->spill_path, strerror(errno));
-		goto out;
-	}
 	if (s->stdin_fd >= 0)
-		c.in = s->stdin_fd;
-	else if ((c.in = devnull = open("/dev/null", O_RDONLY | O_CLOEXEC))
+		c->in = s->stdin_fd;
+	else if ((c->in = devnull = open("/dev/null", O_RDONLY | O_CLOEXEC))
 	    == -1)
 		goto sys;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
 	    pipe2(life, O_CLOEXEC) == -1)
 		goto sys;
-	c.outw = out[1];
-	c.errw = ep[1];
-	c.life = life[0];
-	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+	c->outw = out[1];
+	c->errw = ep[1];
+	c->life = life[0];
+	/* Two stacks: the warm path's entering child, then pid 1. */
+	stack = mmap(NULL, 2 * STACK_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		goto sys;
-	pid = clone(envelope_child, (char *)stack + STACK_SIZE,
-	    NS_FLAGS | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
-	if (pid == -1) {
-		e = errno;
-		rv = WARD_EUNAVAIL;
-		if (err != NULL)
-			buf_printf(err, "sandbox: user namespaces unavailable "
-			    "(%s; enable them: sysctl "
-			    "kernel.unprivileged_userns_clone=1, "
-			    "user.max_user_namespaces > 0, and for AppArmor "
-			    "kernel.apparmor_restrict_unprivileged_userns=0)",
-			    strerror(e));
-		goto out;
+	if (c->mode == C_WARM) {
+		c->stack = stack + 2 * STACK_SIZE;
+		c->pid1 = -1;
+		c->pidfd1 = -1;
+		c->enter_errno = 0;
+		ip = clone(envelope_enter, stack + STACK_SIZE, CLONE_VM |
+		    CLONE_VFORK | CLONE_FILES | SIGCHLD, c);
+		if (ip == -1)
+			goto sys;
+		while (waitpid(ip, &st, 0) == -1 && errno == EINTR)
+			;
+		pid = c->pid1;
+		pidfd = c->pidfd1;
+		if (pid == -1) {
+			/* The template could not be entered: build anew. */
+			rv = 1;
+			goto out;
+		}
+	} else {
+		pid = clone(envelope_child, stack + 2 * STACK_SIZE,
+		    NS_FLAGS | CLONE_PIDFD | SIGCHLD, c, &pidfd);
+		if (pid == -1) {
+			e = errno;
+			rv = WARD_EUNAVAIL;
+			if (err != NULL)
+				buf_printf(err, "sandbox: user namespaces "
+				    "unavailable (%s; enable them: sysctl "
+				    "kernel.unprivileged_userns_clone=1, "
+				    "user.max_user_namespaces > 0, and for "
+				    "AppArmor kernel.apparmor_restrict_"
+				    "unprivileged_userns=0)", strerror(e));
+			goto out;
+		}
 	}
 	close(out[1]);
 	close(ep[1]);
@@ -1503,7 +2009,8 @@ envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 		elen += (size_t)n;
 	r->duration_us = envelope_now_us() - t0;
 	if (elen > 0 && !r->timed_out) {
-		rv = envelope_setup_err(emsg, elen, err);
+		rv = emsg[0] == 'T' && c->mode == C_WARM ? 1 :
+		    envelope_setup_err(emsg, elen, err);
 		envelope_result_clear(r);
 		goto out;
 	}
@@ -1527,7 +2034,7 @@ sys:
 	envelope_result_clear(r);
 out:
 	if (stack != MAP_FAILED)
-		munmap(stack, STACK_SIZE);
+		munmap(stack, 2 * STACK_SIZE);
 	if (pidfd != -1)
 		close(pidfd);
 	if (out[0] != -1)
@@ -1544,6 +2051,83 @@ out:
 		close(life[1]);
 	if (devnull != -1)
 		close(devnull);
+	return rv;
+}
+
+int
+envelope_run(const struct envelope_spec *s, struct envelope_result *r,
+    struct buf *err)
+{
+	struct ctx	 c;
+	struct tmpl	*t;
+	int		 spill = -1, rv, tries;
+	uint64_t	 t0;
+
+	memset(&c, 0, sizeof(c));
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		buf_init(&r->out, 0);
+	}
+	if (s == NULL || r == NULL || s->command == NULL || s->cwd == NULL ||
+	    s->cwd[0] != '/') {
+		if (err != NULL)
+			buf_puts(err, "sandbox: spec needs a command and an "
+			    "absolute cwd");
+		return WARD_EINVAL;
+	}
+	t0 = envelope_now_us();
+	c.s = s;
+	c.all = s->fs == ENVELOPE_FS_ALL;
+	c.uid = getuid();
+	c.gid = getgid();
+	if (probe_disabled("userns")) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: user namespaces unavailable "
+			    "(disabled by WARD_PROBE_DISABLE; see ward doctor)");
+		return WARD_EUNAVAIL;
+	}
+	c.abi = probe_disabled("landlock") ? 0 : (int)syscall(
+	    SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
+	if (c.abi < 1) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: landlock unavailable (needs "
+			    "Linux >= 5.13 with CONFIG_SECURITY_LANDLOCK=y and "
+			    "landlock in the lsm= boot parameter)");
+		return WARD_EUNAVAIL;
+	}
+	pthread_once(&sc_once, envelope_sc_build);
+	if (sc_prog == NULL || probe_disabled("seccomp")) {
+		if (err != NULL)
+			buf_puts(err, "sandbox: seccomp filter could not be "
+			    "built (libseccomp and CONFIG_SECCOMP_FILTER=y "
+			    "needed)");
+		return WARD_EUNAVAIL;
+	}
+	if ((rv = envelope_limits(s, &c)) != 0)
+		return rv;
+	if ((rv = envelope_plan(s, &c.m, &c.nm, err)) != 0)
+		return rv;
+
+	if (s->spill_path != NULL && (spill = open(s->spill_path, O_WRONLY |
+	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		rv = errno == EEXIST ? WARD_EEXIST : WARD_ESYS;
+		if (err != NULL)
+			buf_printf(err, "sandbox: spill file %s: %s",
+			    s->spill_path, strerror(errno));
+		goto out;
+	}
+	/* A stale template is rebuilt once; after that, run cold. */
+	for (tries = 0;; tries++) {
+		t = tries < 2 ? envelope_tmpl_get(&c) : NULL;
+		c.mode = t != NULL ? C_WARM : C_COLD;
+		c.t = t;
+		rv = envelope_exec(&c, spill, t0, r, err);
+		if (t != NULL)
+			envelope_tmpl_release(t, rv == 1);
+		if (rv != 1)
+			break;
+	}
+out:
 	if (spill != -1)
 		close(spill);
 	envelope_plan_free(c.m, c.nm);

@@ -106,6 +106,13 @@ struct envelope_result {
 int	envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 	    struct buf *err);
 
+/*
+ * Drops every kept template (see envelope.c): the next run of each plan
+ * builds its view anew. A run in progress keeps its template until it
+ * returns. May be called from threads.
+ */
+void	envelope_flush(void);
+
 /* Frees r's output and zeroes it. NULL ok. */
 void	envelope_result_clear(struct envelope_result *r);
 

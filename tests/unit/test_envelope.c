@@ -794,6 +794,132 @@ t_procs(void)
 	unlink(cmd);
 }
 
+/* ---- kept templates: no state crosses from one command to the next ---- */
+
+struct par {
+	struct envelope_spec	 s;
+	struct envelope_result	 r;
+	int			 rv;
+};
+
+static void *
+par_run(void *arg)
+{
+	struct par	*p = arg;
+
+	p->rv = envelope_run(&p->s, &p->r, NULL);
+	return NULL;
+}
+
+static void
+t_template(void)
+{
+	struct envelope_spec s;
+	struct par	 pa[2];
+	pthread_t	 th[2];
+	char		 p[PATH_MAX], q[PATH_MAX], cmd[PATH_MAX + 64];
+	const char	*ro[1], *o;
+	int		 code, i;
+
+	/* The first run builds the template, the second goes through it. */
+	envelope_flush();
+	o = run("echo a > /tmp/left; echo b > /dev/shm/left; "
+	    "ipcmk -M 4096 >/dev/null; sleep 987661 & echo $$", ENVELOPE_FS_SYSTEM,
+	    &code);
+	ok(code == 0 && o[0] != '\0', "template: first command ran");
+	o = run("ls -A /tmp /dev/shm | grep -c left; ipcs -m | grep -c '^0x'; "
+	    "ps -e -o args | grep -c 98766[1]", ENVELOPE_FS_SYSTEM, &code);
+	is_str(o, "0\n0\n0\n", "template: a second command "
+	    "sees none of the first's /tmp, /dev/shm, SysV shm or processes");
+	run("chmod 0700 /dev; touch -h -d @1 /dev /dev/fd", ENVELOPE_FS_SYSTEM,
+	    &code);
+	is_str(run("stat -c %a /dev; stat -c %Y /dev/fd | grep -cx 1",
+	    ENVELOPE_FS_SYSTEM, &code), "755\n0\n", "attack: a command leaves "
+	    "no mode or time on the kept /dev");
+	o = run("ls /proc | grep -c '^[0-9]'", ENVELOPE_FS_SYSTEM, &code);
+	ok(atoi(o) <= 4, "template: a fresh pid namespace each time (%d)",
+	    atoi(o));
+
+	/* Another plan is another view; the first is unchanged after. */
+	s = spec("echo w > tw.txt", ENVELOPE_FS_SYSTEM);
+	ro[0] = proj;
+	s.rw = NULL;
+	s.nrw = 0;
+	s.ro = ro;
+	s.nro = 1;
+	run_spec(&s, &code);
+	ok(code != 0 && !exists(proj, "tw.txt"),
+	    "template: the project read-only in another spec");
+	run("echo w > tw.txt", ENVELOPE_FS_SYSTEM, &code);
+	ok(code == 0 && exists(proj, "tw.txt"),
+	    "template: and read-write again in the first");
+	fmt(p, sizeof(p), "%s/tw.txt", proj);
+	unlink(p);
+	s = spec("cat .env", ENVELOPE_FS_SYSTEM);
+	s.nhide = 1;
+	ok(strstr(run_spec(&s, &code), SECRET) != NULL,
+	    "template: control: .env readable when not hidden");
+	ok(strstr(run("cat .env", ENVELOPE_FS_SYSTEM, &code), SECRET) == NULL,
+	    "template: hidden again with the hiding spec");
+
+	/*
+	 * The host replaces what a mask covers, as an editor saving .env or
+	 * a checkout recreating .git/hooks would: the kept view must not
+	 * show the new file or a writable directory.
+	 */
+	fmt(p, sizeof(p), "%s/.env.new", proj);
+	fmt(q, sizeof(q), "%s/.env", proj);
+	put(proj, ".env.new", "TOKEN=" SECRET "-new\n");
+	if (rename(p, q) == -1)
+		die("rename");
+	ok(strstr(run("cat .env", ENVELOPE_FS_SYSTEM, &code), SECRET) == NULL,
+	    "attack: a hidden file replaced on the host stays hidden");
+	fmt(p, sizeof(p), "%s/.git/hooks", proj);
+	if (rmdir(p) == -1 || mkdir(p, 0755) == -1)
+		die(p);
+	run("echo evil > .git/hooks/pre-commit", ENVELOPE_FS_SYSTEM, &code);
+	ok(!exists(proj, ".git/hooks/pre-commit"),
+	    "attack: a read-only directory recreated on the host stays "
+	    "read-only");
+	fmt(p, sizeof(p), "%s/late", root);
+	if (mkdir(p, 0755) == -1)
+		die(p);
+	s = spec("ls -d ", ENVELOPE_FS_SYSTEM);
+	ro[0] = p;
+	s.ro = ro;
+	fmt(cmd, sizeof(cmd), "ls -d %s", p);
+	s.command = cmd;
+	if (rmdir(p) == -1)
+		die(p);
+	run_spec(&s, &code);
+	ok(code != 0, "template: control: a missing grant is absent");
+	if (mkdir(p, 0755) == -1)
+		die(p);
+	run_spec(&s, &code);
+	ok(code == 0, "template: a grant created later is seen");
+	rmdir(p);
+
+	/* Concurrent runs of one plan: one through the template, one cold. */
+	for (i = 0; i < 2; i++) {
+		pa[i].s = spec("[ -e /tmp/c ] && echo shared; echo x > /tmp/c; "
+		    "sleep 0.2; ls -A /tmp | grep -cx c", ENVELOPE_FS_SYSTEM);
+		if (pthread_create(&th[i], NULL, par_run, &pa[i]) != 0)
+			die("pthread_create");
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok(pa[0].rv == 0 && pa[1].rv == 0 && pa[0].r.out.data != NULL &&
+	    pa[1].r.out.data != NULL &&
+	    strcmp(pa[0].r.out.data, "1\n") == 0 &&
+	    strcmp(pa[1].r.out.data, "1\n") == 0,
+	    "template: two concurrent runs of one plan, each its own /tmp");
+	for (i = 0; i < 2; i++)
+		envelope_result_clear(&pa[i].r);
+	envelope_flush();
+	is_str(run("echo again", ENVELOPE_FS_SYSTEM, &code), "again\n",
+	    "template: a run after envelope_flush builds anew");
+}
+
 int
 main(void)
 {
@@ -804,6 +930,7 @@ main(void)
 	t_syscalls();
 	t_net();
 	t_procs();
+	t_template();
 	envelope_result_clear(&res);
 	rm_tree(root);
 	return done_testing();
