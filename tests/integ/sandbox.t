@@ -46,7 +46,7 @@ TOML
 # checks that the script started inside the sandbox.
 sb() {
 	printf 'echo SB-STARTED\n%s\n' "$2" > "t/$1.sh"
-	OUT=$("$WARD" sandbox run -- sh "t/$1.sh" 2>&1); RC=$?
+	OUT=$("$WARD" sandbox run -- sh "t/$1.sh" 2>&1 | strip_asan; exit "${PIPESTATUS[0]}"); RC=$?
 	like "$OUT" '^SB-STARTED' "$1: the script ran in the sandbox"
 	OUT=$(printf '%s' "$OUT" | sed '1{/^SB-STARTED$/d}')
 }
