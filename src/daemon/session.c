@@ -182,7 +182,7 @@ session_summary(const struct buf *text, char *out, size_t outsz)
  */
 static int
 session_decide(struct session *s, const char *tool, const char *path,
-    char **real, struct buf *out)
+    enum pathpat_op op, char **real, struct buf *out)
 {
 	struct pathpat_result res;
 	struct buf err;
@@ -193,7 +193,7 @@ session_decide(struct session *s, const char *tool, const char *path,
 		return 0;	/* the tool reports the missing argument */
 	buf_init(&err, 0);
 	buf_reset(out);
-	if ((rc = policy_path(s->pol, path, PATHPAT_READ, &res, &err)) != 0) {
+	if ((rc = policy_path(s->pol, path, op, &res, &err)) != 0) {
 		buf_printf(out, "%s: cannot decide %s: %s", tool, path,
 		    err.data ? err.data : ward_strerror(rc));
 		buf_free(&err);
@@ -263,6 +263,48 @@ session_visible(void *arg, const char *rel, int isdir)
 	allow = res.allow;
 	pathpat_result_clear(&res);
 	return allow;
+}
+
+/*
+ * file_write, file_edit, file_delete: decided as writes on the real target
+ * (the manifest, .git and ward's own directories are never writable), then
+ * done there following no symlink.
+ */
+static int
+session_write(struct session *s, const char *name, json_t *args,
+    struct buf *out)
+{
+	const char *path = session_str(args, "path");
+	json_t *content;
+	char *real = NULL;
+	int rc;
+
+	if (path == NULL || *path == '\0') {
+		buf_reset(out);
+		buf_printf(out, "%s needs a path", name);
+		return WARD_EINVAL;
+	}
+	if ((rc = session_decide(s, name, path, PATHPAT_WRITE, &real,
+	    out)) != 0)
+		return rc;
+	if (strcmp(name, "file_write") == 0) {
+		content = json_object_get(args, "content");
+		if (!json_is_string(content)) {
+			buf_reset(out);
+			buf_puts(out, "file_write needs content");
+			rc = WARD_EINVAL;
+		} else
+			rc = tools_file_write(s->tools, real,
+			    json_string_value(content),
+			    json_string_length(content), out);
+	} else if (strcmp(name, "file_edit") == 0)
+		rc = tools_file_edit(s->tools, real, session_str(args,
+		    "old_string"), session_str(args, "new_string"),
+		    json_is_true(json_object_get(args, "replace_all")), out);
+	else
+		rc = tools_file_delete(s->tools, real, out);
+	free(real);
+	return rc;
 }
 
 /* 1 when path names a file in this session's spill directory. */
@@ -365,7 +407,7 @@ session_tool(void *ctx, const char *name, json_t *args,
 		    &out->text);
 	} else if (strcmp(name, "file_read") == 0) {
 		if ((rc = session_decide(s, name, session_str(args, "path"),
-		    &real, &out->text)) == 0)
+		    PATHPAT_READ, &real, &out->text)) == 0)
 			rc = tools_file_read(s->tools, real != NULL ? real :
 			    session_str(args, "path"), session_u64(args,
 			    "offset"), session_u64(args, "limit"), &out->text);
@@ -377,6 +419,9 @@ session_tool(void *ctx, const char *name, json_t *args,
 			rc = tools_file_list(s->tools, real, session_str(args,
 			    "pattern"), &out->text);
 		free(real);
+	} else if (strcmp(name, "file_write") == 0 ||
+	    strcmp(name, "file_edit") == 0 || strcmp(name, "file_delete") == 0) {
+		rc = session_write(s, name, args, &out->text);
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
 		    session_u64(args, "timeout"), &out->text);

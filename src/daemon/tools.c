@@ -40,6 +40,7 @@
 #define TOOLS_SCAN_LINE		(1024 * 1024)
 #define TOOLS_DEPTH_MAX		64
 #define TOOLS_PATH_MAX		4096
+#define TOOLS_WRITE_MAX		(16 * 1024 * 1024)	/* one write or edit */
 #define TOOLS_PATTERN_MAX	4096
 #define TOOLS_OPEN_TRIES	8
 #define TOOLS_MATCH_LIMIT	10000000
@@ -1214,5 +1215,256 @@ tools_grep(struct tools *t, const char *pattern, const char *path,
 	rc = 0;
 out:
 	walk_free(&w);
+	return rc;
+}
+
+/* ---- writes ------------------------------------------------------------- */
+
+/*
+ * Opens the directory that holds rel beneath the root, creating missing
+ * directories when create is set, and points *name at rel's last
+ * component. Every step is an openat2 from the previous directory that
+ * follows no symlink, so nothing is created or changed outside the tree
+ * the caller decided on.
+ */
+static int
+tools_parent(struct tools *t, char *rel, const char *path, int create,
+    int *dfdp, const char **name, struct buf *out)
+{
+	char *seg, *slash;
+	int dfd, fd;
+
+	*dfdp = -1;
+	if ((slash = strrchr(rel, '/')) != NULL) {
+		*slash = '\0';
+		*name = slash + 1;
+	} else
+		*name = rel;
+	if (**name == '\0' || strcmp(*name, ".") == 0 ||
+	    strcmp(*name, "..") == 0)
+		return tools_fail(out, WARD_EINVAL, "%s names no file", path);
+	if ((dfd = tools_openat2(t->rootfd, "", O_PATH | O_DIRECTORY, 1)) ==
+	    -1)
+		return tools_openerr(out, errno, path);
+	for (seg = slash != NULL ? rel : NULL; seg != NULL; ) {
+		char *next = strchr(seg, '/');
+
+		if (next != NULL)
+			*next = '\0';
+		fd = tools_openat2(dfd, seg, O_PATH | O_DIRECTORY, 1);
+		if (fd == -1 && errno == ENOENT && create &&
+		    mkdirat(dfd, seg, 0755) == 0)
+			fd = tools_openat2(dfd, seg, O_PATH | O_DIRECTORY, 1);
+		if (next != NULL)
+			*next = '/';
+		if (fd == -1) {
+			close(dfd);
+			return tools_openerr(out, errno, path);
+		}
+		close(dfd);
+		dfd = fd;
+		seg = next != NULL ? next + 1 : NULL;
+	}
+	*dfdp = dfd;
+	return 0;
+}
+
+/* Replaces name in dfd with data[0..len) through a temporary file in the
+ * same directory, keeping the old file's mode (0644 for a new one). */
+static int
+tools_replace(int dfd, const char *name, const char *path, const char *data,
+    size_t len, struct buf *out)
+{
+	struct stat st;
+	char tmp[64];
+	unsigned char r[8];
+	mode_t mode = 0644;
+	size_t off = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return tools_fail(out, WARD_EINVAL, "%s is not a "
+			    "regular file", path);
+		mode = st.st_mode & 07777;
+	} else if (errno != ENOENT)
+		return tools_openerr(out, errno, path);
+	if (getentropy(r, sizeof(r)) == -1)
+		return tools_fail(out, WARD_ESYS, "getentropy: %s",
+		    strerror(errno));
+	snprintf(tmp, sizeof(tmp), ".ward-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return tools_openerr(out, errno, path);
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off < len || fchmod(fd, mode) == -1 || fsync(fd) == -1)
+		rc = tools_fail(out, WARD_EIO, "cannot write %s: %s", path,
+		    strerror(errno));
+	if (close(fd) == -1 && rc == 0)
+		rc = tools_fail(out, WARD_EIO, "cannot write %s: %s", path,
+		    strerror(errno));
+	if (rc == 0 && renameat(dfd, tmp, dfd, name) == -1)
+		rc = tools_fail(out, WARD_EIO, "cannot replace %s: %s", path,
+		    strerror(errno));
+	if (rc != 0)
+		(void)unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+int
+tools_file_write(struct tools *t, const char *path, const char *data,
+    size_t len, struct buf *out)
+{
+	const char *name;
+	char *rel = NULL;
+	int dfd = -1, rc;
+
+	buf_reset(out);
+	if (path == NULL || *path == '\0')
+		return tools_fail(out, WARD_EINVAL, "empty path");
+	if (len > TOOLS_WRITE_MAX)
+		return tools_fail(out, WARD_ETOOBIG, "content of %zu bytes is "
+		    "over the %d-byte limit of one write", len,
+		    TOOLS_WRITE_MAX);
+	if ((rc = tools_relpath(t, path, &rel, out)) != 0 ||
+	    (rc = tools_parent(t, rel, path, 1, &dfd, &name, out)) != 0 ||
+	    (rc = tools_replace(dfd, name, path, data, len, out)) != 0)
+		goto out;
+	buf_printf(out, "wrote %zu byte%s to %s", len, len == 1 ? "" : "s",
+	    path);
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(rel);
+	return rc;
+}
+
+int
+tools_file_edit(struct tools *t, const char *path, const char *old,
+    const char *new, int all, struct buf *out)
+{
+	struct buf text, res;
+	struct stat st;
+	const char *name, *p, *hit;
+	char *rel = NULL, chunk[65536];
+	size_t n, olen, count = 0;
+	ssize_t got;
+	int dfd = -1, fd = -1, rc;
+
+	buf_reset(out);
+	buf_init(&text, TOOLS_WRITE_MAX);
+	buf_init(&res, TOOLS_WRITE_MAX);
+	if (path == NULL || *path == '\0' || old == NULL || new == NULL) {
+		rc = tools_fail(out, WARD_EINVAL, "file_edit needs path, "
+		    "old_string and new_string");
+		goto out;
+	}
+	if ((olen = strlen(old)) == 0) {
+		rc = tools_fail(out, WARD_EINVAL, "old_string is empty; use "
+		    "file_write to create a file");
+		goto out;
+	}
+	if ((rc = tools_relpath(t, path, &rel, out)) != 0 ||
+	    (rc = tools_parent(t, rel, path, 0, &dfd, &name, out)) != 0)
+		goto out;
+	if ((fd = tools_openat2(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+	    1)) == -1) {
+		rc = tools_openerr(out, errno, path);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		rc = tools_fail(out, WARD_EINVAL, "%s is not a regular file",
+		    path);
+		goto out;
+	}
+	while ((got = read_full(fd, chunk, sizeof(chunk))) > 0)
+		if ((rc = buf_add(&text, chunk, (size_t)got)) != 0) {
+			rc = rc == WARD_ETOOBIG ? tools_fail(out, rc, "%s is "
+			    "over the %d-byte limit of file_edit", path,
+			    TOOLS_WRITE_MAX) : tools_buffail(out, rc);
+			goto out;
+		}
+	if (got == -1) {
+		rc = tools_fail(out, WARD_EIO, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	for (p = text.data, n = text.len; p != NULL && (hit = memmem(p, n,
+	    old, olen)) != NULL; n -= (size_t)(hit - p) + olen,
+	    p = hit + olen)
+		count++;
+	if (count == 0) {
+		rc = tools_fail(out, WARD_EINVAL, "old_string was not found "
+		    "in %s", path);
+		goto out;
+	}
+	if (count > 1 && !all) {
+		rc = tools_fail(out, WARD_EINVAL, "old_string occurs %zu "
+		    "times in %s; give more context so it occurs once, or "
+		    "set replace_all", count, path);
+		goto out;
+	}
+	for (p = text.data, n = text.len; (hit = memmem(p, n, old,
+	    olen)) != NULL; n -= (size_t)(hit - p) + olen, p = hit + olen)
+		if ((rc = buf_add(&res, p, (size_t)(hit - p))) != 0 ||
+		    (rc = buf_puts(&res, new)) != 0) {
+			rc = rc == WARD_ETOOBIG ? tools_fail(out, rc, "the "
+			    "edited %s would be over the %d-byte limit",
+			    path, TOOLS_WRITE_MAX) : tools_buffail(out, rc);
+			goto out;
+		}
+	if ((rc = buf_add(&res, p, n)) != 0) {
+		rc = tools_buffail(out, rc);
+		goto out;
+	}
+	if ((rc = tools_replace(dfd, name, path, res.data ? res.data : "",
+	    res.len, out)) != 0)
+		goto out;
+	buf_printf(out, "replaced %zu occurrence%s in %s", count,
+	    count == 1 ? "" : "s", path);
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	free(rel);
+	buf_free(&text);
+	buf_free(&res);
+	return rc;
+}
+
+int
+tools_file_delete(struct tools *t, const char *path, struct buf *out)
+{
+	const char *name;
+	char *rel = NULL;
+	int dfd = -1, rc;
+
+	buf_reset(out);
+	if (path == NULL || *path == '\0')
+		return tools_fail(out, WARD_EINVAL, "empty path");
+	if ((rc = tools_relpath(t, path, &rel, out)) != 0 ||
+	    (rc = tools_parent(t, rel, path, 0, &dfd, &name, out)) != 0)
+		goto out;
+	if (unlinkat(dfd, name, 0) == -1) {
+		rc = errno == EISDIR ? tools_fail(out, WARD_EINVAL, "%s is a "
+		    "directory; file_delete removes files", path) :
+		    tools_openerr(out, errno, path);
+		goto out;
+	}
+	buf_printf(out, "deleted %s", path);
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(rel);
 	return rc;
 }

@@ -116,4 +116,24 @@ int	tools_file_list(struct tools *t, const char *path, const char *pattern,
 int	tools_grep(struct tools *t, const char *pattern, const char *path,
 	    const char *glob, struct buf *out);
 
+/*
+ * The writing tools. Each works beneath the root following no symlink at
+ * any step (the caller decided on the real target and passes it), and
+ * replaces a file atomically: a temporary file in the same directory,
+ * fsync, rename; the old file's mode is kept (0644 for a new one).
+ *
+ * tools_file_write creates or overwrites path with data[0..len) (at most
+ * 16 MiB), creating missing parent directories; out: "wrote N bytes to
+ * PATH". tools_file_edit replaces old (not empty) with new in path: old
+ * must occur exactly once unless all is set (then every non-overlapping
+ * occurrence); WARD_EINVAL says "not found" or "occurs N times"; out:
+ * "replaced N occurrences in PATH". tools_file_delete removes a file (not
+ * a directory); out: "deleted PATH". Returns and messages as above.
+ */
+int	tools_file_write(struct tools *t, const char *path, const char *data,
+	    size_t len, struct buf *out);
+int	tools_file_edit(struct tools *t, const char *path, const char *old,
+	    const char *new, int all, struct buf *out);
+int	tools_file_delete(struct tools *t, const char *path, struct buf *out);
+
 #endif

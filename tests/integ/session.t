@@ -248,6 +248,41 @@ EOF
 is "$RC" 0 "command_run runs an allowed command and reports a denied one"
 [ ! -e "$P/pwned" ]; ok $? "the denied line did not run"
 
+# 15c. file_write, file_edit, file_delete: decided as writes on the real
+#      target, done atomically.
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["src/**"]
+TOML
+printf 'a TODO here\nand a TODO there\nonce\n' > "$P/src/edit.txt"
+cp "$P/ward.toml" "$T/ward.toml.w"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_write", "arguments": {"path": "src/new/deep.c", "content": "int made;\n"}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "wrote 10 bytes"}, "tool_calls": [{"name": "file_write", "arguments": {"path": "ward.toml", "content": "x"}}, {"name": "file_write", "arguments": {"path": ".git/hooks/pre-commit", "content": "x"}}, {"name": "file_write", "arguments": {"path": "../pwned", "content": "x"}}, {"name": "file_write", "arguments": {"path": "README.md", "content": "x"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}, "tool_calls": [{"name": "file_edit", "arguments": {"path": "src/edit.txt", "old_string": "once", "new_string": "twice"}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "replaced 1 occurrence"}, "tool_calls": [{"name": "file_edit", "arguments": {"path": "src/edit.txt", "old_string": "TODO", "new_string": "DONE"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "occurs 2 times"}, "tool_calls": [{"name": "file_edit", "arguments": {"path": "src/edit.txt", "old_string": "TODO", "new_string": "DONE", "replace_all": true}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "replaced 2 occurrences"}, "tool_calls": [{"name": "file_edit", "arguments": {"path": "src/edit.txt", "old_string": "absent", "new_string": "x"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "was not found"}, "tool_calls": [{"name": "file_delete", "arguments": {"path": "src/new/deep.c"}}, {"name": "file_delete", "arguments": {"path": "README.md"}}]}
+{"text": "done", "expect": {"tool_result_contains": "deleted"}}
+EOF
+is "$RC" 0 "a session that writes, edits and deletes finishes"
+[ ! -e "$P/src/new/deep.c" ] && [ -d "$P/src/new" ]; ok $? "file_write created the file and its directory; file_delete removed it"
+is "$(cat "$P/src/edit.txt")" "$(printf 'a DONE here\nand a DONE there\ntwice')" "file_edit replaced once, then all"
+cmp -s "$P/ward.toml" "$T/ward.toml.w" && [ ! -e "$P/.git/hooks/pre-commit" ] && [ ! -e "$T/pwned" ] && [ -f "$P/README.md" ] && grep -q readme "$P/README.md"; ok $? "the manifest, .git/hooks, outside the project and ungranted files were not touched"
+ln -s ../README.md "$P/src/readme-link"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_write", "arguments": {"path": "src/readme-link", "content": "pwned"}}]}
+{"text": "done", "expect": {"tool_error": true}}
+EOF
+grep -q readme "$P/README.md"; ok $? "writing through a symlink to an ungranted file is refused"
+rm -f "$P/src/readme-link"
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}

@@ -71,6 +71,16 @@ symlink_in(const char *dir, const char *rel, const char *target)
 }
 
 static void
+mkfifo_in_root(const char *rel)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (mkfifo(path, 0600) == -1)
+		die(path);
+}
+
+static void
 mktemp_dir(char *dst, const char *tmpl)
 {
 	char t[PATH_MAX];
@@ -682,6 +692,72 @@ test_grep_caps(struct tools *t)
 	buf_free(&out);
 }
 
+/* The writing tools: atomic, beneath the root, following no link. */
+static void
+test_write(struct tools *t)
+{
+	struct buf out;
+	struct stat st;
+	char path[PATH_MAX * 2], data[64];
+	FILE *f;
+
+	buf_init(&out, 0);
+	is_int(tools_file_write(t, "w/a/b/new.txt", "hello\n", 6, &out), 0,
+	    "write: a new file, its directories made");
+	snprintf(path, sizeof(path), "%s/w/a/b/new.txt", root);
+	ok((f = fopen(path, "r")) != NULL && fgets(data, sizeof(data), f) !=
+	    NULL && strcmp(data, "hello\n") == 0, "write: the content landed");
+	if (f != NULL)
+		fclose(f);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644,
+	    "write: a new file is 0644");
+	chmod(path, 0600);
+	is_int(tools_file_write(t, "w/a/b/new.txt", "x", 1, &out), 0,
+	    "write: over an existing file");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+	    st.st_size == 1, "write: the mode is kept");
+	symlink_in(root, "w/lnk", outside);
+	is_int(tools_file_write(t, "w/lnk/x.txt", "x", 1, &out), WARD_EINVAL,
+	    "write: through a symlinked directory is refused");
+	snprintf(path, sizeof(path), "%s/x.txt", outside);
+	ok(access(path, F_OK) == -1, "write: nothing landed outside");
+	symlink_in(root, "w/flink", "../README.md");
+	ok(tools_file_write(t, "w/flink", "x", 1, &out) != 0,
+	    "write: over a symlink is refused");
+	is_int(tools_file_write(t, "w/..", "x", 1, &out), WARD_EINVAL,
+	    "write: a path naming no file");
+	ok(tools_file_write(t, "../escape.txt", "x", 1, &out) != 0,
+	    "write: out of the root is refused");
+	mkfifo_in_root("w/fifo");
+	is_int(tools_file_write(t, "w/fifo", "x", 1, &out), WARD_EINVAL,
+	    "write: a FIFO is not a regular file");
+	is_int(tools_file_edit(t, "w/a/b/new.txt", "x", "yy", 0, &out), 0,
+	    "edit: once");
+	is_int(tools_file_edit(t, "w/a/b/new.txt", "zz", "y", 0, &out),
+	    WARD_EINVAL, "edit: not found");
+	tools_file_write(t, "w/e.txt", "aXbXc", 5, &out);
+	is_int(tools_file_edit(t, "w/e.txt", "X", "-", 0, &out), WARD_EINVAL,
+	    "edit: twice without replace_all");
+	ok(out.data != NULL && strstr(out.data, "occurs 2 times") != NULL,
+	    "edit: says how many");
+	is_int(tools_file_edit(t, "w/e.txt", "X", "--", 1, &out), 0,
+	    "edit: replace_all");
+	snprintf(path, sizeof(path), "%s/w/e.txt", root);
+	ok((f = fopen(path, "r")) != NULL && fgets(data, sizeof(data), f) !=
+	    NULL && strcmp(data, "a--b--c") == 0, "edit: the result");
+	if (f != NULL)
+		fclose(f);
+	is_int(tools_file_edit(t, "w/e.txt", "", "x", 0, &out), WARD_EINVAL,
+	    "edit: an empty old_string");
+	is_int(tools_file_delete(t, "w/e.txt", &out), 0, "delete: a file");
+	ok(access(path, F_OK) == -1, "delete: it is gone");
+	is_int(tools_file_delete(t, "w/a", &out), WARD_EINVAL,
+	    "delete: not a directory");
+	ok(tools_file_delete(t, "w/lnk/x", &out) != 0,
+	    "delete: through a symlinked directory is refused");
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -703,6 +779,7 @@ main(void)
 		test_list_caps(t2);
 		test_grep(t);
 		test_grep_caps(t2);
+		test_write(t);
 	}
 	tools_free(t);
 	tools_free(t2);
