@@ -37,6 +37,19 @@ extern char **environ;
  * holds 1 MiB. */
 #define SESSION_EVENT_TEXT_MAX	(128u << 10)
 
+/* The session's task list (task_create, task_update, task_list). */
+struct session_task {
+	char	*title;
+	int	 status;	/* index into session_task_status */
+};
+
+#define SESSION_TASKS_MAX	200
+#define SESSION_TASK_TITLE_MAX	500
+
+static const char *const session_task_status[] = {
+	"pending", "in_progress", "done"
+};
+
 struct session {
 	const struct session_config	*cfg;
 	const struct session_sink	*sink;
@@ -49,6 +62,8 @@ struct session {
 	struct tools			*spill;		/* reads spill_dir */
 	char				 root[PATH_MAX];	/* real */
 	unsigned			 ncmds;
+	struct session_task		*tasks;
+	size_t				 ntasks;
 };
 
 /* Adds text under key, cut on a character boundary with a visible mark so
@@ -307,6 +322,73 @@ session_write(struct session *s, const char *name, json_t *args,
 	return rc;
 }
 
+/* task_create, task_update, task_list: ids are "1", "2", ... */
+static int
+session_tasks(struct session *s, const char *name, json_t *args,
+    struct buf *out)
+{
+	struct session_task *nt;
+	const char *title, *id, *status;
+	char *end;
+	size_t i;
+	long n;
+
+	buf_reset(out);
+	if (strcmp(name, "task_create") == 0) {
+		title = session_str(args, "title");
+		if (title == NULL || *title == '\0' ||
+		    strlen(title) > SESSION_TASK_TITLE_MAX) {
+			buf_printf(out, "task_create needs a title of 1 to %d "
+			    "bytes", SESSION_TASK_TITLE_MAX);
+			return WARD_EINVAL;
+		}
+		if (s->ntasks >= SESSION_TASKS_MAX) {
+			buf_printf(out, "the task list is full (%d tasks)",
+			    SESSION_TASKS_MAX);
+			return WARD_ETOOBIG;
+		}
+		if ((nt = reallocarray(s->tasks, s->ntasks + 1,
+		    sizeof(*nt))) == NULL)
+			return WARD_ENOMEM;
+		s->tasks = nt;
+		if ((nt[s->ntasks].title = strdup(title)) == NULL)
+			return WARD_ENOMEM;
+		nt[s->ntasks].status = 0;
+		buf_printf(out, "task %zu created", ++s->ntasks);
+		return 0;
+	}
+	if (strcmp(name, "task_update") == 0) {
+		id = session_str(args, "id");
+		status = session_str(args, "status");
+		n = id != NULL ? strtol(id, &end, 10) : 0;
+		if (id == NULL || *id == '\0' || *end != '\0' || n < 1 ||
+		    (size_t)n > s->ntasks) {
+			buf_printf(out, "task_update: no task %s", id ? id :
+			    "(missing id)");
+			return WARD_ENOENT;
+		}
+		for (i = 0; i < 3; i++)
+			if (status != NULL &&
+			    strcmp(status, session_task_status[i]) == 0)
+				break;
+		if (i == 3) {
+			buf_puts(out, "task_update: status is pending, "
+			    "in_progress or done");
+			return WARD_EINVAL;
+		}
+		s->tasks[n - 1].status = (int)i;
+		buf_printf(out, "task %ld is %s", n, session_task_status[i]);
+		return 0;
+	}
+	if (s->ntasks == 0)
+		buf_puts(out, "no tasks");
+	for (i = 0; i < s->ntasks; i++)
+		buf_printf(out, "%s%zu [%s] %s", i ? "\n" : "", i + 1,
+		    session_task_status[s->tasks[i].status],
+		    s->tasks[i].title);
+	return 0;
+}
+
 /* 1 when path names a file in this session's spill directory. */
 static int
 session_spilled(const struct session *s, const char *path)
@@ -422,6 +504,11 @@ session_tool(void *ctx, const char *name, json_t *args,
 	} else if (strcmp(name, "file_write") == 0 ||
 	    strcmp(name, "file_edit") == 0 || strcmp(name, "file_delete") == 0) {
 		rc = session_write(s, name, args, &out->text);
+	} else if (strncmp(name, "task_", 5) == 0 &&
+	    (strcmp(name, "task_create") == 0 ||
+	    strcmp(name, "task_update") == 0 ||
+	    strcmp(name, "task_list") == 0)) {
+		rc = session_tasks(s, name, args, &out->text);
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
 		    session_u64(args, "timeout"), &out->text);
@@ -891,6 +978,9 @@ out:
 	policy_free(s.pol);
 	tools_free(s.spill);
 	free(s.spill_dir);
+	while (s.ntasks > 0)
+		free(s.tasks[--s.ntasks].title);
+	free(s.tasks);
 	free(s.store_dir);
 	free(rootcopy);
 	return rc;

@@ -283,6 +283,14 @@ EOF
 grep -q readme "$P/README.md"; ok $? "writing through a symlink to an ungranted file is refused"
 rm -f "$P/src/readme-link"
 
+# 15d. The task list.
+run_script <<'EOF'
+{"tool_calls": [{"name": "task_create", "arguments": {"title": "write the parser"}}, {"name": "task_create", "arguments": {"title": "test it"}}, {"name": "task_update", "arguments": {"id": "1", "status": "done"}}, {"name": "task_list", "arguments": {}}]}
+{"expect": {"tool_result_contains": "1 [done] write the parser\n2 [pending] test it"}, "tool_calls": [{"name": "task_update", "arguments": {"id": "9", "status": "done"}}, {"name": "task_update", "arguments": {"id": "2", "status": "finished"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "status is pending, in_progress or done"}}
+EOF
+is "$RC" 0 "task_create, task_update and task_list work, and bad ids and statuses are errors"
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}
