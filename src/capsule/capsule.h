@@ -15,7 +15,7 @@
 #include "../lib/buf.h"
 
 /* Defaults (a 0 in the spec selects them) and ceilings. */
-#define CAPSULE_FUEL_DEFAULT	10000000000ULL	/* ~10^10 wasm operations */
+#define CAPSULE_FUEL_DEFAULT	100000000000ULL	/* 10^11: seconds of work */
 #define CAPSULE_MEMORY_DEFAULT	(256ULL << 20)
 #define CAPSULE_MEMORY_MAX	(4ULL << 30)	/* wasm32's address space */
 #define CAPSULE_TIMEOUT_DEFAULT	10000		/* ms */

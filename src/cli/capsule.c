@@ -45,7 +45,7 @@ capsule_usage(FILE *f)
 	    "the same\n"
 	    "                  name), read-only unless :rw\n"
 	    "  --env K=V       set one variable (nothing is inherited)\n"
-	    "  --fuel N        CPU budget in wasm fuel units (default 10^10)\n"
+	    "  --fuel N        CPU budget in wasm fuel units (default 10^11)\n"
 	    "  --memory BYTES  linear memory cap, with an optional K, M or G "
 	    "suffix\n"
 	    "                  (binary; default 256M, at most 4G)\n"
