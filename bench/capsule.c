@@ -74,7 +74,8 @@ sandbox_env(void)
 	}
 }
 
-/* fork + exec + wait, stdout to /dev/null; nanoseconds, exits on failure. */
+/* fork + exec + wait, stdin and stdout on /dev/null (ward reads a stdin
+ * that is not a terminal); nanoseconds, exits on failure. */
 static double
 spawn(char *const argv[])
 {
@@ -85,7 +86,8 @@ spawn(char *const argv[])
 	if ((pid = fork()) == -1)
 		die("fork");
 	if (pid == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) == -1 ||
+		if ((fd = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(fd, STDIN_FILENO) == -1 ||
 		    dup2(fd, STDOUT_FILENO) == -1)
 			_exit(126);
 		execv(argv[0], argv);
