@@ -26,6 +26,8 @@ static const struct {
 	{ "approve",	cmd_approve,	"review and sign ward.toml" },
 	{ "sandbox",	cmd_sandbox,	"run a command in the sandbox "
 	    "(sandbox run)" },
+	{ "capsule",	cmd_capsule,	"run an untrusted WASI program with "
+	    "quotas (capsule run)" },
 };
 
 static void

@@ -19,6 +19,7 @@
 #include <sodium.h>
 #include <wasmtime.h>
 
+#include "../lib/artcache.h"
 #include "../lib/err.h"
 #include "../lib/utf8.h"
 #include "host.h"
@@ -956,64 +957,17 @@ host_read_file(const char *path, struct buf *b, struct buf *err)
 	return rc;
 }
 
-/*
- * A cached artifact is native code that wasmtime will run, so it is used
- * only if this user owns it and its directory and nobody else can write
- * either; the checks are made on the open descriptor and the bytes read
- * from it are what is deserialised, so nothing can be swapped in between.
- * Returns 1 with the artifact in *bytes, else 0 (recompile).
- */
-static int
-host_cache_read(const char *dir, const char *path, struct buf *bytes)
-{
-	struct stat st;
-	struct buf err;
-	int fd, ok = 0;
-
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 022) != 0)
-		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return 0;
-	buf_init(&err, 256);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid() && (st.st_mode & 022) == 0 &&
-	    host_read_fd(fd, path, bytes, &err) == 0)
-		ok = 1;
-	buf_free(&err);
-	close(fd);
-	return ok;
-}
-
 static void
 host_cache_store(const wasmtime_component_t *c, const char *path)
 {
 	wasm_byte_vec_t bytes;
 	wasmtime_error_t *e;
-	char tmp[4096];
-	int fd;
 
 	if ((e = wasmtime_component_serialize(c, &bytes)) != NULL) {
 		wasmtime_error_delete(e);
 		return;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
-	    (int)sizeof(tmp))
-		goto out;
-	unlink(tmp);	/* a leftover of a crashed writer with our pid */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
-		goto out;
-	if (write(fd, bytes.data, bytes.size) != (ssize_t)bytes.size ||
-	    fsync(fd) == -1) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1)
-		unlink(tmp);
-out:
+	artcache_write(path, bytes.data, bytes.size);
 	wasm_byte_vec_delete(&bytes);
 }
 
@@ -1021,38 +975,27 @@ static int
 host_load(struct host *h, const char *wasm_path, const char *cache_dir,
     struct buf *err)
 {
-	unsigned char hash[32];
-	char hex[65], path[4096];
-	crypto_generichash_state st;
+	char path[4096];
 	wasmtime_error_t *e;
 	struct buf wasm, art;
-	int rc;
+	int rc, cached;
 
 	buf_init(&wasm, HOST_WASM_MAX);
 	buf_init(&art, HOST_ARTIFACT_MAX);
 	if ((rc = host_read_file(wasm_path, &wasm, err)) != 0)
 		goto out;
-	if (cache_dir != NULL) {
-		crypto_generichash_init(&st, NULL, 0, sizeof(hash));
-		crypto_generichash_update(&st, (const unsigned char *)
-		    HOST_CACHE_TAG, sizeof(HOST_CACHE_TAG));
-		crypto_generichash_update(&st, (const unsigned char *)wasm.data,
-		    wasm.len);
-		crypto_generichash_final(&st, hash, sizeof(hash));
-		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-		snprintf(path, sizeof(path), "%s/agent-%s.cwasm", cache_dir,
-		    hex);
-		if (host_cache_read(cache_dir, path, &art)) {
-			e = wasmtime_component_deserialize(h->engine,
-			    (const uint8_t *)art.data, art.len, &h->component);
-			buf_free(&art);
-			if (e == NULL) {
-				h->from_cache = 1;
-				goto out;
-			}
-			/* Stale or foreign artifact: compile afresh. */
-			wasmtime_error_delete(e);
+	cached = cache_dir != NULL && artcache_path(cache_dir, "agent",
+	    HOST_CACHE_TAG, wasm.data, wasm.len, path, sizeof(path)) == 0;
+	if (cached && artcache_read(cache_dir, path, &art)) {
+		e = wasmtime_component_deserialize(h->engine,
+		    (const uint8_t *)art.data, art.len, &h->component);
+		buf_free(&art);
+		if (e == NULL) {
+			h->from_cache = 1;
+			goto out;
 		}
+		/* Stale or foreign artifact: compile afresh. */
+		wasmtime_error_delete(e);
 	}
 	if ((e = wasmtime_component_new(h->engine, (const uint8_t *)wasm.data,
 	    wasm.len, &h->component)) != NULL) {
@@ -1062,7 +1005,7 @@ host_load(struct host *h, const char *wasm_path, const char *cache_dir,
 		rc = WARD_EINVAL;
 		goto out;
 	}
-	if (cache_dir != NULL)
+	if (cached)
 		host_cache_store(h->component, path);
 out:
 	buf_free(&art);

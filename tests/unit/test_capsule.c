@@ -1,0 +1,251 @@
+/*
+ * The capsule's limits and results through capsule_run, with tiny modules
+ * written in the text format (so each one does exactly one thing): exit
+ * codes, captured output and its cap, memory.grow past the limit, the
+ * store limiter's instance/table/memory caps, the deadline, fuel, stack
+ * overflow, traps, bad modules and the artifact cache. The C guests of
+ * tests/integ/capsule.t cover grants and escapes. The text is turned into
+ * binary by wasm-tools ($WASM_TOOLS, as `make test-run` sets it).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capsule/capsule.h"
+#include "lib/err.h"
+#include "tap.h"
+#include "util.h"
+
+#define WASI(name, sig) \
+	"(import \"wasi_snapshot_preview1\" \"" name "\" (func $" name " " \
+	sig "))"
+#define EXIT	WASI("proc_exit", "(param i32)")
+#define WRITE	WASI("fd_write", "(param i32 i32 i32 i32) (result i32)")
+
+static char dir[] = "/tmp/ward-test-capsule-XXXXXX";
+
+/* Writes the module for wat (raw: the bytes themselves) to DIR/name and
+ * returns its path (static buffer). */
+static const char *
+module(const char *name, const char *wat, int raw)
+{
+	static char path[4200];
+	char src[4200], tools[4200];
+	const char *t = getenv("WASM_TOOLS"), *c = getenv("WARD_CACHE");
+	pid_t pid;
+	FILE *f;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(src, sizeof(src), "%s/%s.wat", dir, name);
+	if (t == NULL) {
+		snprintf(tools, sizeof(tools), "%s/.cache/ward/tools/bin/"
+		    "wasm-tools", getenv("HOME") ? getenv("HOME") : "");
+		if (c != NULL)
+			snprintf(tools, sizeof(tools), "%s/tools/bin/"
+			    "wasm-tools", c);
+		t = tools;
+	}
+	if ((f = fopen(raw ? path : src, "wb")) == NULL)
+		die(path);
+	fputs(wat, f);
+	if (fclose(f) != 0)
+		die(path);
+	if (raw)
+		return path;
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid == 0) {
+		execl(t, "wasm-tools", "parse", src, "-o", path, (char *)NULL);
+		perror(t);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "cannot build the fixture %s\n", name);
+		exit(2);
+	}
+	return path;
+}
+
+static int
+run(struct capsule_spec *s, struct capsule_result *r, struct buf *err)
+{
+	capsule_result_clear(r);
+	buf_reset(err);
+	return capsule_run(s, r, err);
+}
+
+int
+main(void)
+{
+	struct capsule_spec s;
+	struct capsule_result r;
+	struct buf err;
+	const char *env[] = { "NOEQUALS" };
+	struct capsule_dir bad = { "/nonexistent/ward", NULL, 0 };
+	char cache[4200];
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp");
+	memset(&r, 0, sizeof(r));
+	buf_init(&err, 0);
+	memset(&s, 0, sizeof(s));
+
+	/* Exit codes and output. */
+	s.module = module("exit.wasm", "(module " EXIT
+	    "(memory (export \"memory\") 1)"
+	    "(func (export \"_start\") (call $proc_exit (i32.const 7))))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, 0, "a module that exits runs");
+	is_int(r.stop, CAPSULE_EXITED, "it exited");
+	is_int(r.exit_code, 7, "with its proc_exit status");
+	is_int(r.peak_memory, 65536, "peak memory is its one page");
+	ok(r.fuel_consumed > 0, "fuel was counted");
+
+	s.module = module("write.wasm", "(module " WRITE
+	    "(memory (export \"memory\") 1)"
+	    "(data (i32.const 16) \"hello world\")"
+	    "(func (export \"_start\")"
+	    "  (i32.store (i32.const 0) (i32.const 16))"
+	    "  (i32.store (i32.const 4) (i32.const 11))"
+	    "  (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1)"
+	    "    (i32.const 8)))"
+	    "  (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1)"
+	    "    (i32.const 8)))))", 0);
+	rc = run(&s, &r, &err);
+	is_int(r.exit_code, 0, "returning from _start is exit 0");
+	is_str(r.out.data, "hello world", "stdout is captured");
+	is_str(r.err.data, "hello world", "stderr is captured");
+	is_str(r.message, "", "no message for exit 0");
+	s.output_max = 4;
+	rc = run(&s, &r, &err);
+	is_str(r.out.data, "hell", "stdout is cut at output_max");
+	ok(r.out_truncated && r.err_truncated, "and the cut is reported");
+	is_int(r.stop, CAPSULE_EXITED, "the program is not stopped by it");
+	s.output_max = 0;
+
+	/* Memory: a grow past the limit fails in the guest, not the host. */
+	s.module = module("grow.wasm", "(module " EXIT
+	    "(memory (export \"memory\") 1)"
+	    "(func (export \"_start\")"
+	    "  (call $proc_exit (select (i32.const 9) (i32.const 0)"
+	    "    (i32.eq (memory.grow (i32.const 100)) (i32.const -1))))))",
+	    0);
+	s.memory = 1 << 20;
+	rc = run(&s, &r, &err);
+	is_int(rc, 0, "a module growing past its memory runs");
+	is_int(r.exit_code, 9, "memory.grow past --memory returns -1");
+	is_int(r.peak_memory, 65536, "and the memory did not grow");
+	s.memory = 8 << 20;
+	rc = run(&s, &r, &err);
+	is_int(r.exit_code, 0, "the same grow within the limit succeeds");
+	is_int(r.peak_memory, 101 * 65536, "peak memory follows it");
+	s.memory = 0;
+	s.module = module("big.wasm", "(module (memory 2000)"
+	    "(func (export \"_start\")))", 0);
+	s.memory = 1 << 20;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "an initial memory over the limit is refused");
+	ok(strstr(err.data, "cannot instantiate") != NULL, "at instantiation");
+	s.memory = 0;
+	s.module = module("two.wasm", "(module (memory 1) (memory 1)"
+	    "(func (export \"_start\")))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a second memory is refused by the limiter");
+	s.module = module("table.wasm", "(module (table 200000 funcref)"
+	    "(func (export \"_start\")))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a table over 100000 elements is refused");
+
+	/* CPU and stack. */
+	s.module = module("loop.wasm", "(module (func (export \"_start\")"
+	    "  (loop (br 0))))", 0);
+	s.timeout_ms = 50;
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_TIMEOUT, "a loop is stopped at its deadline");
+	is_str(r.message, "timeout after 50ms", "with a clear message");
+	is_int(r.exit_code, -1, "and no exit code");
+	s.timeout_ms = 2000;
+	rc = run(&s, &r, &err);
+	is_str(r.message, "timeout after 2s", "whole seconds say s");
+	s.timeout_ms = 0;
+	s.module = module("spin.wasm", "(module (func (export \"_start\")"
+	    "  (local i32) (loop (local.set 0 (i32.add (local.get 0)"
+	    "  (i32.const 1))) (br 0))))", 0);
+	s.fuel = 10000;
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_FUEL, "a loop is stopped by its fuel");
+	is_int(r.fuel_consumed, 10000, "having used all of it");
+	is_str(r.message, "out of fuel (10000 units)", "with a clear message");
+	s.fuel = 0;
+	s.module = module("rec.wasm", "(module (func $f (export \"_start\")"
+	    "  (call $f)))", 0);
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_STACK, "unbounded recursion is a stack overflow");
+	is_str(r.message, "stack overflow", "named as one");
+	s.module = module("trap.wasm", "(module (func (export \"_start\")"
+	    "  unreachable))", 0);
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_TRAP, "unreachable is a trap");
+	ok(strncmp(r.message, "trap: ", 6) == 0, "with a message: %s",
+	    r.message);
+	ok(strchr(r.message, '\n') == NULL, "of one line");
+	is_str(capsule_stop_name(r.stop), "trap", "named trap");
+
+	/* Bad modules and specs. */
+	s.module = module("imp.wasm", "(module (import \"env\" \"x\" (func))"
+	    "(func (export \"_start\")))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a foreign import is refused");
+	ok(strstr(err.data, "'env.x'") != NULL, "naming it: %s", err.data);
+	s.module = module("reactor.wasm", "(module (func (export \"f\")))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a module without _start is refused");
+	s.module = module("junk.wasm", "MZ\x90junk", 1);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "junk is refused");
+	s.module = "/nonexistent/x.wasm";
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_ENOENT, "a missing module is ENOENT");
+	s.module = dir;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a directory as a module is refused");
+	s.module = module("ok.wasm", "(module (func (export \"_start\")))", 0);
+	s.env = env;
+	s.nenv = 1;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "an environment entry without = is refused");
+	s.nenv = 0;
+	s.dirs = &bad;
+	s.ndirs = 1;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "a missing directory is refused");
+	s.ndirs = 0;
+	s.memory = CAPSULE_MEMORY_MAX + 1;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "memory over 4 GiB is refused");
+	s.memory = 0;
+
+	/* The cache. */
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	if (mkdir(cache, 0700) == -1)
+		die(cache);
+	s.cache_dir = cache;
+	rc = run(&s, &r, &err);
+	ok(rc == 0 && !r.from_cache, "the first run compiles");
+	rc = run(&s, &r, &err);
+	ok(rc == 0 && r.from_cache, "the second loads the cached artifact");
+	chmod(cache, 0777);
+	rc = run(&s, &r, &err);
+	ok(rc == 0 && !r.from_cache, "a world-writable cache is not trusted");
+
+	capsule_result_clear(&r);
+	capsule_result_clear(NULL);
+	buf_free(&err);
+	rm_tree(dir);
+	return done_testing();
+}
