@@ -196,6 +196,14 @@ main(void)
 		    "is looked through");
 		D("find . -name x", CMDPAT_ALLOW, "find itself is decided");
 		D("./cargo build", CMDPAT_PROMPT, "./cargo is not cargo");
+		D("/usr/bin/curl x", CMDPAT_DENY, "a denied program named by "
+		    "its path is denied");
+		D("./rm -rf x", CMDPAT_DENY, "./rm is denied like rm");
+		D("env /bin/rm x", CMDPAT_DENY, "through a wrapper too");
+		D("/usr/bin/git push origin", CMDPAT_DENY, "a deny of more "
+		    "words matches by name too");
+		D("/usr/bin/git status", CMDPAT_PROMPT, "while an allow never "
+		    "matches a path");
 		D("/tmp/x/cargo build", CMDPAT_PROMPT, "/tmp/x/cargo is not "
 		    "cargo");
 		D("$PROG build", CMDPAT_PROMPT, "a variable program prompts");
