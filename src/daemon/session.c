@@ -23,7 +23,9 @@
 #include "../lib/xdg.h"
 #include "../policy/approval.h"
 #include "../policy/policy.h"
+#include "../capsule/capsule.h"
 #include "../sandbox/cmdrun.h"
+#include "../sandbox/grant.h"
 #include "session.h"
 #include "tools.h"
 
@@ -389,6 +391,139 @@ session_tasks(struct session *s, const char *name, json_t *args,
 	return 0;
 }
 
+/* 1 when some path of l is p or below it. */
+static int
+session_covers(const struct grant_strv *l, const char *p)
+{
+	size_t i, n = strlen(p);
+
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->v[i], p, n) == 0 && (l->v[i][n] == '\0' ||
+		    l->v[i][n] == '/'))
+			return 1;
+	return 0;
+}
+
+/*
+ * code_run: a WASI module of the project, run in the capsule (DESIGN §5)
+ * with the project's granted directories preopened at their own paths
+ * (the project root also as "."). A preopen cannot hide single files, so
+ * a directory holding something the manifest hides is withheld, and one
+ * holding something it keeps read-only is preopened read-only.
+ */
+static int
+session_code(struct session *s, const char *module, json_t *jargs,
+    struct host_tool_out *to)
+{
+	static const struct cmdpat_result none;
+	struct buf *out = &to->text, err, note;
+	struct capsule_spec cs;
+	struct capsule_result cr;
+	struct capsule_dir *dirs = NULL;
+	struct grant g;
+	const char **argv = NULL;
+	char *real = NULL, *cache = NULL;
+	size_t i, nd = 0, na = 0;
+	json_t *a;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	memset(&cr, 0, sizeof(cr));
+	buf_init(&err, 0);
+	buf_init(&note, 0);
+	if (module == NULL || *module == '\0') {
+		buf_reset(out);
+		buf_puts(out, "code_run needs a module");
+		return WARD_EINVAL;
+	}
+	if (jargs != NULL && !json_is_array(jargs)) {
+		buf_reset(out);
+		buf_puts(out, "code_run: args must be a list of strings");
+		return WARD_EINVAL;
+	}
+	if ((rc = session_decide(s, "code_run", module, PATHPAT_READ, &real,
+	    out)) != 0)
+		return rc;
+	buf_reset(out);
+	if ((rc = grant_build(s->pol, s->root, &none, NULL, &g, &err)) != 0) {
+		buf_printf(out, "code_run: %s", err.data ? err.data :
+		    ward_strerror(rc));
+		goto out;
+	}
+	na = json_array_size(jargs);
+	if ((argv = calloc(na + 1, sizeof(*argv))) == NULL ||
+	    (dirs = calloc(g.ro.n + g.rw.n + 1, sizeof(*dirs))) == NULL) {
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(jargs, i, a) {
+		if (!json_is_string(a)) {
+			buf_puts(out, "code_run: args must be a list of "
+			    "strings");
+			rc = WARD_EINVAL;
+			goto out;
+		}
+		argv[i] = json_string_value(a);
+	}
+	for (i = 0; i < g.ro.n + g.rw.n; i++) {
+		const char *d = i < g.ro.n ? g.ro.v[i] : g.rw.v[i - g.ro.n];
+
+		if (session_covers(&g.hide, d)) {
+			buf_printf(&note, "%s%s", note.len ? ", " : "", d);
+			continue;
+		}
+		dirs[nd].host = d;
+		dirs[nd].guest = strcmp(d, s->root) == 0 ? "." : d;
+		dirs[nd].writable = i >= g.ro.n &&
+		    !session_covers(&g.ro_over, d);
+		nd++;
+	}
+	if (asprintf(&cache, "%s/cache", s->cfg->state_dir) == -1) {
+		cache = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	memset(&cs, 0, sizeof(cs));
+	cs.module = real;
+	cs.argv = argv;	/* capsule_run puts the module's name first */
+	cs.argc = na;
+	cs.dirs = dirs;
+	cs.ndirs = nd;
+	cs.output_max = (size_t)policy_manifest(s->pol)->max_output_bytes;
+	cs.cache_dir = cache;
+	buf_reset(&err);
+	if ((rc = capsule_run(&cs, &cr, &err)) != 0) {
+		buf_printf(out, "code_run: %s", err.data ? err.data :
+		    ward_strerror(rc));
+		goto out;
+	}
+	buf_add(out, cr.out.data ? cr.out.data : "", cr.out.len);
+	if (cr.err.len > 0)
+		buf_printf(out, "%s%.*s", out->len ? "\n" : "",
+		    (int)cr.err.len, cr.err.data);
+	if (cr.out_truncated || cr.err_truncated)
+		buf_puts(out, "\n[output cut at the limit]");
+	if (note.len > 0)
+		buf_printf(out, "\n[not given to the module: %s (they hold "
+		    "files ward.toml hides)]", note.data);
+	if (cr.stop == CAPSULE_EXITED)
+		buf_printf(out, "\n[exit code %d]", cr.exit_code);
+	else
+		buf_printf(out, "\n[stopped: %s]", cr.message);
+	to->exit_code = cr.stop == CAPSULE_EXITED ? cr.exit_code : -1;
+	to->truncated = cr.out_truncated || cr.err_truncated;
+out:
+	capsule_result_clear(&cr);
+	grant_clear(&g);
+	buf_free(&err);
+	buf_free(&note);
+	free(argv);
+	free(dirs);
+	free(real);
+	free(cache);
+	return rc;
+}
+
 /* 1 when path names a file in this session's spill directory. */
 static int
 session_spilled(const struct session *s, const char *path)
@@ -408,8 +543,9 @@ session_spilled(const struct session *s, const char *path)
  */
 static int
 session_command(struct session *s, const char *cmd, uint64_t timeout,
-    struct buf *out)
+    struct host_tool_out *to)
 {
+	struct buf *out = &to->text;
 	struct cmdrun_opts o;
 	struct cmdrun_result r;
 	struct buf err;
@@ -459,6 +595,8 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 		buf_printf(out, "\n[exit code %d%s]", r.env.exit_code,
 		    r.env.timed_out ? ": timed out, the command and "
 		    "everything it started were killed" : "");
+		to->exit_code = r.env.exit_code;
+		to->truncated = r.env.total > r.env.out.len;
 	}
 	cmdrun_result_clear(&r);
 out:
@@ -511,7 +649,10 @@ session_tool(void *ctx, const char *name, json_t *args,
 		rc = session_tasks(s, name, args, &out->text);
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
-		    session_u64(args, "timeout"), &out->text);
+		    session_u64(args, "timeout"), out);
+	} else if (strcmp(name, "code_run") == 0) {
+		rc = session_code(s, session_str(args, "module"),
+		    json_object_get(args, "args"), out);
 	} else if (strcmp(name, "grep") == 0) {
 		if ((rc = session_start(s, name, session_str(args, "path"),
 		    &real, &out->text)) == 0)

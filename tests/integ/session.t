@@ -291,6 +291,39 @@ run_script <<'EOF'
 EOF
 is "$RC" 0 "task_create, task_update and task_list work, and bad ids and statuses are errors"
 
+# 15e. code_run: a module of the project in the capsule, with the granted
+#      directories and nothing hidden.
+mkdir -p "$P/wasm" "$P/data" "$P/keys"
+if clang-19 --target=wasm32-wasi -O2 -o "$P/wasm/guest.wasm" "$(cd "$(dirname "$0")/../capsule" && pwd)/guest.c" 2>"$T/cc.err"; then
+	printf 'DATA-OK\n' > "$P/data/in.txt"; printf 'KEY-SECRET\n' > "$P/keys/id.key"
+	approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["wasm/**", "data/**", "keys/**"]
+
+[capabilities.allow.write]
+paths = ["data/**"]
+
+[capabilities.deny.read]
+default_files = ["*.key"]
+paths = ["**"]
+TOML
+	run_script <<EOF
+{"tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/guest.wasm", "args": ["cat", "$P/data/in.txt"]}}]}
+{"expect": {"tool_result_contains": "DATA-OK"}, "tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/guest.wasm", "args": ["cat", "$P/keys/id.key"]}}]}
+{"expect": {"tool_result_lacks": "KEY-SECRET", "tool_result_contains": "not given to the module"}, "tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/guest.wasm", "args": ["write", "$P/data/out.txt"]}}]}
+{"expect": {"tool_result_contains": "[exit code 0]"}, "tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/guest.wasm", "args": ["loop"]}}]}
+{"expect": {"tool_result_contains": "stopped"}, "tool_calls": [{"name": "code_run", "arguments": {"module": "keys/id.key"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}}
+EOF
+	is "$RC" 0 "code_run runs a project module with the granted directories"; [ "$RC" = 0 ] || { echo "$OUT" | tail -20; echo "$ERR" | tail -5; } | sed "s/^/# /"
+	is "$(cat "$P/data/out.txt" 2>/dev/null)" written "a writable grant is writable to the module"
+else
+	ok 1 "clang-19 cannot build the capsule guest: $(head -1 "$T/cc.err")"
+	ok 1 "(code_run not tested)"
+fi
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}
