@@ -27,6 +27,7 @@ lowercased headers and the body text. A response line is an object:
   cut                      send only this many body bytes, then drop the
                            connection without ending the chunked body
   plain                    send the body with Content-Length, not chunked
+  stall                    after the first chunk, wait this many seconds
 
 The server runs until killed. An empty queue answers 599.
 """
@@ -34,6 +35,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIR = sys.argv[1]
@@ -199,6 +201,8 @@ class Handler(BaseHTTPRequestHandler):
             c = data[i:i + size]
             self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
             self.wfile.flush()
+            if i == 0 and spec.get("stall"):
+                time.sleep(spec["stall"])
         if "cut" in spec:
             self.close_connection = True
             return

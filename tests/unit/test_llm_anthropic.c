@@ -522,6 +522,30 @@ test_open(void)
 	buf_free(&err);
 }
 
+/* A server that stops sending mid-stream: the whole-request timeout
+ * (shortened here) ends it, and a reply already begun is not retried. */
+static void
+test_timeout(void)
+{
+	struct llm_reply r;
+	struct llm *l;
+	struct buf err;
+	json_t *reqs;
+
+	buf_init(&err, 0);
+	setenv("WARD_LLM_TIMEOUT_MS", "300", 1);
+	l = open_anthropic();
+	unsetenv("WARD_LLM_TIMEOUT_MS");
+	queue1(1, text_msg, ",\"stall\":5");
+	is_int(chat1(l, &r, &err), WARD_ETIMEOUT, "a stalled stream: "
+	    "ETIMEOUT");
+	reqs = srv_requests();
+	is_int(json_array_size(reqs), 1, "a stalled stream: not retried");
+	json_decref(reqs);
+	llm_free(l);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -536,6 +560,7 @@ main(void)
 	test_retries(l);
 	test_bad(l);
 	llm_free(l);
+	test_timeout();
 	test_open();
 	ok(errs.data != NULL && strstr(errs.data, KEY) == NULL &&
 	    strstr(errs.data, "TESTKEY") == NULL,

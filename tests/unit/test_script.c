@@ -549,11 +549,11 @@ test_open(void)
 
 	buf_init(&err, 0);
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.provider = "openai";
+	cfg.provider = "gemini";
 	cfg.model = "gpt";
 	rc = llm_open(&l, &cfg, &err);
 	is_int(rc, WARD_EINVAL, "an unknown provider: EINVAL");
-	ok(l == NULL && contains(&err, "openai"),
+	ok(l == NULL && contains(&err, "gemini"),
 	    "an unknown provider: named in the message");
 	cfg.provider = NULL;
 	buf_reset(&err);
