@@ -1034,8 +1034,10 @@ session_run(struct host *h, const struct session_config *cfg,
 	struct host_instance *in = NULL;
 	struct host_project proj;
 	struct llm_config lc;
+	struct llm_header *hdrs = NULL;
 	const struct manifest *m;
 	char *rootcopy = NULL;
+	size_t i;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -1091,6 +1093,25 @@ session_run(struct host *h, const struct session_config *cfg,
 	    manifest_provider_name(m->model.provider);
 	lc.model = cfg->model != NULL ? cfg->model : m->model.name;
 	lc.root = cfg->root;
+	lc.max_tokens = (unsigned)(m->model.max_tokens > 0 &&
+	    m->model.max_tokens <= UINT_MAX ? m->model.max_tokens : 0);
+	lc.context_length = (unsigned)(m->model.context_length > 0 &&
+	    m->model.context_length <= UINT_MAX ? m->model.context_length : 0);
+	/* An endpoint and headers belong to the manifest's provider only. */
+	if (cfg->provider == NULL) {
+		lc.base_url = m->model.base_url;
+		if (m->model.nheaders > 0 && (hdrs = calloc(m->model.nheaders,
+		    sizeof(*hdrs))) == NULL) {
+			rc = WARD_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < m->model.nheaders; i++) {
+			hdrs[i].name = m->model.headers[i].name;
+			hdrs[i].value = m->model.headers[i].value;
+		}
+		lc.headers = hdrs;
+		lc.nheaders = m->model.nheaders;
+	}
 	if (*lc.provider == '\0' || lc.model == NULL) {
 		buf_printf(err, "no model: set [model] provider and name in "
 		    "%s/ward.toml, or pass --provider and --model", cfg->root);
@@ -1124,5 +1145,6 @@ out:
 	free(s.tasks);
 	free(s.store_dir);
 	free(rootcopy);
+	free(hdrs);
 	return rc;
 }

@@ -18,7 +18,14 @@ llm_open(struct llm **out, const struct llm_config *cfg, struct buf *err)
 	}
 	if (strcmp(cfg->provider, "script") == 0)
 		return script_open(out, cfg, err);
-	buf_printf(err, "unknown model provider '%s' (this build has: script)",
+	if (strcmp(cfg->provider, "anthropic") == 0)
+		return anthropic_open(out, cfg, err);
+	if (strcmp(cfg->provider, "openai") == 0 ||
+	    strcmp(cfg->provider, "openrouter") == 0 ||
+	    strcmp(cfg->provider, "openai-compatible") == 0)
+		return openai_open(out, cfg, err);
+	buf_printf(err, "unknown model provider '%s' (this build has: "
+	    "anthropic, openai, openrouter, openai-compatible, script)",
 	    cfg->provider);
 	return WARD_EINVAL;
 }
@@ -59,6 +66,7 @@ llm_message_clear(struct llm_message *m)
 	free(m->calls);
 	free(m->content);
 	free(m->tool_call_id);
+	free(m->provider_blocks);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -1,8 +1,9 @@
 /*
  * Model providers behind the agent's `llm` interface. The host glue turns
  * the component's typed messages into these structs and back; a provider
- * turns them into its wire format. This build has the `script` provider
- * (a JSON-lines file of assistant turns, doc/SCRIPT.md).
+ * turns them into its wire format. Providers: `anthropic` (Messages API),
+ * `openai`, `openrouter` and `openai-compatible` (Chat Completions), and
+ * `script` (a JSON-lines file of assistant turns, doc/SCRIPT.md).
  */
 #ifndef WARD_LLM_H
 #define WARD_LLM_H
@@ -28,6 +29,16 @@ struct llm_message {
 	size_t			 ncalls;
 	char			*tool_call_id;	/* NULL unless role is tool */
 	int			 is_error;
+	/*
+	 * Opaque to everyone but the provider that wrote it: the JSON array
+	 * text of an assistant reply's blocks that must go back to the model
+	 * unchanged in later requests (Anthropic thinking and
+	 * redacted_thinking blocks with their signatures). NULL if none. A
+	 * provider fills it in replies and re-emits it, byte for byte, when
+	 * the message comes back in a request's history; whoever stores the
+	 * transcript must keep it with the message.
+	 */
+	char			*provider_blocks;
 };
 
 struct llm_tool_decl {
@@ -51,12 +62,31 @@ struct llm_reply {
 	unsigned		output_tokens;
 };
 
+/* An extra request header from [model] headers. */
+struct llm_header {
+	const char	*name;
+	const char	*value;
+};
+
+/*
+ * The HTTP providers take their API key from the environment
+ * (ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENROUTER_API_KEY; optional for
+ * openai-compatible) and their endpoint from base_url, else the provider's
+ * variable (ANTHROPIC_BASE_URL, OPENAI_BASE_URL), else its public default;
+ * openai-compatible has no default. WARD_LLM_RETRY_MS (base retry delay,
+ * default 1000) and WARD_LLM_TIMEOUT_MS (whole-request timeout, default
+ * 900000) exist for tests.
+ */
 struct llm_config {
-	const char	*provider;	/* "script" */
+	const char	*provider;	/* anthropic | openai | openrouter |
+					   openai-compatible | script */
 	const char	*model;		/* for script: path of the .jsonl file */
 	const char	*root;		/* project root; relative paths resolve here */
 	unsigned	 context_length;	/* 0: provider default */
 	unsigned	 max_tokens;		/* 0: provider default */
+	const char	*base_url;	/* NULL: from the environment */
+	const struct llm_header	*headers;	/* copied by llm_open */
+	size_t		 nheaders;
 };
 
 struct llm_info {
@@ -70,7 +100,9 @@ struct llm;
 
 /* Opens a provider. Returns 0 and *out (free with llm_free), or a negative
  * WARD_E* code with a message in err: WARD_EINVAL (unknown provider, bad
- * model), WARD_ENOENT, WARD_EPROTO (malformed script). */
+ * model, missing API key or endpoint, a header or key with control
+ * characters), WARD_ENOENT, WARD_EPROTO (malformed script). No network
+ * traffic happens here. */
 int	llm_open(struct llm **out, const struct llm_config *cfg,
 	    struct buf *err);
 
@@ -82,14 +114,20 @@ void	llm_info(const struct llm *l, struct llm_info *info);
 
 /* Sends one request and fills *reply (clear it with llm_reply_clear).
  * Returns 0, or a negative WARD_E* code with a message in err; on failure
- * *reply holds nothing to free. */
+ * *reply holds nothing to free and l is still usable. The HTTP providers
+ * retry 429, 5xx and connection failures (4 attempts, exponential backoff,
+ * Retry-After honoured) and return WARD_EIO when the server keeps failing
+ * or answers another error, WARD_ETIMEOUT, or WARD_EPROTO for a malformed,
+ * truncated or oversized (over 8 MiB) response. An API key never appears
+ * in err. */
 int	llm_chat(struct llm *l, const struct llm_request *req,
 	    struct llm_reply *reply, struct buf *err);
 
 /* Frees what a reply owns; the struct itself is the caller's. */
 void	llm_reply_clear(struct llm_reply *reply);
 
-/* Frees what a message owns (content, calls, tool_call_id). */
+/* Frees what a message owns (content, calls, tool_call_id,
+ * provider_blocks). */
 void	llm_message_clear(struct llm_message *m);
 
 #endif

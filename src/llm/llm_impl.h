@@ -18,8 +18,13 @@ struct llm {
 	const struct llm_ops	*ops;
 };
 
-/* The script provider (script.c). Same contract as llm_open. */
+/* The providers (script.c, anthropic.c, openai.c). Same contract as
+ * llm_open; openai_open serves openai, openrouter and openai-compatible. */
 int	script_open(struct llm **out, const struct llm_config *cfg,
+	    struct buf *err);
+int	anthropic_open(struct llm **out, const struct llm_config *cfg,
+	    struct buf *err);
+int	openai_open(struct llm **out, const struct llm_config *cfg,
 	    struct buf *err);
 
 #endif

@@ -55,7 +55,8 @@ static int
 open_script(struct llm **l, const char *model, const char *root,
     struct buf *err)
 {
-	struct llm_config cfg = { "script", model, root, 0, 0 };
+	struct llm_config cfg = { .provider = "script", .model = model,
+	    .root = root };
 
 	buf_reset(err);
 	return llm_open(l, &cfg, err);
@@ -505,8 +506,8 @@ test_validation(void)
 	put("bad.jsonl", "{\"text\":1}\n");
 	buf_init(&err, 0);
 	buf_puts(&err, "earlier: ");
-	rc = llm_open(&l, &(struct llm_config){ "script", "bad.jsonl", dir, 0,
-	    0 }, &err);
+	rc = llm_open(&l, &(struct llm_config){ .provider = "script",
+	    .model = "bad.jsonl", .root = dir }, &err);
 	ok(rc == WARD_EPROTO && contains(&err, "earlier: line 1") &&
 	    contains(&err, "wrong type"),
 	    "a validation message is appended to what err holds");
@@ -548,11 +549,11 @@ test_open(void)
 
 	buf_init(&err, 0);
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.provider = "openai";
+	cfg.provider = "gemini";
 	cfg.model = "gpt";
 	rc = llm_open(&l, &cfg, &err);
 	is_int(rc, WARD_EINVAL, "an unknown provider: EINVAL");
-	ok(l == NULL && contains(&err, "openai"),
+	ok(l == NULL && contains(&err, "gemini"),
 	    "an unknown provider: named in the message");
 	cfg.provider = NULL;
 	buf_reset(&err);

@@ -1,0 +1,73 @@
+#!/bin/bash
+# End-to-end sessions against a loopback server speaking each provider's
+# wire format (tests/integ/llm_server.py): `ward run` streams a tool call,
+# the agent reads a file, and the next request answers the call's id with
+# the file's text. The API key goes in the right header and nowhere else.
+. "$(dirname "$0")/lib.sh"
+make_project
+
+mkdir "$T/srv"
+python3 "$(dirname "$0")/llm_server.py" "$T/srv" & echo $! >> "$T/pids"
+i=0
+while [ ! -e "$T/srv/port" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+PORT=$(cat "$T/srv/port")
+KEY=sk-e2e-SECRETKEY-42
+export WARD_LLM_RETRY_MS=5 ANTHROPIC_API_KEY=$KEY OPENAI_API_KEY=$KEY \
+    ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT \
+    OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+
+# Field F of request N's JSON body, through a Python expression on `b`.
+req() {
+	python3 -c 'import json,sys
+r = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2])]
+b = json.loads(r["body"]); h = r["headers"]
+print(eval(sys.argv[3]))' "$T/srv/requests" "$1" "$2"
+}
+
+# 1. Anthropic, streamed, a 429 first.
+cat > "$T/srv/queue" <<'Q'
+{"status": 429, "headers": {"Retry-After": "1"}, "body": "{}"}
+{"stream": true, "anthropic": {"type": "message", "role": "assistant", "content": [{"type": "thinking", "thinking": "read it", "signature": "c2ln"}, {"type": "text", "text": "Reading."}, {"type": "tool_use", "id": "toolu_e2e1", "name": "file_read", "input": {"path": "README.md"}}], "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5}}}
+{"stream": true, "anthropic": {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "The readme says hello."}], "stop_reason": "end_turn", "usage": {"input_tokens": 20, "output_tokens": 5}}}
+Q
+rm -f "$T/srv/requests"
+OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e "read the readme" 2>"$T/err"); RC=$?
+ERR=$(cat "$T/err")
+is "$RC" 0 "anthropic: the session finishes"
+like "$OUT" 'The readme says hello\.' "anthropic: the final text is shown"
+is "$(req 0 'h["x-api-key"]')" "$KEY" "anthropic: x-api-key"
+is "$(req 2 'b["model"]')" "claude-e2e" "anthropic: the model"
+is "$(req 2 '[c["tool_use_id"] for c in b["messages"][-1]["content"] if c["type"] == "tool_result"]')" "['toolu_e2e1']" \
+    "anthropic: the tool result answers the call's id"
+like "$(req 2 'b["messages"][-1]["content"][0]["content"]')" 'hello from the readme' \
+    "anthropic: the tool result carries the file"
+unlike "$OUT$ERR" "$KEY" "anthropic: the key is not in the transcript"
+
+# 2. OpenAI, streamed, arguments split across deltas.
+cat > "$T/srv/queue" <<'Q'
+{"stream": true, "openai": {"content": "", "tool_calls": [{"id": "call_e2e9", "name": "file_read", "arguments": "{\"path\": \"README.md\"}"}], "finish_reason": "tool_calls"}}
+{"stream": true, "split": 1, "openai": {"content": "Read it: hello.", "finish_reason": "stop"}}
+Q
+rm -f "$T/srv/requests"
+OUT=$(cd "$P" && "$WARD" run --provider openai --model gpt-e2e "read the readme" 2>"$T/err"); RC=$?
+ERR=$(cat "$T/err")
+is "$RC" 0 "openai: the session finishes"
+like "$OUT" 'Read it: hello\.' "openai: the final text is shown"
+is "$(req 0 'h["authorization"]')" "Bearer $KEY" "openai: Authorization"
+is "$(req 1 '[(m["tool_call_id"], "hello from the readme" in m["content"]) for m in b["messages"] if m["role"] == "tool"]')" \
+    "[('call_e2e9', True)]" "openai: the tool message answers the call's id with the file"
+unlike "$OUT$ERR" "$KEY" "openai: the key is not in the transcript"
+
+# 3. A truncated stream is an error the user sees; nothing crashes.
+echo '{"stream": true, "anthropic": {"type": "message", "content": [{"type": "text", "text": "par"}], "stop_reason": "end_turn"}, "drop_tail": 1}' > "$T/srv/queue"
+OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e "hi" 2>"$T/err"); RC=$?
+ERR=$(cat "$T/err")
+[ "$RC" -ne 0 ]; ok $? "a truncated stream: ward run fails"
+like "$ERR" 'message_stop' "a truncated stream: the error says why"
+echo '{"anthropic": {"type": "message", "content": [{"type": "text", "text": "whole again"}], "stop_reason": "end_turn"}}' > "$T/srv/queue"
+OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e "hi" 2>"$T/err"); RC=$?
+is "$RC" 0 "after it, a session with a whole JSON reply works"
+like "$OUT" 'whole again' "and shows its text"
+
+done_testing
