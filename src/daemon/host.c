@@ -340,7 +340,7 @@ host_llm_info(void *data, wasmtime_context_t *ctx,
 static int
 host_get_message(const val_t *v, struct llm_message *m, struct buf *err)
 {
-	const val_t *role, *calls, *id, *iserr;
+	const val_t *role, *calls, *id, *iserr, *pb;
 	size_t i;
 	int rc;
 
@@ -366,6 +366,14 @@ host_get_message(const val_t *v, struct llm_message *m, struct buf *err)
 	if (id != NULL && id->kind == WASMTIME_COMPONENT_OPTION &&
 	    id->of.option != NULL && (rc = v_get_string(id->of.option,
 	    HOST_PATH_MAX, 0, &m->tool_call_id, "tool-call-id", err)) != 0)
+		goto out;
+	/* Opaque to ward: the provider checks what comes back (Anthropic
+	 * verifies the signatures), and only an assistant's counts. */
+	pb = v_get_field(v, "provider-blocks");
+	if (m->role == LLM_ASSISTANT && pb != NULL &&
+	    pb->kind == WASMTIME_COMPONENT_OPTION && pb->of.option != NULL &&
+	    (rc = v_get_string(pb->of.option, HOST_WASM_MAX, 0,
+	    &m->provider_blocks, "provider-blocks", err)) != 0)
 		goto out;
 	calls = v_get_field(v, "tool-calls");
 	if (calls == NULL || calls->kind != WASMTIME_COMPONENT_LIST ||
@@ -401,11 +409,11 @@ static int
 host_put_message(val_t *v, const struct llm_message *m)
 {
 	static const char *const roles[] = { "user", "assistant", "tool" };
-	val_t *calls, id;
+	val_t *calls, id, pb;
 	size_t i;
 	int rc = 0;
 
-	v_record(v, 5);
+	v_record(v, 6);
 	v_enum(v_field_at(v, 0, "role"), roles[m->role]);
 	rc |= v_string(v_field_at(v, 1, "content"), m->content);
 	calls = v_field_at(v, 2, "tool-calls");
@@ -426,6 +434,11 @@ host_put_message(val_t *v, const struct llm_message *m)
 	} else
 		v_option(v_field_at(v, 3, "tool-call-id"), NULL);
 	v_bool(v_field_at(v, 4, "is-error"), m->is_error);
+	if (m->provider_blocks != NULL) {
+		rc |= v_string(&pb, m->provider_blocks);
+		v_option(v_field_at(v, 5, "provider-blocks"), &pb);
+	} else
+		v_option(v_field_at(v, 5, "provider-blocks"), NULL);
 	return rc ? WARD_ENOMEM : 0;
 }
 

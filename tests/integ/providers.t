@@ -42,6 +42,9 @@ is "$(req 2 '[c["tool_use_id"] for c in b["messages"][-1]["content"] if c["type"
     "anthropic: the tool result answers the call's id"
 like "$(req 2 'b["messages"][-1]["content"][0]["content"]')" 'hello from the readme' \
     "anthropic: the tool result carries the file"
+is "$(req 2 '[(c["type"], c.get("thinking"), c.get("signature")) for c in b["messages"][-2]["content"] if c["type"] == "thinking"]')" \
+    "[('thinking', 'read it', 'c2ln')]" \
+    "anthropic: the thinking block goes back through the agent unchanged, signature included"
 unlike "$OUT$ERR" "$KEY" "anthropic: the key is not in the transcript"
 
 # 2. OpenAI, streamed, arguments split across deltas.
