@@ -28,6 +28,7 @@
 #include "../sandbox/grant.h"
 #include "session.h"
 #include "tools.h"
+#include "web.h"
 
 extern char **environ;
 
@@ -650,6 +651,10 @@ session_tool(void *ctx, const char *name, json_t *args,
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
 		    session_u64(args, "timeout"), out);
+	} else if (strcmp(name, "web_fetch") == 0) {
+		rc = web_fetch(policy_manifest(s->pol), session_str(args,
+		    "url"), (size_t)policy_manifest(s->pol)->limits.read_bytes,
+		    &out->text);
 	} else if (strcmp(name, "code_run") == 0) {
 		rc = session_code(s, session_str(args, "module"),
 		    json_object_get(args, "args"), out);

@@ -89,6 +89,7 @@
 #include "lib/err.h"
 #include "sandbox/envelope.h"
 #include "sandbox/probe.h"
+#include "sandbox/proxy.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -726,32 +727,10 @@ envelope_command(void *arg)
 static int
 envelope_proxy_fd(int net)
 {
-	char		 cb[CMSG_SPACE(sizeof(int))], byte = 'c';
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	ssize_t		 n;
-	int		 fd;
+	int	 fd;
 
-	while ((n = write(net, &byte, 1)) == -1 && errno == EINTR)
-		;
-	if (n != 1)
+	if ((fd = proxy_client(net)) == -1)
 		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cb;
-	mh.msg_controllen = sizeof(cb);
-	while ((n = recvmsg(net, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0 || (cm = CMSG_FIRSTHDR(&mh)) == NULL ||
-	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
 		close(fd);
 		return -1;

@@ -1430,3 +1430,37 @@ proxy_stop(struct proxy *p)
 	free(p->allow);
 	free(p);
 }
+
+int
+proxy_client(int ctrl_fd)
+{
+	char cb[CMSG_SPACE(sizeof(int))], byte = 'c';
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	while ((n = write(ctrl_fd, &byte, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 1)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cb;
+	mh.msg_controllen = sizeof(cb);
+	while ((n = recvmsg(ctrl_fd, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0 || (cm = CMSG_FIRSTHDR(&mh)) == NULL ||
+	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+		errno = EPROTO;
+		return -1;
+	}
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}

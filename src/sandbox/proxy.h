@@ -76,6 +76,14 @@ int	proxy_start(const struct proxy_policy *pol, int ctrl_fd,
 void	proxy_stop(struct proxy *p);
 
 /*
+ * The other side of the control socket: asks the proxy behind ctrl_fd for
+ * a new client connection (one byte out, one descriptor back). Returns the
+ * connected socket (close-on-exec, blocking), or -1 with errno set.
+ * Allocates nothing and takes no lock: the sandbox's pid 1 calls it.
+ */
+int	proxy_client(int ctrl_fd);
+
+/*
  * NULL when sa (AF_INET or AF_INET6) is a public unicast address, else a
  * static name of the special range it is in ("loopback", "private",
  * "link-local", ...). IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 forms are

@@ -31,11 +31,10 @@ like "$OUT" '! denied' "the refusal shows in the transcript"
 #    command that would prompt is denied in `ward run`, and the model is
 #    told why.
 run_script <<'EOF'
-{"tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://x"}}]}
-{"expect": {"tool_error": true, "tool_result_contains": "not available"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "touch pwned"}}]}
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "touch pwned"}}]}
 {"text": "ok", "expect": {"tool_error": true, "tool_result_contains": "nobody can answer"}}
 EOF
-is "$RC" 0 "an unavailable tool is an error the model sees"
+is "$RC" 0 "a prompt in ward run is a deny the model sees"
 [ ! -e "$P/pwned" ]; ok $? "a command that needs a prompt does not run in ward run"
 
 # 4. Unknown tools and malformed arguments from the model (invariant 8).
@@ -323,6 +322,36 @@ else
 	ok 1 "clang-19 cannot build the capsule guest: $(head -1 "$T/cc.err")"
 	ok 1 "(code_run not tested)"
 fi
+
+# 15f. web_fetch: through the egress proxy, default_domains only, HTML as
+#      text.
+mkdir -p "$T/www"
+cat > "$T/www/page.html" <<'HTML'
+<html><head><title>The page</title><style>body { color: red }</style>
+<script>var secret = "SCRIPT-BODY";</script></head>
+<body><h1>Hello &amp; welcome</h1><p>caf&#233; &lt;ok&gt;</p><!-- COMMENT --></body></html>
+HTML
+python3 -m http.server --bind 127.0.0.1 0 --directory "$T/www" > "$T/www.log" 2>&1 &
+echo $! >> "$T/pids"
+for i in $(seq 50); do wport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/www.log" | head -1); [ -n "$wport" ] && break; sleep 0.1; done
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.commands]
+default_domains = ["127.0.0.1"]
+TOML
+run_script <<EOF
+{"tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://127.0.0.1:$wport/page.html"}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "Hello & welcome\ncaf\u00e9 <ok>", "tool_result_lacks": "SCRIPT-BODY"}, "tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://example.com/"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "sandbox denied network: example.com"}, "tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://localhost:$wport/page.html"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "sandbox denied network: localhost"}, "tool_calls": [{"name": "web_fetch", "arguments": {"url": "file:///etc/passwd"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "http:// or https://"}}
+EOF
+is "$RC" 0 "web_fetch reaches an allowlisted host through the proxy and refuses the rest"; [ "$RC" = 0 ] || printf '%s\n%s\n' "$OUT" "$ERR" | tail -12 | sed 's/^/# /'
+unlike "$OUT" 'COMMENT|SCRIPT-BODY' "scripts and comments do not reach the transcript"
 
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
