@@ -252,8 +252,128 @@ conv_clear(void)
 	agent.conv.len = agent.cap = 0;
 }
 
+/* The string at token i as an agent string (empty when missing). Returns
+ * 0, or -1 for a bad escape or no memory. */
+static int
+conv_str(const struct ajson *j, int i, agent_string_t *out)
+{
+	size_t len;
+	char *s;
+
+	out->ptr = NULL;
+	out->len = 0;
+	if (i < 0)
+		return 0;
+	if (!ajson_is_string(j, i) || (s = ajson_string(j, i, &len)) == NULL)
+		return -1;
+	agent_string_dup_n(out, s, len);
+	free(s);
+	return 0;
+}
+
+/* One message of a saved transcript into *m. Returns 0 or -1. */
+static int
+conv_message(const struct ajson *j, int o, message_t *m)
+{
+	static const char *const roles[] = { "user", "assistant", "tool" };
+	agent_string_t role;
+	int calls, c, k, n, isb = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (conv_str(j, ajson_member_in(j, o, "role"), &role) != 0)
+		return -1;
+	for (k = 0; k < 3; k++)
+		if (role.len == strlen(roles[k]) &&
+		    memcmp(role.ptr, roles[k], role.len) == 0)
+			break;
+	agent_string_free(&role);
+	if (k == 3)
+		return -1;
+	m->role = (uint8_t)k;
+	if (conv_str(j, ajson_member_in(j, o, "content"), &m->content) != 0)
+		goto bad;
+	if ((c = ajson_member_in(j, o, "tool_call_id")) >= 0) {
+		if (conv_str(j, c, &m->tool_call_id.val) != 0)
+			goto bad;
+		m->tool_call_id.is_some = true;
+		if ((c = ajson_member_in(j, o, "is_error")) >= 0 &&
+		    ajson_bool(j, c, &isb) == 0)
+			m->is_error = isb != 0;
+	}
+	if ((calls = ajson_member_in(j, o, "tool_calls")) >= 0) {
+		if ((n = ajson_array_len(j, calls)) < 0)
+			goto bad;
+		if (n > 0 && (m->tool_calls.ptr = calloc((size_t)n,
+		    sizeof(*m->tool_calls.ptr))) == NULL)
+			goto bad;
+		for (k = 0; k < n; k++) {
+			ward_agent_types_tool_call_t *tc =
+			    &m->tool_calls.ptr[m->tool_calls.len++];
+
+			c = ajson_array_at(j, calls, k);
+			if (conv_str(j, ajson_member_in(j, c, "id"),
+			    &tc->id) != 0 || conv_str(j, ajson_member_in(j, c,
+			    "name"), &tc->name) != 0 || conv_str(j,
+			    ajson_member_in(j, c, "arguments"),
+			    &tc->arguments) != 0)
+				goto bad;
+		}
+	}
+	return 0;
+bad:
+	ward_agent_types_message_free(m);
+	return -1;
+}
+
+/*
+ * A resumed session (same id, same store) picks up the conversation it
+ * saved. A transcript that does not read is set aside with a warning: the
+ * session then starts afresh rather than from half a history.
+ */
+static void
+conv_load(void)
+{
+	agent_string_t key, err, warn;
+	agent_option_string_t val;
+	struct ajson j;
+	message_t m;
+	const char *why;
+	int msgs, n, k, bad = 0;
+
+	agent_string_set(&key, "transcript");
+	memset(&val, 0, sizeof(val));
+	if (!ward_agent_storage_load(&key, &val, &err)) {
+		agent_string_free(&err);
+		return;
+	}
+	if (!val.is_some)
+		return;
+	if (ajson_parse(&j, (const char *)val.val.ptr, val.val.len,
+	    &why) != 0) {
+		bad = 1;
+		goto out;
+	}
+	msgs = ajson_member(&j, "messages");
+	if ((n = ajson_array_len(&j, msgs)) < 0)
+		bad = 1;
+	for (k = 0; !bad && k < n; k++) {
+		if (conv_message(&j, ajson_array_at(&j, msgs, k), &m) != 0 ||
+		    conv_push(&m) != 0)
+			bad = 1;
+	}
+	ajson_free(&j);
+out:
+	agent_string_free(&val.val);
+	if (bad) {
+		conv_clear();
+		agent_string_set(&warn, "the saved transcript could not be "
+		    "read; starting afresh");
+		ward_agent_console_warn(&warn);
+	}
+}
+
 /* Saves the conversation as JSON in the session's storage so a session can
- * be inspected (and, later, resumed). A failure is only a warning. */
+ * be inspected and resumed. A failure is only a warning. */
 static void
 conv_save(void)
 {
@@ -690,6 +810,7 @@ exports_agent_init(agent_string_t *session_id, agent_project_context_t *project,
 	agent.max_turns = project->max_turns ? project->max_turns :
 	    AGENT_DEFAULT_TURNS;
 	agent.ready = 1;
+	conv_load();
 	(void)err;
 	return true;
 }

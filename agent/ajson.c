@@ -82,19 +82,25 @@ ajson_eq(const struct ajson *j, int i, const char *s)
 }
 
 int
-ajson_member(const struct ajson *j, const char *key)
+ajson_member_in(const struct ajson *j, int obj, const char *key)
 {
 	int i, k, n;
 
-	if (j->ntok < 1)
+	if (obj < 0 || obj >= j->ntok || j->tok[obj].type != JSMN_OBJECT)
 		return -1;
-	n = j->tok[0].size;
-	for (i = 1, k = 0; k < n && i + 1 < j->ntok; k++) {
+	n = j->tok[obj].size;
+	for (i = obj + 1, k = 0; k < n && i + 1 < j->ntok; k++) {
 		if (ajson_eq(j, i, key))
 			return i + 1;
 		i = ajson_skip(j, i + 1);
 	}
 	return -1;
+}
+
+int
+ajson_member(const struct ajson *j, const char *key)
+{
+	return ajson_member_in(j, 0, key);
 }
 
 int

@@ -30,6 +30,9 @@ void	ajson_free(struct ajson *j);
 /* Index of the value of member `key` of the top-level object, or -1. */
 int	ajson_member(const struct ajson *j, const char *key);
 
+/* The same for the object at token obj (-1 when it is not an object). */
+int	ajson_member_in(const struct ajson *j, int obj, const char *key);
+
 /* 1 when token i is a string / number / true|false / array. */
 int	ajson_is_string(const struct ajson *j, int i);
 

@@ -24,8 +24,9 @@ int	cmd_capsule(int argc, char **argv);
 
 /* Runs one session at root (absolute) with the given model and prints its
  * transcript; returns the exit code (shared by `ward run` and `ward demo`).
- * max_turns 0 means the default. */
+ * max_turns 0 means the default; resume is NULL or the id of a session of
+ * this project to continue. */
 int	run_session(const char *root, const char *provider, const char *model,
-	    long max_turns, const char *prompt);
+	    long max_turns, const char *resume, const char *prompt);
 
 #endif

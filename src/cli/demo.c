@@ -206,7 +206,7 @@ cmd_demo(int argc, char **argv)
 	printf("ward demo: project %s (ward.toml approved), scripted model "
 	    "%s\n\n", project, script);
 	fflush(stdout);
-	code = run_session(project, "script", script, 10,
+	code = run_session(project, "script", script, 10, NULL,
 	    "Summarise this project and its open TODOs.");
 out:
 	if (!keep)

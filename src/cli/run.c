@@ -20,7 +20,7 @@ run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ward run [--provider P] [--model M] [--max-turns N] "
-	    "PROMPT\n\n"
+	    "[--resume ID] PROMPT\n\n"
 	    "Runs one session of the agent in the current directory and "
 	    "streams the\ntranscript to stdout. Nobody is asked anything: a "
 	    "decision that would\nprompt is a deny. The directory's ward.toml "
@@ -32,7 +32,10 @@ run_usage(FILE *f)
 	    "  --model M      model name, instead of [model] name; for "
 	    "script, the\n"
 	    "                 .jsonl file (doc/SCRIPT.md)\n"
-	    "  --max-turns N  stop after N model turns (default 50)\n\n"
+	    "  --max-turns N  stop after N model turns (default 50)\n"
+	    "  --resume ID    continue session ID of this project (its id is "
+	    "printed\n"
+	    "                 when it ends) with PROMPT as the next message\n\n"
 	    "Exit: 0 the agent finished, 1 it failed or ran out of turns, "
 	    "2 usage,\n111 the daemon could not be reached, 126 refused "
 	    "(ward.toml missing approval).\n");
@@ -49,7 +52,7 @@ run_utf8(const char *what, const char *s)
 
 int
 run_session(const char *root, const char *provider, const char *model,
-    long max_turns, const char *prompt)
+    long max_turns, const char *resume, const char *prompt)
 {
 	struct buf err;
 	json_t *req;
@@ -69,9 +72,9 @@ run_session(const char *root, const char *provider, const char *model,
 		return WARD_EXIT_SYSERR;
 	}
 	buf_free(&err);
-	req = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I}", "type", "run",
+	req = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:s*}", "type", "run",
 	    "root", root, "prompt", prompt, "provider", provider, "model",
-	    model, "max_turns", (json_int_t)max_turns);
+	    model, "max_turns", (json_int_t)max_turns, "resume", resume);
 	if (req == NULL) {
 		close(fd);
 		fprintf(stderr, "ward: out of memory\n");
@@ -90,10 +93,11 @@ cmd_run(int argc, char **argv)
 		{ "provider",	required_argument, NULL, 'p' },
 		{ "model",	required_argument, NULL, 'm' },
 		{ "max-turns",	required_argument, NULL, 't' },
+		{ "resume",	required_argument, NULL, 'r' },
 		{ "help",	no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *provider = NULL, *model = NULL;
+	const char *provider = NULL, *model = NULL, *resume = NULL;
 	char root[PATH_MAX], *end;
 	long max_turns = 0;
 	int c;
@@ -116,6 +120,9 @@ cmd_run(int argc, char **argv)
 				return WARD_EXIT_USAGE;
 			}
 			break;
+		case 'r':
+			resume = optarg;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return WARD_EXIT_OK;
@@ -133,5 +140,6 @@ cmd_run(int argc, char **argv)
 		perror("ward run: getcwd");
 		return WARD_EXIT_SYSERR;
 	}
-	return run_session(root, provider, model, max_turns, argv[optind]);
+	return run_session(root, provider, model, max_turns, resume,
+	    argv[optind]);
 }

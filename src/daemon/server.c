@@ -160,6 +160,7 @@ conn_run(struct conn *c, json_t *req)
 	cfg.root = json_string_value(json_object_get(req, "root"));
 	cfg.provider = json_string_value(json_object_get(req, "provider"));
 	cfg.model = json_string_value(json_object_get(req, "model"));
+	cfg.resume = json_string_value(json_object_get(req, "resume"));
 	prompt = json_string_value(json_object_get(req, "prompt"));
 	turns = json_integer_value(json_object_get(req, "max_turns"));
 	cfg.max_turns = turns > 0 && turns < 100000 ? (unsigned)turns : 0;

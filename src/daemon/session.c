@@ -1030,6 +1030,90 @@ session_new_id(char id[SESSION_ID_LEN + 1])
 	return 0;
 }
 
+/*
+ * The session's id: a new one, or the one cfg->resume names. A resumed
+ * session must exist and belong to this project (its transcript holds what
+ * the agent read there), so each session records its project's real path.
+ */
+static int
+session_pick(const struct session_config *cfg, char id[SESSION_ID_LEN + 1],
+    struct buf *err)
+{
+	char real[PATH_MAX], saved[PATH_MAX + 2], *path = NULL;
+	size_t i;
+	ssize_t n;
+	int fd = -1, rc = 0;
+
+	if (realpath(cfg->root, real) == NULL) {
+		buf_printf(err, "cannot open project root %s: %s", cfg->root,
+		    strerror(errno));
+		return WARD_ENOENT;
+	}
+	if (cfg->resume == NULL) {
+		if ((rc = session_new_id(id)) != 0) {
+			buf_puts(err, "cannot make a session id");
+			return rc;
+		}
+	} else {
+		for (i = 0; cfg->resume[i] != '\0'; i++)
+			if (!((cfg->resume[i] >= '0' && cfg->resume[i] <= '9') ||
+			    (cfg->resume[i] >= 'a' && cfg->resume[i] <= 'f')))
+				break;
+		if (i != SESSION_ID_LEN || cfg->resume[i] != '\0') {
+			buf_puts(err, "--resume takes a session id (32 "
+			    "lower-case hex digits)");
+			return WARD_EINVAL;
+		}
+		memcpy(id, cfg->resume, SESSION_ID_LEN + 1);
+	}
+	if (asprintf(&path, "%s/sessions/%s", cfg->state_dir, id) == -1)
+		return WARD_ENOMEM;
+	if (cfg->resume == NULL) {
+		if ((rc = xdg_mkdirs(path)) != 0) {
+			buf_printf(err, "cannot create %s", path);
+			goto out;
+		}
+		free(path);
+		if (asprintf(&path, "%s/sessions/%s/root", cfg->state_dir,
+		    id) == -1) {
+			path = NULL;
+			rc = WARD_ENOMEM;
+			goto out;
+		}
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) == -1 || dprintf(fd, "%s\n", real) < 0) {
+			buf_printf(err, "cannot write %s: %s", path,
+			    strerror(errno));
+			rc = WARD_EIO;
+		}
+		goto out;
+	}
+	free(path);
+	if (asprintf(&path, "%s/sessions/%s/root", cfg->state_dir, id) == -1) {
+		path = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (n = read(fd, saved, sizeof(saved) - 1)) <= 0) {
+		buf_printf(err, "no session %s to resume", id);
+		rc = WARD_ENOENT;
+		goto out;
+	}
+	saved[n] = '\0';
+	saved[strcspn(saved, "\n")] = '\0';
+	if (strcmp(saved, real) != 0) {
+		buf_printf(err, "session %s belongs to another project (%s); "
+		    "resume it there", id, saved);
+		rc = WARD_EDENIED;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 int
 session_run(struct host *h, const struct session_config *cfg,
     const char *prompt, const struct session_sink *sink,
@@ -1049,10 +1133,8 @@ session_run(struct host *h, const struct session_config *cfg,
 	memset(res, 0, sizeof(*res));
 	s.cfg = cfg;
 	s.sink = sink;
-	if ((rc = session_new_id(res->id)) != 0) {
-		buf_puts(err, "cannot make a session id");
+	if ((rc = session_pick(cfg, res->id, err)) != 0)
 		goto out;
-	}
 	if (asprintf(&s.store_dir, "%s/sessions/%s/storage", cfg->state_dir,
 	    res->id) == -1) {
 		s.store_dir = NULL;

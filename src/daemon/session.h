@@ -32,6 +32,8 @@ struct session_config {
 	const char	*provider;
 	const char	*model;
 	unsigned	 max_turns;	/* 0: default (50) */
+	const char	*resume;	/* NULL, or the id of a session of
+					   this project to continue */
 	const char	*state_dir;	/* ward's state directory */
 };
 

@@ -73,4 +73,22 @@ OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e "hi" 2>"$T/
 is "$RC" 0 "after it, a session with a whole JSON reply works"
 like "$OUT" 'whole again' "and shows its text"
 
+# 4. --resume continues a session of this project with its history.
+sid=$(sed -n 's/.*session \([0-9a-f]\{32\}\) finished.*/\1/p' "$T/err")
+echo '{"anthropic": {"type": "message", "content": [{"type": "text", "text": "resumed"}], "stop_reason": "end_turn"}}' > "$T/srv/queue"
+rm -f "$T/srv/requests"
+OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e --resume "$sid" "and now?" 2>"$T/err"); RC=$?
+is "$RC" 0 "resume: the session goes on"
+is "$(req 0 '[(m["role"], m["content"] if isinstance(m["content"], str) else m["content"][0].get("text")) for m in b["messages"]]')" \
+    "[('user', 'hi'), ('assistant', 'whole again'), ('user', 'and now?')]" \
+    "resume: the model sees the earlier turns, then the new message"
+like "$(cat "$T/err")" "session $sid finished" "resume: under the same id"
+mkdir -p "$T/other" && cp "$P/ward.toml" "$T/other/" && "$WARD" approve --yes --manifest "$T/other/ward.toml" >/dev/null
+OUT=$(cd "$T/other" && "$WARD" run --provider anthropic --model claude-e2e --resume "$sid" "leak?" 2>&1); RC=$?
+is "$RC" 126 "resume: another project's session is refused"
+like "$OUT" 'belongs to another project' "saying why"
+OUT=$(cd "$P" && "$WARD" run --provider anthropic --model claude-e2e --resume ../../etc "x" 2>&1); RC=$?
+[ "$RC" -ne 0 ]; ok $? "resume: an id that is not one is refused"
+like "$OUT" '32 lower-case hex' "saying what an id is"
+
 done_testing
