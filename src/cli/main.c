@@ -23,6 +23,8 @@ static const struct {
 	    "model" },
 	{ "policy",	cmd_policy,	"decide commands against ward.toml "
 	    "(policy check)" },
+	{ "init",	cmd_init,	"write a starter ward.toml and approve "
+	    "it" },
 	{ "approve",	cmd_approve,	"review and sign ward.toml" },
 	{ "sandbox",	cmd_sandbox,	"run a command in the sandbox "
 	    "(sandbox run)" },
