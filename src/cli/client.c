@@ -388,6 +388,13 @@ client_run_session(int fd, const json_t *req, FILE *out)
 			a = json_pack("{s:s, s:n}", "type", "answer", "text");
 			proto_send(fd, a);
 			json_decref(a);
+		} else if (strcmp(type, "permit") == 0) {
+			/* Nobody to ask: a deny, and the model is told why. */
+			a = json_pack("{s:s, s:s, s:n, s:b}", "type",
+			    "permit_answer", "answer", "deny", "pattern",
+			    "unattended", 1);
+			proto_send(fd, a);
+			json_decref(a);
 		} else if (strcmp(type, "done") == 0) {
 			break;
 		} else if (strcmp(type, "error") == 0) {

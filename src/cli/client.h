@@ -25,8 +25,9 @@ int	client_wait_gone(const char *path);
 int	client_dial_existing(const char *path);
 
 /* Sends the "run" request req (not consumed) on fd and prints the
- * transcript to out until the session ends. Every prompt the daemon sends
- * is answered "no answer" (non-interactive). Returns the exit code of
+ * transcript to out until the session ends. Every question the daemon
+ * sends is answered "no answer" and every permit "deny, unattended"
+ * (non-interactive). Returns the exit code of
  * DESIGN §4: 0 finished, 1 the agent failed or hit max turns, 111 the
  * daemon went away. */
 int	client_run_session(int fd, const json_t *req, FILE *out);

@@ -23,6 +23,8 @@ static const struct {
 	    "model" },
 	{ "policy",	cmd_policy,	"decide commands against ward.toml "
 	    "(policy check)" },
+	{ "init",	cmd_init,	"write a starter ward.toml and approve "
+	    "it" },
 	{ "approve",	cmd_approve,	"review and sign ward.toml" },
 	{ "sandbox",	cmd_sandbox,	"run a command in the sandbox "
 	    "(sandbox run)" },
@@ -35,7 +37,10 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: ward <command> [options]\n\ncommands:\n");
+	fprintf(f, "usage: ward [--provider P] [--model M]\n"
+	    "       ward <command> [options]\n\n"
+	    "With no command: the interactive session in this project.\n\n"
+	    "commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\n'ward <command> --help' describes each command.\n"
@@ -48,11 +53,10 @@ main(int argc, char **argv)
 {
 	size_t i;
 
-	if (argc < 2) {
-		/* The interactive TUI is not in this build yet. */
-		usage(stderr);
-		return WARD_EXIT_USAGE;
-	}
+	/* No command (options only): the interactive session. */
+	if (argc < 2 || (strncmp(argv[1], "--", 2) == 0 &&
+	    strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0))
+		return cmd_tui(argc, argv);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -45,6 +45,8 @@ struct conn {
 	struct server	*srv;
 	int		 fd;
 	int		 gone;		/* a send failed: the client left */
+	int		 cancel;	/* the client cancelled the turn */
+	int		 bad;		/* it sent a malformed frame */
 };
 
 char *
@@ -99,18 +101,109 @@ conn_event(void *arg, json_t *ev)
 	json_decref(m);
 }
 
-/* The client went away (send failed, or the socket hung up): the session
- * must not go on spending model turns for nobody. */
+/* A frame the client may send while a session runs that is not the
+ * answer the session waits for: `cancel`, or a protocol error. */
+static void
+conn_stray(struct conn *c, const json_t *m)
+{
+	if (strcmp(proto_type(m), "cancel") == 0) {
+		c->cancel = 1;
+		return;
+	}
+	conn_error(c->fd, "unexpected message during a run");
+	c->bad = 1;
+}
+
+/* The client went away (send failed, or the socket hung up) or cancelled
+ * the turn: the session must not go on spending model turns for nobody. */
 static int
 conn_cancelled(void *arg)
 {
 	struct conn *c = arg;
-	struct pollfd p = { c->fd, POLLRDHUP, 0 };
+	struct pollfd p = { c->fd, POLLIN | POLLRDHUP, 0 };
+	struct buf err;
+	json_t *m = NULL;
 
-	if (!c->gone && poll(&p, 1, 0) == 1 &&
-	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+	if (c->gone || c->cancel || c->bad || poll(&p, 1, 0) != 1)
+		return c->gone || c->cancel || c->bad;
+	if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
 		c->gone = 1;
-	return c->gone;
+		return 1;
+	}
+	buf_init(&err, 1024);
+	if (proto_recv(c->fd, &m, &err) != 0)
+		c->gone = 1;
+	else
+		conn_stray(c, m);
+	json_decref(m);
+	buf_free(&err);
+	return c->gone || c->cancel || c->bad;
+}
+
+/*
+ * Sends a `permit` frame and waits for the user's `permit_answer`. The
+ * answer's pattern is only passed on: the session checks it is one of the
+ * levels it offered.
+ */
+static int
+conn_permit(void *arg, const struct session_permit *p, enum answer *a,
+    char **pattern, int *unattended)
+{
+	struct conn *c = arg;
+	struct buf err;
+	json_t *q = NULL, *levels, *m = NULL;
+	const char *ans, *pat;
+	size_t i;
+	int rc = WARD_EIO;
+
+	*pattern = NULL;
+	*unattended = 1;
+	buf_init(&err, 1024);
+	if (conn_cancelled(c))
+		goto out;
+	if ((levels = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < p->nlevels; i++)
+		json_array_append_new(levels, json_string(p->levels[i]));
+	q = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "type", "permit",
+	    "command", p->command, "line", p->line, "reason", p->reason,
+	    "levels", levels, "recommended", (json_int_t)p->recommended);
+	if (q == NULL || json_array_size(levels) != p->nlevels ||
+	    proto_send(c->fd, q) != 0) {
+		c->gone = 1;
+		goto out;
+	}
+	if (proto_recv(c->fd, &m, &err) != 0) {
+		c->gone = 1;
+		goto out;
+	}
+	if (strcmp(proto_type(m), "permit_answer") != 0) {
+		conn_stray(c, m);
+		goto out;
+	}
+	ans = json_string_value(json_object_get(m, "answer"));
+	pat = json_string_value(json_object_get(m, "pattern"));
+	for (i = ANSWER_ALLOW; ans != NULL && i <= ANSWER_DENY_ALWAYS; i++)
+		if (strcmp(ans, answer_name((enum answer)i)) == 0)
+			break;
+	if (ans == NULL || i > ANSWER_DENY_ALWAYS) {
+		conn_error(c->fd, "permit_answer needs an \"answer\": allow, "
+		    "allow-always, deny or deny-always");
+		c->bad = 1;
+		goto out;
+	}
+	*a = (enum answer)i;
+	*unattended = json_is_true(json_object_get(m, "unattended"));
+	if (pat != NULL && (*pattern = strdup(pat)) == NULL) {
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(q);
+	json_decref(m);
+	buf_free(&err);
+	return rc;
 }
 
 static int
@@ -127,9 +220,14 @@ conn_ask(void *arg, const char *question, char **answer)
 	q = json_pack("{s:s, s:s}", "type", "ask", "question", question);
 	if (q == NULL || proto_send(c->fd, q) != 0)
 		goto out;
-	if (proto_recv(c->fd, &a, &err) != 0 ||
-	    strcmp(proto_type(a), "answer") != 0)
+	if (proto_recv(c->fd, &a, &err) != 0) {
+		c->gone = 1;
 		goto out;
+	}
+	if (strcmp(proto_type(a), "answer") != 0) {
+		conn_stray(c, a);
+		goto out;
+	}
 	if ((t = json_string_value(json_object_get(a, "text"))) != NULL &&
 	    (*answer = strdup(t)) != NULL)
 		rc = 0;
@@ -146,7 +244,8 @@ static int
 conn_run(struct conn *c, json_t *req)
 {
 	struct session_config cfg;
-	struct session_sink sink = { conn_event, conn_ask, conn_cancelled, c };
+	struct session_sink sink = { conn_event, conn_ask, conn_permit,
+	    conn_cancelled, c };
 	struct session_result res;
 	struct buf err;
 	json_t *done;
@@ -171,6 +270,7 @@ conn_run(struct conn *c, json_t *req)
 		bad = -1;
 		goto out;
 	}
+	c->cancel = c->bad = 0;
 	rc = session_run(c->srv->host, &cfg, prompt, &sink, &res, &err);
 	/* One line per session in daemon.log: what ended it. */
 	fprintf(stderr, "ward daemon: session %s %s%s%s\n", res.id,
@@ -196,8 +296,9 @@ conn_run(struct conn *c, json_t *req)
 		    "refused" : "failed", "error",
 		    err.len ? err.data : ward_strerror(rc));
 	}
-	/* Without a `done` the client would wait forever: close instead. */
-	if (done == NULL || proto_send(c->fd, done) != 0)
+	/* Without a `done` the client would wait forever: close instead. A
+	 * client that broke the protocol was told so and is closed. */
+	if (done == NULL || c->bad || proto_send(c->fd, done) != 0)
 		bad = -1;
 	json_decref(done);
 out:
@@ -243,6 +344,8 @@ conn_main(void *arg)
 		} else if (strcmp(type, "run") == 0) {
 			if (conn_run(c, m) != 0)
 				break;
+		} else if (strcmp(type, "cancel") == 0) {
+			/* The turn it meant ended already. */
 		} else if (strcmp(type, "shutdown") == 0) {
 			atomic_store(&c->srv->shutdown, 1);
 			/* Wakes the accept loop at once. */

@@ -537,10 +537,142 @@ session_spilled(const struct session *s, const char *path)
 	return strncmp(path, s->spill_dir, n) == 0 && path[n] == '/';
 }
 
+static int	session_policy(struct session *, const char *, struct buf *);
+
+/* 1 when pat is one of the levels offered for the part. */
+static int
+session_offered(const struct cmdpat_suggest *sg, const char *pat)
+{
+	size_t i;
+
+	for (i = 0; i < sg->nlevels; i++)
+		if (strcmp(sg->levels[i], pat) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Asks the user about one prompted part and records the answer. Returns 0
+ * when it may run, WARD_EDENIED with the reason in out, or the sink's
+ * error when nobody is there any more (the session then stops).
+ */
+static int
+session_permit_one(struct session *s, const char *line,
+    const struct cmdpat_part *part, const char *reason, int *wrote,
+    struct buf *out)
+{
+	static const struct cmdpat_suggest none;
+	const struct cmdpat_suggest *sg = part != NULL ? &part->suggest :
+	    &none;
+	struct session_permit p;
+	struct buf err;
+	enum answer a = ANSWER_DENY;
+	char *pat = NULL;
+	int rc, unattended = 1;
+
+	memset(&p, 0, sizeof(p));
+	p.command = part != NULL ? part->command : line;
+	p.line = line;
+	p.reason = reason != NULL ? reason : "";
+	p.levels = sg->levels;
+	p.nlevels = sg->nlevels;
+	p.recommended = sg->recommended;
+	if (s->sink->permit != NULL && (rc = s->sink->permit(s->sink->arg, &p,
+	    &a, &pat, &unattended)) != 0) {
+		buf_printf(out, "command_run: %s needs the user's approval and "
+		    "the user left or cancelled the turn; it did not run",
+		    p.command);
+		return rc;
+	}
+	buf_init(&err, 0);
+	rc = 0;
+	if (unattended) {
+		buf_printf(out, "command_run: %s is not allowed by ward.toml "
+		    "without asking (%s); it needs the user's approval and "
+		    "nobody can answer in this session, so it is denied",
+		    p.command, p.reason);
+		rc = WARD_EDENIED;
+	} else if (a != ANSWER_DENY && (pat == NULL ?
+	    sg->nlevels > 0 || a != ANSWER_ALLOW :
+	    !session_offered(sg, pat))) {
+		/* Only a pattern ward offered may be written: the client is
+		 * not trusted to widen what the user saw. */
+		buf_printf(out, "command_run: %s: the answer named a pattern "
+		    "that was not offered; it did not run", p.command);
+		rc = WARD_EDENIED;
+	} else if (pat != NULL && a != ANSWER_DENY &&
+	    (rc = answer_record(s->root, a, pat, &err)) != 0) {
+		buf_printf(out, "command_run: %s: the answer could not be "
+		    "written to ward.toml (%s); it did not run", p.command,
+		    err.data ? err.data : ward_strerror(rc));
+		rc = WARD_EDENIED;
+	} else if (a == ANSWER_DENY || a == ANSWER_DENY_ALWAYS) {
+		buf_printf(out, "command_run: the user denied %s%s%s", p.command,
+		    a == ANSWER_DENY_ALWAYS ? "; ward.toml now denies " : "",
+		    a == ANSWER_DENY_ALWAYS ? pat : "");
+		rc = WARD_EDENIED;
+	}
+	if (rc == 0 && pat != NULL && a != ANSWER_DENY)
+		*wrote = 1;
+	session_event(s, "permit", "command", p.command, "answer",
+	    unattended ? "deny (nobody to answer)" : answer_name(a));
+	buf_free(&err);
+	free(pat);
+	return rc;
+}
+
+/*
+ * Asks about every prompted part of cmd, so that the user sees each
+ * command an Allow lets run, and reloads the policy when an answer
+ * changed ward.toml. Returns 0 when the line may run, with *asked set
+ * when the user allowed prompted parts (it then runs with prompt_ok), or
+ * WARD_EDENIED (reason in out) or another WARD_E*.
+ */
+static int
+session_permit(struct session *s, const char *cmd, int *asked,
+    struct buf *out)
+{
+	struct cmdpat_result dec;
+	struct policy *old;
+	struct buf err;
+	size_t i;
+	int rc, wrote = 0;
+
+	buf_init(&err, 0);
+	if ((rc = policy_command(s->pol, cmd, &dec, &err)) != 0) {
+		buf_printf(out, "command_run: the command did not run: %s",
+		    err.data ? err.data : ward_strerror(rc));
+		buf_free(&err);
+		return rc;
+	}
+	if (dec.decision == CMDPAT_PROMPT && dec.part == NULL)
+		rc = session_permit_one(s, cmd, NULL, dec.reason, &wrote, out);
+	for (i = 0; dec.decision == CMDPAT_PROMPT && dec.part != NULL &&
+	    rc == 0 && i < dec.nparts; i++)
+		if (dec.parts[i].decision == CMDPAT_PROMPT)
+			rc = session_permit_one(s, cmd, &dec.parts[i],
+			    dec.parts[i].reason, &wrote, out);
+	*asked = dec.decision == CMDPAT_PROMPT;
+	cmdpat_result_clear(&dec);
+	if (wrote) {
+		/* Later calls must see the answers; a manifest that no
+		 * longer loads keeps the one the user approved before. */
+		old = s->pol;
+		s->pol = NULL;
+		if (session_policy(s, s->root, &err) != 0) {
+			policy_free(s->pol);
+			s->pol = old;
+		} else
+			policy_free(old);
+	}
+	buf_free(&err);
+	return rc;
+}
+
 /*
  * command_run: decided and run by cmdrun, as `ward sandbox run` does. A
- * decision of prompt is refused here: nobody can answer in `ward run`
- * (the interactive prompt comes with the TUI), and the model is told so.
+ * decision of prompt asks the user through the sink first (in `ward run`
+ * nobody can answer: it is a deny, and the model is told so).
  */
 static int
 session_command(struct session *s, const char *cmd, uint64_t timeout,
@@ -551,19 +683,21 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 	struct cmdrun_result r;
 	struct buf err;
 	char *spill = NULL;
-	int rc;
+	int rc, asked = 0;
 
 	buf_reset(out);
 	if (cmd == NULL || *cmd == '\0') {
 		buf_puts(out, "command_run needs a command");
 		return WARD_EINVAL;
 	}
+	if ((rc = session_permit(s, cmd, &asked, out)) != 0)
+		return rc;
 	buf_init(&err, 0);
 	if (asprintf(&spill, "%s/%u.out", s->spill_dir, ++s->ncmds) == -1)
 		return WARD_ENOMEM;
 	memset(&o, 0, sizeof(o));
 	o.timeout_s = timeout > 86400 ? 86400 : (unsigned)timeout;
-	o.prompt_ok = 0;
+	o.prompt_ok = asked;	/* every prompted part was answered Allow */
 	o.spill_path = spill;
 	o.stdin_fd = -1;
 	o.envp = environ;
@@ -577,10 +711,6 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 		    r.decision == CMDPAT_DENY ? "denied" : "not allowed",
 		    r.reason != NULL ? r.reason : "", r.rule ? " (" : "",
 		    r.rule ? r.rule : "", r.rule ? ")" : "");
-		if (r.decision == CMDPAT_PROMPT)
-			buf_puts(out, "; it needs the user's approval and "
-			    "nobody can answer in this session, so it is "
-			    "denied");
 		rc = WARD_EDENIED;
 	} else {
 		buf_add(out, r.env.out.data ? r.env.out.data : "",

@@ -10,9 +10,21 @@
 #include <jansson.h>
 
 #include "../lib/buf.h"
+#include "../policy/answer.h"
 #include "host.h"
 
 #define SESSION_ID_LEN	32	/* hex characters */
+
+/* A command the policy prompts for (DESIGN §3 "The four answers"). */
+struct session_permit {
+	const char	*command;	/* the simple command asked about */
+	const char	*line;		/* the whole command line */
+	const char	*reason;
+	char *const	*levels;	/* patterns, broadest first; may be
+					   none (only allow/deny then) */
+	size_t		 nlevels;
+	size_t		 recommended;	/* index into levels */
+};
 
 struct session_sink {
 	/* Called with a transcript event (not consumed), e.g.
@@ -21,6 +33,14 @@ struct session_sink {
 	/* Asks the user; returns 0 and a malloc'd *answer, or WARD_ENOENT
 	 * when nobody can answer. */
 	int	(*ask)(void *arg, const char *question, char **answer);
+	/* Asks the user about a prompted command. Returns 0 with *a and
+	 * *pattern (malloc'd or NULL; the session checks it is one of the
+	 * levels) and *unattended set when nobody could answer (the answer
+	 * is then a deny); or a negative WARD_E* when the client went away
+	 * or cancelled the turn: the command is refused and the session
+	 * stops. May be NULL (every prompt is a deny, unattended). */
+	int	(*permit)(void *arg, const struct session_permit *p,
+		    enum answer *a, char **pattern, int *unattended);
 	/* Non-zero once nobody is listening: the session is then stopped at
 	 * the agent's next host call. May be NULL. */
 	int	(*cancelled)(void *arg);
