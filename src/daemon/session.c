@@ -302,6 +302,15 @@ session_write(struct session *s, const char *name, json_t *args,
 		buf_printf(out, "%s needs a path", name);
 		return WARD_EINVAL;
 	}
+	/* file_edit reads before it writes, and what it answers (found,
+	 * how often) tells what is there: it needs the read too. */
+	if (strcmp(name, "file_edit") == 0) {
+		if ((rc = session_decide(s, name, path, PATHPAT_READ, &real,
+		    out)) != 0)
+			return rc;
+		free(real);
+		real = NULL;
+	}
 	if ((rc = session_decide(s, name, path, PATHPAT_WRITE, &real,
 	    out)) != 0)
 		return rc;
@@ -1161,6 +1170,47 @@ session_new_id(char id[SESSION_ID_LEN + 1])
 }
 
 /*
+ * A project's ward.toml must not choose where the user's API keys go: a
+ * cloned repository could point them at its own server. So [model]
+ * base_url is honoured only for openai-compatible, whose key is its own
+ * (OPENAI_COMPATIBLE_API_KEY), and only over https or to loopback; the big
+ * providers' endpoints come from the user's environment.
+ */
+static int
+session_base_url(const struct manifest *m, struct buf *err)
+{
+	const char *u = m->model.base_url;
+
+	if (u == NULL)
+		return 0;
+	if (m->model.provider != MANIFEST_PROVIDER_OPENAI_COMPATIBLE) {
+		buf_printf(err, "ward.toml sets [model] base_url for %s: a "
+		    "project does not choose where your API key goes; set "
+		    "%s in your environment instead",
+		    manifest_provider_name(m->model.provider),
+		    m->model.provider == MANIFEST_PROVIDER_ANTHROPIC ?
+		    "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
+		return WARD_EDENIED;
+	}
+	if (strncmp(u, "https://", 8) == 0)
+		return 0;
+	if (strncmp(u, "http://", 7) == 0) {
+		const char *h = u + 7;
+		size_t n = strcspn(h, ":/?#");
+
+		if ((n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+		    (n == 9 && strncmp(h, "localhost", 9) == 0) ||
+		    (n == 5 && strncmp(h, "[::1]", 5) == 0) ||
+		    (h[0] == '[' && strncmp(h, "[::1]", 5) == 0 &&
+		    (h[5] == ':' || h[5] == '/' || h[5] == '\0')))
+			return 0;
+	}
+	buf_printf(err, "ward.toml's [model] base_url %s is plain http to "
+	    "another host: use https", u);
+	return WARD_EDENIED;
+}
+
+/*
  * The session's id: a new one, or the one cfg->resume names. A resumed
  * session must exist and belong to this project (its transcript holds what
  * the agent read there), so each session records its project's real path.
@@ -1316,6 +1366,8 @@ session_run(struct host *h, const struct session_config *cfg,
 	    m->model.context_length <= UINT_MAX ? m->model.context_length : 0);
 	/* An endpoint and headers belong to the manifest's provider only. */
 	if (cfg->provider == NULL) {
+		if ((rc = session_base_url(m, err)) != 0)
+			goto out;
 		lc.base_url = m->model.base_url;
 		if (m->model.nheaders > 0 && (hdrs = calloc(m->model.nheaders,
 		    sizeof(*hdrs))) == NULL) {

@@ -296,6 +296,8 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	cerr[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROXY, purl);
+	/* no_proxy in the daemon's environment must not route around it. */
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 0L);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, web_open);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &w);

@@ -467,6 +467,8 @@ openai_open(struct llm **out, const struct llm_config *cfg, struct buf *err)
 	}
 	if (router)
 		keyvar = "OPENROUTER_API_KEY";
+	else if (compat)	/* never the user's OpenAI key */
+		keyvar = "OPENAI_COMPATIBLE_API_KEY";
 	if ((rc = http_key(keyvar, !compat, &key, err)) != 0)
 		return rc;
 	if (base == NULL && !router && (env = getenv("OPENAI_BASE_URL")) !=

@@ -274,6 +274,27 @@ is "$RC" 0 "a session that writes, edits and deletes finishes"
 [ ! -e "$P/src/new/deep.c" ] && [ -d "$P/src/new" ]; ok $? "file_write created the file and its directory; file_delete removed it"
 is "$(cat "$P/src/edit.txt")" "$(printf 'a DONE here\nand a DONE there\ntwice')" "file_edit replaced once, then all"
 cmp -s "$P/ward.toml" "$T/ward.toml.w" && [ ! -e "$P/.git/hooks/pre-commit" ] && [ ! -e "$T/pwned" ] && [ -f "$P/README.md" ] && grep -q readme "$P/README.md"; ok $? "the manifest, .git/hooks, outside the project and ungranted files were not touched"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["src/**"]
+
+[capabilities.deny.read]
+default_files = ["*.key"]
+paths = ["**"]
+TOML
+printf 'password=hunter2\n' > "$P/src/w.key"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_edit", "arguments": {"path": "src/w.key", "old_string": "hunter2", "new_string": "x"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml", "tool_result_lacks": "replaced"}}
+EOF
+is "$RC" 0 "file_edit of a file the manifest lets be written but not read is refused (no content oracle)"
+is "$(cat "$P/src/w.key")" 'password=hunter2' "  and the file is unchanged"
+rm -f "$P/src/w.key"
 ln -s ../README.md "$P/src/readme-link"
 run_script <<'EOF'
 {"tool_calls": [{"name": "file_write", "arguments": {"path": "src/readme-link", "content": "pwned"}}]}
@@ -352,6 +373,15 @@ run_script <<EOF
 EOF
 is "$RC" 0 "web_fetch reaches an allowlisted host through the proxy and refuses the rest"; [ "$RC" = 0 ] || printf '%s\n%s\n' "$OUT" "$ERR" | tail -12 | sed 's/^/# /'
 unlike "$OUT" 'COMMENT|SCRIPT-BODY' "scripts and comments do not reach the transcript"
+"$WARD" daemon stop >/dev/null 2>&1
+export no_proxy='*' NO_PROXY='*'	# the daemon inherits these
+run_script <<EOF
+{"tool_calls": [{"name": "web_fetch", "arguments": {"url": "http://localhost:$wport/page.html"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "sandbox denied network: localhost", "tool_result_lacks": "Hello"}}
+EOF
+is "$RC" 0 "no_proxy in the daemon's environment does not route web_fetch around the proxy"
+unset no_proxy NO_PROXY
+"$WARD" daemon stop >/dev/null 2>&1
 
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'

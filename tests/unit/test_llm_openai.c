@@ -291,6 +291,33 @@ test_others(void)
 	llm_reply_clear(&r);
 	llm_free(l);
 
+	/* The user's OpenAI key never goes to a compatible server (whose
+	 * address a project's ward.toml may name); its own key does. */
+	setenv("OPENAI_API_KEY", KEY, 1);
+	l = open_provider("openai-compatible", url);
+	queue1(1, text_reply, "");
+	is_int(chat1(l, &r, &err), 0, "openai-compatible with only "
+	    "OPENAI_API_KEY set: ok");
+	reqs = srv_requests();
+	ok(srv_header(reqs, 0, "authorization") == NULL,
+	    "  and OPENAI_API_KEY is not sent");
+	json_decref(reqs);
+	llm_reply_clear(&r);
+	llm_free(l);
+	setenv("OPENAI_COMPATIBLE_API_KEY", "compat-key-1", 1);
+	l = open_provider("openai-compatible", url);
+	queue1(1, text_reply, "");
+	is_int(chat1(l, &r, &err), 0, "openai-compatible with its own key");
+	reqs = srv_requests();
+	ok(srv_header(reqs, 0, "authorization") != NULL &&
+	    strcmp(srv_header(reqs, 0, "authorization"),
+	    "Bearer compat-key-1") == 0, "  sends OPENAI_COMPATIBLE_API_KEY");
+	json_decref(reqs);
+	llm_reply_clear(&r);
+	llm_free(l);
+	unsetenv("OPENAI_COMPATIBLE_API_KEY");
+	unsetenv("OPENAI_API_KEY");
+
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.provider = "openai";
 	cfg.model = "m";
