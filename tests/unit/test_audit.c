@@ -587,10 +587,61 @@ test_key(void)
 	buf_free(&err);
 }
 
+/*
+ * For tests/integ/audit.t, which needs real logs: `test_audit mklog PATH N
+ * [open|big]` appends N records to PATH under the audit key of
+ * $XDG_CONFIG_HOME (created if needed) and seals it, or with `open` leaves
+ * it unsealed, or with `big` appends 4 KiB records (ignoring SIGXFSZ, so a
+ * file size limit shows as a refused append). Exit 0, or 1 when an append
+ * was refused.
+ */
+static int
+helper(int argc, char **argv)
+{
+	static char big[4096];
+	const struct audit_opts o = { "ward.test/integ", 5, 0 };
+	struct audit_log *log;
+	struct keyfile_key k;
+	struct buf err;
+	json_t *j;
+	int i, n, rc;
+
+	buf_init(&err, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	memset(big, 'x', sizeof(big) - 1);
+	if (argc < 4 || audit_key_load(1, &k, &err) != 0 ||
+	    audit_open(argv[2], &k, &o, &log, &err) != 0) {
+		fprintf(stderr, "mklog: %s\n", err.data ? err.data : "usage");
+		return 2;
+	}
+	n = atoi(argv[3]);
+	for (i = 0; i < n; i++) {
+		j = json_pack("{s:i, s:s, s:s}", "i", i, "command",
+		    "git status", "pad", argc > 4 &&
+		    strcmp(argv[4], "big") == 0 ? big : "");
+		rc = audit_append(log, i % 2 ? "command" : "file_read", j);
+		json_decref(j);
+		if (rc != 0) {
+			fprintf(stderr, "mklog: append refused: %s\n",
+			    ward_strerror(rc));
+			return 1;
+		}
+	}
+	if (argc > 4 && strcmp(argv[4], "open") == 0)
+		_exit(0);	/* a crash after the last append */
+	if (audit_close(log) != 0)
+		return 1;
+	keyfile_clear(&k);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	char cfg[300];
+
+	if (argc > 1 && strcmp(argv[1], "mklog") == 0)
+		return helper(argc, argv);
 
 	if (sodium_init() < 0 || mkdtemp(tmp) == NULL)
 		die("setup");
