@@ -42,7 +42,8 @@ struct audit_opts {
  * beside it holds the verifier key (audit_vkey) and is written when
  * missing; one that names another key is refused. Returns 0 and *k
  * (keyfile_clear it), or keyfile_load's errors (WARD_ENOENT: no key and
- * not create), WARD_EINVAL for a mismatched audit.pub; err may be NULL.
+ * not create), WARD_EINVAL (audit.pub names another key), WARD_EPROTO
+ * (audit.pub is not a verifier key); err may be NULL.
  */
 int	audit_key_load(int create, struct keyfile_key *k, struct buf *err);
 
