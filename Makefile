@@ -131,7 +131,7 @@ FUZZ_SECONDS	?= 600
 FUZZ_CC		?= clang-19
 FUZZ_FLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Isrc \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/utf8.c src/lib/xdg.c
+FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/keyfile.c src/lib/utf8.c src/lib/xdg.c
 FUZZ_POLICY	= src/policy/shell.c src/policy/cmdpat.c src/policy/hostpat.c \
 	  src/policy/pathpat.c \
 	  $(TS_BASH_SRC)/parser.c $(TS_BASH_SRC)/scanner.c

@@ -30,6 +30,8 @@ static const struct {
 	    "(sandbox run)" },
 	{ "capsule",	cmd_capsule,	"run an untrusted WASI program with "
 	    "quotas (capsule run)" },
+	{ "audit",	cmd_audit,	"verify, show or export a session's "
+	    "audit log" },
 };
 
 static void

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../lib/err.h"
+#include "../lib/keyfile.h"
 #include "../lib/xdg.h"
 #include "approval.h"
 #include "manifest.h"
@@ -24,16 +25,9 @@
 
 #define APPROVAL_DOMAIN		"ward-approval-v1"	/* sizeof counts its NUL */
 #define APPROVAL_VERSION	1
-#define APPROVAL_SEED_BYTES	crypto_sign_SEEDBYTES
 /* The stored text is at most MANIFEST_MAX_BYTES; JSON at most doubles the
  * bytes TOML allows raw (tab, newline, quote, backslash). */
 #define APPROVAL_FILE_MAX	(3 * MANIFEST_MAX_BYTES)
-
-/* The user's key pair; sk is wiped by approval_key_clear. */
-struct approval_key {
-	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char	 sk[crypto_sign_SECRETKEYBYTES];
-};
 
 /* A verified approval file. */
 struct approval_rec {
@@ -255,156 +249,6 @@ approval_message(const char *real, const struct buf *canon, struct buf *msg)
 	return 0;
 }
 
-static void
-approval_key_clear(struct approval_key *k)
-{
-	sodium_memzero(k, sizeof(*k));
-}
-
-static int
-approval_fsync_dir(const char *dir)
-{
-	int fd, rc = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return WARD_ESYS;
-	if (fsync(fd) == -1)
-		rc = WARD_ESYS;
-	close(fd);
-	return rc;
-}
-
-static int
-approval_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return WARD_EIO;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Creates the key file with O_EXCL: a file that appears between our open
- * and our create is somebody else's, so it is an error, never used. */
-static int
-approval_key_create(const char *dir, const char *path, struct approval_key *k,
-    struct buf *err)
-{
-	unsigned char seed[APPROVAL_SEED_BYTES];
-	int fd, rc;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		rc = errno == EEXIST ? WARD_EINVAL : WARD_ESYS;
-		if (err != NULL)
-			buf_printf(err, "%s: cannot create the user key: %s",
-			    path, errno == EEXIST ? "it appeared while being "
-			    "created; check it and try again" : strerror(errno));
-		return rc;
-	}
-	randombytes_buf(seed, sizeof(seed));
-	crypto_sign_seed_keypair(k->pk, k->sk, seed);
-	rc = WARD_EIO;
-	if (fchmod(fd, 0600) == -1 ||
-	    approval_write_all(fd, seed, sizeof(seed)) != 0 ||
-	    fsync(fd) == -1)
-		goto out;
-	rc = approval_fsync_dir(dir);
-out:
-	sodium_memzero(seed, sizeof(seed));
-	if (close(fd) == -1 && rc == 0)
-		rc = WARD_EIO;
-	if (rc != 0) {
-		unlink(path);
-		approval_key_clear(k);
-		if (err != NULL)
-			buf_printf(err, "%s: cannot write the user key", path);
-	}
-	return rc;
-}
-
-/*
- * Loads the user key from $XDG_CONFIG_HOME/ward/user.key, creating it when
- * create is set and there is none. Returns 0, WARD_ENOENT (none and not
- * create), WARD_EINVAL (unsafe or malformed; message in err), WARD_ESYS.
- */
-static int
-approval_key(int create, struct approval_key *k, struct buf *err)
-{
-	unsigned char seed[APPROVAL_SEED_BYTES];
-	char *dir = NULL, *path = NULL;
-	struct stat st;
-	ssize_t n = 0;
-	int fd = -1, rc;
-
-	memset(k, 0, sizeof(*k));
-	if ((rc = xdg_dir(XDG_CONFIG, &dir)) != 0) {
-		if (err != NULL)
-			buf_printf(err, "no usable config directory: %s",
-			    ward_strerror(rc));
-		goto out;
-	}
-	if (asprintf(&path, "%s/user.key", dir) == -1) {
-		path = NULL;
-		rc = WARD_ENOMEM;
-		goto out;
-	}
-	/* O_NONBLOCK: a FIFO planted here must not hang us. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT) {
-		rc = create ? approval_key_create(dir, path, k, err) :
-		    WARD_ENOENT;
-		goto out;
-	}
-	if (fd == -1) {
-		rc = errno == ELOOP ? WARD_EINVAL : WARD_ESYS;
-		if (err != NULL)
-			buf_printf(err, "%s: %s", path, errno == ELOOP ?
-			    "the user key is a symlink; refusing it" :
-			    strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		rc = WARD_ESYS;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != 0600 || st.st_size != sizeof(seed)) {
-		rc = WARD_EINVAL;
-		if (err != NULL)
-			buf_printf(err, "%s: the user key must be a %zu-byte "
-			    "regular file of yours with mode 0600; refusing it",
-			    path, sizeof(seed));
-		goto out;
-	}
-	while ((n = read(fd, seed, sizeof(seed))) == -1 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(seed)) {
-		rc = WARD_EIO;
-		if (err != NULL)
-			buf_printf(err, "%s: cannot read the user key", path);
-		goto out;
-	}
-	crypto_sign_seed_keypair(k->pk, k->sk, seed);
-	rc = 0;
-out:
-	sodium_memzero(seed, sizeof(seed));
-	if (fd != -1)
-		close(fd);
-	free(path);
-	free(dir);
-	return rc;
-}
-
 /* The approval file's directory (made if create is set) and name. */
 static int
 approval_file(const char *real, int create, char **dirp, char **pathp)
@@ -508,7 +352,7 @@ approval_load(const char *real, struct approval_rec *r, struct buf *err)
 	const char *path_s, *pk_s, *sig_s, *text_s, *why = NULL;
 	size_t path_len, text_len;
 	char *dir = NULL, *path = NULL;
-	struct approval_key k;
+	struct keyfile_key k;
 	struct buf data, msg;
 	json_error_t jerr;
 	json_t *doc = NULL;
@@ -551,7 +395,7 @@ approval_load(const char *real, struct approval_rec *r, struct buf *err)
 		why = "the approval file is for another directory";
 		goto out;
 	}
-	if ((rc = approval_key(0, &k, err)) != 0) {
+	if ((rc = keyfile_load("user.key", "user key", 0, &k, err)) != 0) {
 		if (rc == WARD_ENOENT) {
 			rc = WARD_EPROTO;
 			why = "it was made with another key (you have no user "
@@ -594,7 +438,7 @@ out:
 		    "the approval is invalid: " : "", why);
 	if (rc != 0)
 		buf_free(&r->canon);
-	approval_key_clear(&k);
+	keyfile_clear(&k);
 	json_decref(doc);
 	buf_free(&data);
 	buf_free(&msg);
@@ -614,7 +458,7 @@ approval_rec_free(struct approval_rec *r)
 /* Writes the approval file: a temporary file, fsync, rename, so a crash
  * leaves the old approval or the new one. */
 static int
-approval_store(const char *real, const struct approval_key *k,
+approval_store(const char *real, const struct keyfile_key *k,
     const unsigned char *sig, const char *text, size_t len, struct buf *err)
 {
 	char pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1];
@@ -654,8 +498,8 @@ approval_store(const char *real, const struct approval_key *k,
 	}
 	rc = WARD_EIO;
 	if (fchmod(fd, 0600) == -1 ||
-	    approval_write_all(fd, js, strlen(js)) != 0 ||
-	    approval_write_all(fd, "\n", 1) != 0 || fsync(fd) == -1)
+	    keyfile_write_all(fd, js, strlen(js)) != 0 ||
+	    keyfile_write_all(fd, "\n", 1) != 0 || fsync(fd) == -1)
 		goto fail;
 	rc = close(fd) == -1 ? WARD_EIO : 0;
 	fd = -1;
@@ -667,7 +511,7 @@ approval_store(const char *real, const struct approval_key *k,
 	}
 	free(tmp);
 	tmp = NULL;
-	rc = approval_fsync_dir(dir);
+	rc = keyfile_fsync_dir(dir);
 fail:
 	if (rc != 0 && err != NULL)
 		buf_printf(err, "%s: cannot write the approval: %s", path,
@@ -691,7 +535,7 @@ approval_sign(const char *root, const char *text, size_t len,
 {
 	unsigned char sig[crypto_sign_BYTES];
 	struct manifest *m = NULL;
-	struct approval_key k;
+	struct keyfile_key k;
 	struct buf canon, msg;
 	char *real = NULL;
 	int rc;
@@ -707,14 +551,14 @@ approval_sign(const char *root, const char *text, size_t len,
 	if ((rc = approval_realpath(root, &real, err)) != 0 ||
 	    (rc = approval_canonical(text, len, &canon, err)) != 0 ||
 	    (rc = approval_message(real, &canon, &msg)) != 0 ||
-	    (rc = approval_key(1, &k, err)) != 0)
+	    (rc = keyfile_load("user.key", "user key", 1, &k, err)) != 0)
 		goto out;
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg.data,
 	    msg.len, k.sk);
 	sodium_memzero(k.sk, sizeof(k.sk));
 	rc = approval_store(real, &k, sig, text, len, err);
 out:
-	approval_key_clear(&k);
+	keyfile_clear(&k);
 	manifest_free(m);
 	buf_free(&canon);
 	buf_free(&msg);

@@ -1,0 +1,1365 @@
+/*
+ * The tamper-evident audit log; see audit.h and doc/AUDIT-FORMAT.md.
+ * The writer and the verifier share one scanner (struct audit_scan), so
+ * a log is reopened by exactly the checks `ward audit verify` makes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/err.h"
+#include "../lib/xdg.h"
+#include "audit.h"
+
+#define AUDIT_DOMAIN	"ward-audit-record-v1"	/* sizeof counts its NUL */
+#define AUDIT_DUMP	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+#define AUDIT_SEAL	"ward-seal"
+#define AUDIT_KIND_MAX	32
+#define AUDIT_CHUNK	(1u << 20)
+#define AUDIT_B64	sodium_base64_VARIANT_ORIGINAL
+#define AUDIT_SIG_B64	92	/* base64 of 4-byte key ID + 64-byte sig */
+#define AUDIT_DASH	"\xe2\x80\x94 "	/* U+2014, the signature line mark */
+
+/* The Merkle tree as its compact range: the roots of the perfect subtrees
+ * that the bits of n name, largest first. */
+struct audit_tree {
+	uint64_t	 n;
+	unsigned char	 prev[AUDIT_HASH_BYTES];	/* last record hash */
+	unsigned char	 stack[64][AUDIT_HASH_BYTES];
+	int		 sp;
+};
+
+/* A checkpoint the log must agree with. */
+struct audit_trust {
+	uint64_t	 size;
+	unsigned char	 root[AUDIT_HASH_BYTES];
+	int		 seal;		/* the record at size is its seal */
+	const char	*what;
+};
+
+/* A signed note, parsed. */
+struct audit_note {
+	char		 origin[256];
+	uint64_t	 size;
+	unsigned char	 root[AUDIT_HASH_BYTES];
+	int		 seal;
+};
+
+/* The verifier's state, also the writer's at open. */
+struct audit_scan {
+	struct audit_tree	 t;
+	const unsigned char	*pk;
+	unsigned char		 keyid[4];
+	char			 origin[256];	/* of the first checkpoint */
+	struct audit_trust	 trust[2];
+	int			 ntrust;
+	uint64_t		 last_ckpt;	/* size of the last one */
+	int			 want_seal;	/* this record must be a seal */
+	struct buf		 dump;		/* scratch: re-encoding */
+	struct audit_report	*rep;
+	audit_each_fn		 each;
+	void			*arg;
+};
+
+struct audit_log {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 fd;
+	char			*ckpath;	/* <path>.checkpoint */
+	char			*origin;
+	unsigned		 every_records;
+	unsigned		 every_seconds;
+	struct keyfile_key	 key;
+	unsigned char		 keyid[4];
+	struct audit_tree	 t;
+	uint64_t		 ckpt_size;	/* records the last one covers */
+	struct timespec		 ckpt_time;
+	struct buf		 pending;	/* lines not yet written */
+	struct buf		 spare;		/* the flusher's empty buffer */
+	char			*note;		/* newest note in pending */
+	uint64_t		 durable;	/* records on disk */
+	int			 flushing;
+	int			 broken;	/* sticky WARD_E* */
+};
+
+static int
+audit_init(void)
+{
+	return sodium_init() < 0 ? WARD_ESYS : 0;
+}
+
+static void
+audit_be64(uint64_t v, unsigned char be[8])
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		be[i] = v & 0xff;
+}
+
+/* The record hash: domain, seq, previous hash, then the line, each of
+ * fixed size or length-prefixed so no two inputs share an encoding. */
+static void
+audit_record_hash(uint64_t seq, const unsigned char prev[AUDIT_HASH_BYTES],
+    const char *line, size_t len, unsigned char out[AUDIT_HASH_BYTES])
+{
+	crypto_hash_sha256_state st;
+	unsigned char be[8];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)AUDIT_DOMAIN,
+	    sizeof(AUDIT_DOMAIN));
+	audit_be64(seq, be);
+	crypto_hash_sha256_update(&st, be, sizeof(be));
+	crypto_hash_sha256_update(&st, prev, AUDIT_HASH_BYTES);
+	audit_be64(len, be);
+	crypto_hash_sha256_update(&st, be, sizeof(be));
+	crypto_hash_sha256_update(&st, (const unsigned char *)line, len);
+	crypto_hash_sha256_final(&st, out);
+}
+
+/* RFC 6962: leaf = H(0x00 || data), node = H(0x01 || left || right). */
+static void
+audit_leaf(const unsigned char rh[AUDIT_HASH_BYTES],
+    unsigned char out[AUDIT_HASH_BYTES])
+{
+	crypto_hash_sha256_state st;
+	unsigned char z = 0;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &z, 1);
+	crypto_hash_sha256_update(&st, rh, AUDIT_HASH_BYTES);
+	crypto_hash_sha256_final(&st, out);
+}
+
+static void
+audit_node(const unsigned char l[AUDIT_HASH_BYTES],
+    const unsigned char r[AUDIT_HASH_BYTES], unsigned char out[AUDIT_HASH_BYTES])
+{
+	crypto_hash_sha256_state st;
+	unsigned char one = 1;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &one, 1);
+	crypto_hash_sha256_update(&st, l, AUDIT_HASH_BYTES);
+	crypto_hash_sha256_update(&st, r, AUDIT_HASH_BYTES);
+	crypto_hash_sha256_final(&st, out);
+}
+
+static void
+audit_tree_add(struct audit_tree *t, const unsigned char rh[AUDIT_HASH_BYTES])
+{
+	unsigned char h[AUDIT_HASH_BYTES];
+	uint64_t m;
+
+	audit_leaf(rh, h);
+	for (m = t->n; m & 1; m >>= 1)
+		audit_node(t->stack[--t->sp], h, h);
+	memcpy(t->stack[t->sp++], h, sizeof(h));
+	memcpy(t->prev, rh, AUDIT_HASH_BYTES);
+	t->n++;
+}
+
+/* The root of the tree of all t->n records; the empty tree's is H(""). */
+static void
+audit_tree_root(const struct audit_tree *t, unsigned char out[AUDIT_HASH_BYTES])
+{
+	int i;
+
+	if (t->sp == 0) {
+		crypto_hash_sha256(out, NULL, 0);
+		return;
+	}
+	memcpy(out, t->stack[t->sp - 1], AUDIT_HASH_BYTES);
+	for (i = t->sp - 2; i >= 0; i--)
+		audit_node(t->stack[i], out, out);
+}
+
+/* The C2SP key ID: SHA-256(name || 0x0A || 0x01 || pk)[:4]. */
+static void
+audit_keyid(const unsigned char pk[32], unsigned char id[4])
+{
+	crypto_hash_sha256_state st;
+	unsigned char h[32];
+	const unsigned char sep[2] = { 0x0a, 0x01 };
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)AUDIT_KEY_NAME,
+	    strlen(AUDIT_KEY_NAME));
+	crypto_hash_sha256_update(&st, sep, sizeof(sep));
+	crypto_hash_sha256_update(&st, pk, 32);
+	crypto_hash_sha256_final(&st, h);
+	memcpy(id, h, 4);
+}
+
+int
+audit_vkey(const unsigned char pk[32], struct buf *out)
+{
+	unsigned char id[4], raw[33];
+	char b64[sodium_base64_ENCODED_LEN(33, AUDIT_B64)];
+
+	audit_keyid(pk, id);
+	raw[0] = 0x01;
+	memcpy(raw + 1, pk, 32);
+	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), AUDIT_B64);
+	return buf_printf(out, "%s+%02x%02x%02x%02x+%s", AUDIT_KEY_NAME,
+	    id[0], id[1], id[2], id[3], b64);
+}
+
+/* Parses a verifier key for AUDIT_KEY_NAME. */
+static int
+audit_vkey_parse(const char *s, size_t len, unsigned char pk[32])
+{
+	struct buf want;
+	unsigned char raw[33];
+	size_t n, pre = strlen(AUDIT_KEY_NAME) + 1 + 8 + 1;
+	int rc = WARD_EPROTO;
+
+	buf_init(&want, 0);
+	while (len > 0 && (s[len - 1] == '\n'))
+		len--;
+	if (len <= pre || strncmp(s, AUDIT_KEY_NAME "+", pre - 9) != 0 ||
+	    sodium_base642bin(raw, sizeof(raw), s + pre, len - pre, NULL, &n,
+	    NULL, AUDIT_B64) != 0 || n != sizeof(raw) || raw[0] != 0x01)
+		goto out;
+	/* Re-encode: the key ID and spelling must be exactly ours. */
+	if ((rc = audit_vkey(raw + 1, &want)) != 0)
+		goto out;
+	rc = WARD_EPROTO;
+	if (want.len != len || memcmp(want.data, s, len) != 0)
+		goto out;
+	memcpy(pk, raw + 1, 32);
+	rc = 0;
+out:
+	buf_free(&want);
+	return rc;
+}
+
+/* Reads a small file (at most max bytes) into b. */
+static int
+audit_slurp(const char *path, size_t max, struct buf *b)
+{
+	char chunk[4096];
+	ssize_t n;
+	int fd, rc = 0;
+
+	buf_init(b, max);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))
+	    == -1)
+		return errno == ENOENT ? WARD_ENOENT : WARD_ESYS;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = WARD_EIO;
+			break;
+		}
+		if ((rc = buf_add(b, chunk, (size_t)n)) != 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+static int
+audit_pub_path(char **out)
+{
+	char *dir = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = xdg_dir(XDG_CONFIG, &dir)) != 0)
+		return rc;
+	if (asprintf(out, "%s/audit.pub", dir) == -1) {
+		*out = NULL;
+		rc = WARD_ENOMEM;
+	}
+	free(dir);
+	return rc;
+}
+
+int
+audit_key_pinned(unsigned char pk[32], struct buf *err)
+{
+	struct buf b;
+	char *path = NULL;
+	int rc;
+
+	buf_init(&b, 0);
+	if ((rc = audit_init()) != 0 || (rc = audit_pub_path(&path)) != 0)
+		goto out;
+	if ((rc = audit_slurp(path, 4096, &b)) != 0) {
+		if (err != NULL)
+			buf_printf(err, "%s: %s", path, rc == WARD_ENOENT ?
+			    "no pinned audit key" : ward_strerror(rc));
+		goto out;
+	}
+	if ((rc = audit_vkey_parse(b.data ? b.data : "", b.len, pk)) != 0 &&
+	    err != NULL)
+		buf_printf(err, "%s: not a ward audit verifier key", path);
+out:
+	buf_free(&b);
+	free(path);
+	return rc;
+}
+
+int
+audit_key_load(int create, struct keyfile_key *k, struct buf *err)
+{
+	unsigned char pinned[32];
+	struct buf vk;
+	char *path = NULL;
+	int fd = -1, rc;
+
+	buf_init(&vk, 0);
+	if ((rc = audit_init()) != 0 ||
+	    (rc = keyfile_load("audit.key", "audit key", create, k, err)) != 0)
+		goto out;
+	rc = audit_key_pinned(pinned, NULL);
+	if (rc == 0 && sodium_memcmp(pinned, k->pk, 32) != 0) {
+		rc = WARD_EINVAL;
+		if (err != NULL)
+			buf_puts(err, "audit.pub does not match audit.key; "
+			    "refusing both");
+		goto out;
+	}
+	if (rc != WARD_ENOENT)
+		goto out;
+	if ((rc = audit_pub_path(&path)) != 0 ||
+	    (rc = audit_vkey(k->pk, &vk)) != 0 || (rc = buf_puts(&vk, "\n")))
+		goto out;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd == -1) {
+		rc = WARD_ESYS;
+		if (err != NULL)
+			buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = keyfile_write_all(fd, vk.data, vk.len)) == 0 &&
+	    fsync(fd) == -1)
+		rc = WARD_EIO;
+out:
+	if (fd != -1 && close(fd) == -1 && rc == 0)
+		rc = WARD_EIO;
+	if (rc != 0)
+		keyfile_clear(k);
+	buf_free(&vk);
+	free(path);
+	return rc;
+}
+
+/* Reals have no single spelling across encoders, so records hold none. */
+static int
+audit_no_reals(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_REAL:
+		return WARD_EINVAL;
+	case JSON_OBJECT:
+		json_object_foreach(j, key, v)
+			if (audit_no_reals(v) != 0)
+				return WARD_EINVAL;
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (audit_no_reals(v) != 0)
+				return WARD_EINVAL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int
+audit_kind_ok(const char *k)
+{
+	size_t i;
+
+	for (i = 0; k[i] != '\0'; i++)
+		if ((k[i] < 'a' || k[i] > 'z') && k[i] != '_')
+			return 0;
+	return i > 0 && i <= AUDIT_KIND_MAX;
+}
+
+/* Appends the canonical encoding of j to out. */
+static int
+audit_dump(json_t *j, struct buf *out)
+{
+	size_t need, room;
+	int rc;
+
+	room = out->cap - out->len;
+	if (out->data == NULL || room < 64) {
+		if ((rc = buf_add(out, "", 0)) != 0)	/* allocate */
+			return rc;
+		room = out->cap - out->len;
+	}
+	need = json_dumpb(j, out->data + out->len, room, AUDIT_DUMP);
+	if (need == 0)
+		return WARD_ENOMEM;
+	if (need > room) {
+		/* Grow by appending filler, then overwrite it. */
+		size_t at = out->len;
+		char *fill;
+
+		if ((fill = calloc(1, need)) == NULL)
+			return WARD_ENOMEM;
+		rc = buf_add(out, fill, need);
+		free(fill);
+		if (rc != 0)
+			return rc;
+		out->len = at;
+		need = json_dumpb(j, out->data + at, out->cap - at, AUDIT_DUMP);
+		if (need == 0 || need > out->cap - at)
+			return WARD_ENOMEM;
+	}
+	out->len += need;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* ---- signed notes ---- */
+
+/* Appends a signed checkpoint note for (origin, size, root) to out. */
+static int
+audit_note_sign(const struct keyfile_key *k, const unsigned char id[4],
+    const char *origin, uint64_t size, const unsigned char root[32], int seal,
+    struct buf *out)
+{
+	char r64[sodium_base64_ENCODED_LEN(32, AUDIT_B64)];
+	char s64[sodium_base64_ENCODED_LEN(68, AUDIT_B64)];
+	unsigned char sig[68];
+	size_t body;
+	int rc;
+
+	sodium_bin2base64(r64, sizeof(r64), root, 32, AUDIT_B64);
+	if ((rc = buf_printf(out, "%s\n%" PRIu64 "\n%s\n%s", origin, size, r64,
+	    seal ? AUDIT_SEAL "\n" : "")) != 0)
+		return rc;
+	body = out->len;
+	memcpy(sig, id, 4);
+	crypto_sign_detached(sig + 4, NULL, (const unsigned char *)out->data,
+	    body, k->sk);
+	sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), AUDIT_B64);
+	return buf_printf(out, "\n" AUDIT_DASH "%s %s\n", AUDIT_KEY_NAME, s64);
+}
+
+static int
+audit_u64(const char *s, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
+		return WARD_EPROTO;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return WARD_EPROTO;
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 0;
+}
+
+/* Decodes exactly n bytes of canonical base64. */
+static int
+audit_b64(const char *s, size_t len, unsigned char *out, size_t n)
+{
+	char again[sodium_base64_ENCODED_LEN(68, AUDIT_B64)];
+	size_t got;
+
+	if (len != sodium_base64_ENCODED_LEN(n, AUDIT_B64) - 1 ||
+	    sodium_base642bin(out, n, s, len, NULL, &got, NULL, AUDIT_B64) != 0
+	    || got != n)
+		return WARD_EPROTO;
+	sodium_bin2base64(again, sizeof(again), out, n, AUDIT_B64);
+	return memcmp(again, s, len) == 0 ? 0 : WARD_EPROTO;
+}
+
+/*
+ * Opens a note: exactly one signature, by AUDIT_KEY_NAME, with pk's key
+ * ID, that verifies; then the checkpoint body. Appends why to why.
+ */
+static int
+audit_note_open(const char *text, size_t len, const unsigned char *pk,
+    struct audit_note *nt, struct buf *why)
+{
+	const char *sep, *sl, *p, *nl, *line[4];
+	size_t llen[4], body, pre;
+	unsigned char sig[68], id[4];
+	int nl_count = 0, i;
+
+	memset(nt, 0, sizeof(*nt));
+	if (len == 0 || memchr(text, '\0', len) != NULL ||
+	    (sep = memmem(text, len, "\n\n", 2)) == NULL) {
+		buf_puts(why, "checkpoint is not a signed note");
+		return WARD_EPROTO;
+	}
+	body = (size_t)(sep - text) + 1;
+	sl = sep + 2;
+	pre = strlen(AUDIT_DASH AUDIT_KEY_NAME " ");
+	if ((size_t)(text + len - sl) < strlen(AUDIT_DASH) ||
+	    memcmp(sl, AUDIT_DASH, strlen(AUDIT_DASH)) != 0) {
+		buf_puts(why, "checkpoint has no signature line");
+		return WARD_EPROTO;
+	}
+	if ((size_t)(text + len - sl) != pre + AUDIT_SIG_B64 + 1 ||
+	    memcmp(sl, AUDIT_DASH AUDIT_KEY_NAME " ", pre) != 0 ||
+	    text[len - 1] != '\n') {
+		buf_puts(why, "checkpoint is signed by an unknown key "
+		    "(not exactly one " AUDIT_KEY_NAME " signature)");
+		return WARD_EPROTO;
+	}
+	if (audit_b64(sl + pre, AUDIT_SIG_B64, sig, sizeof(sig)) != 0) {
+		buf_puts(why, "checkpoint signature is not base64");
+		return WARD_EPROTO;
+	}
+	if (pk == NULL) {
+		buf_puts(why, "checkpoint found but no audit key is pinned");
+		return WARD_EPROTO;
+	}
+	audit_keyid(pk, id);
+	if (memcmp(id, sig, 4) != 0) {
+		buf_puts(why, "checkpoint is signed by an unknown key "
+		    "(key ID is not the pinned key's)");
+		return WARD_EPROTO;
+	}
+	if (crypto_sign_verify_detached(sig + 4, (const unsigned char *)text,
+	    body, pk) != 0) {
+		buf_puts(why, "checkpoint signature does not verify under "
+		    "the pinned key");
+		return WARD_EPROTO;
+	}
+	/* A signed body is ours, but parse it strictly all the same. */
+	for (p = text; p < text + body && nl_count < 4; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(text + body - p));
+		line[nl_count] = p;
+		llen[nl_count++] = (size_t)(nl - p);
+	}
+	if (p != text + body || nl_count < 3 ||
+	    llen[0] == 0 || llen[0] >= sizeof(nt->origin) ||
+	    audit_u64(line[1], llen[1], &nt->size) != 0 ||
+	    audit_b64(line[2], llen[2], nt->root, 32) != 0 ||
+	    (nl_count == 4 && (llen[3] != strlen(AUDIT_SEAL) ||
+	    memcmp(line[3], AUDIT_SEAL, llen[3]) != 0))) {
+		buf_puts(why, "checkpoint body is malformed");
+		return WARD_EPROTO;
+	}
+	for (i = 0; i < (int)llen[0]; i++)
+		if (line[0][i] <= ' ' || line[0][i] > '~') {
+			buf_puts(why, "checkpoint origin is malformed");
+			return WARD_EPROTO;
+		}
+	memcpy(nt->origin, line[0], llen[0]);
+	nt->seal = nl_count == 4;
+	return 0;
+}
+
+/* ---- the scanner ---- */
+
+static int
+audit_bad(struct audit_scan *s, const char *why)
+{
+	buf_printf(&s->rep->why, "record %" PRIu64 ": %s", s->t.n, why);
+	return WARD_EPROTO;
+}
+
+/* At each trusted checkpoint's size, the roots must agree. */
+static int
+audit_scan_trust(struct audit_scan *s)
+{
+	unsigned char root[AUDIT_HASH_BYTES];
+	int i;
+
+	for (i = 0; i < s->ntrust; i++) {
+		if (s->trust[i].size != s->t.n)
+			continue;
+		s->want_seal |= s->trust[i].seal;
+		audit_tree_root(&s->t, root);
+		if (sodium_memcmp(root, s->trust[i].root, 32) != 0) {
+			buf_printf(&s->rep->why, "record %" PRIu64 ": the "
+			    "log differs from the %s (Merkle root at its "
+			    "size): rewritten", s->t.n, s->trust[i].what);
+			return WARD_EPROTO;
+		}
+	}
+	return 0;
+}
+
+static int
+audit_scan_checkpoint(struct audit_scan *s, json_t *data)
+{
+	unsigned char root[AUDIT_HASH_BYTES];
+	struct audit_note nt;
+	struct buf why;
+	json_t *note;
+	int rc;
+
+	note = json_object_get(data, "note");
+	if (json_object_size(data) != 1 || !json_is_string(note))
+		return audit_bad(s, "checkpoint record is malformed");
+	buf_init(&why, 0);
+	rc = audit_note_open(json_string_value(note), json_string_length(note),
+	    s->pk, &nt, &why);
+	if (rc != 0) {
+		rc = audit_bad(s, why.data ? why.data : "bad note");
+		goto out;
+	}
+	if (s->origin[0] == '\0')
+		memcpy(s->origin, nt.origin, sizeof(s->origin));
+	else if (strcmp(s->origin, nt.origin) != 0) {
+		rc = audit_bad(s, "checkpoint origin differs from the "
+		    "first checkpoint's");
+		goto out;
+	}
+	if (nt.size != s->t.n || (s->rep->checkpoints > 0 &&
+	    nt.size <= s->last_ckpt)) {
+		rc = audit_bad(s, "checkpoint size is not the number of "
+		    "records before it (inconsistent checkpoints)");
+		goto out;
+	}
+	audit_tree_root(&s->t, root);
+	if (sodium_memcmp(root, nt.root, 32) != 0) {
+		rc = audit_bad(s, "Merkle root differs from the signed "
+		    "checkpoint (records before it were changed)");
+		goto out;
+	}
+	if (s->want_seal && !nt.seal) {
+		rc = audit_bad(s, "the seal the checkpoint file names was "
+		    "replaced");
+		goto out;
+	}
+	s->last_ckpt = nt.size;
+	s->rep->checkpoints++;
+	s->rep->sealed = nt.seal;
+out:
+	buf_free(&why);
+	return rc;
+}
+
+/* One line (without its newline). */
+static int
+audit_scan_line(struct audit_scan *s, const char *line, size_t len)
+{
+	unsigned char rh[AUDIT_HASH_BYTES];
+	char hex[2 * AUDIT_HASH_BYTES + 1];
+	json_t *rec, *seq, *kind, *prev, *ts, *data;
+	json_error_t jerr;
+	int rc = WARD_EPROTO;
+
+	s->rep->sealed = 0;
+	if ((rc = audit_scan_trust(s)) != 0)
+		return rc;
+	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec == NULL)
+		return audit_bad(s, "not JSON");
+	seq = json_object_get(rec, "seq");
+	kind = json_object_get(rec, "kind");
+	prev = json_object_get(rec, "prev");
+	ts = json_object_get(rec, "ts");
+	data = json_object_get(rec, "data");
+	if (!json_is_object(rec) || json_object_size(rec) != 5 ||
+	    !json_is_integer(seq) || !json_is_string(kind) ||
+	    !json_is_string(prev) || !json_is_string(ts) ||
+	    !json_is_object(data) || !audit_kind_ok(json_string_value(kind))) {
+		rc = audit_bad(s, "not a record (fields or their types)");
+		goto out;
+	}
+	buf_reset(&s->dump);
+	if ((rc = audit_dump(rec, &s->dump)) != 0)
+		goto out;
+	if (s->dump.len != len || memcmp(s->dump.data, line, len) != 0 ||
+	    audit_no_reals(data) != 0) {
+		rc = audit_bad(s, "not in canonical form (re-encoded)");
+		goto out;
+	}
+	if (json_integer_value(seq) < 0 ||
+	    (uint64_t)json_integer_value(seq) != s->t.n) {
+		rc = WARD_EPROTO;
+		buf_printf(&s->rep->why, "record %" PRIu64 ": seq is %"
+		    JSON_INTEGER_FORMAT " (records deleted, reordered or "
+		    "duplicated)", s->t.n, json_integer_value(seq));
+		goto out;
+	}
+	sodium_bin2hex(hex, sizeof(hex), s->t.prev, sizeof(s->t.prev));
+	if (strcmp(json_string_value(prev), hex) != 0) {
+		rc = audit_bad(s, "prev does not match the previous "
+		    "record's hash (chain broken)");
+		goto out;
+	}
+	audit_record_hash(s->t.n, s->t.prev, line, len, rh);
+	if (strcmp(json_string_value(kind), "checkpoint") == 0) {
+		if ((rc = audit_scan_checkpoint(s, data)) != 0)
+			goto out;
+	} else if (s->want_seal) {
+		rc = audit_bad(s, "the seal a checkpoint names was removed");
+		goto out;
+	}
+	s->want_seal = 0;
+	if (s->each != NULL && (rc = s->each(s->arg, rec, rh)) != 0)
+		goto out;
+	audit_tree_add(&s->t, rh);
+	s->rep->records = s->t.n;
+	rc = 0;
+out:
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * Reads fd from the start, line by line. Returns 0 (*good is the length
+ * of the good prefix; a torn tail is reported in rep, not as an error)
+ * or the first error.
+ */
+static int
+audit_scan_fd(struct audit_scan *s, int fd, off_t *good)
+{
+	struct buf in;
+	char *chunk = NULL, *nl;
+	size_t at;
+	off_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	buf_init(&in, AUDIT_LINE_MAX + AUDIT_CHUNK);
+	*good = 0;
+	if ((chunk = malloc(AUDIT_CHUNK)) == NULL)
+		return WARD_ENOMEM;
+	for (;;) {
+		n = read(fd, chunk, AUDIT_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = WARD_EIO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((rc = buf_add(&in, chunk, (size_t)n)) != 0)
+			goto out;
+		for (at = 0; (nl = memchr(in.data + at, '\n', in.len - at))
+		    != NULL; at = (size_t)(nl - in.data) + 1) {
+			if ((rc = audit_scan_line(s, in.data + at,
+			    (size_t)(nl - in.data) - at)) != 0)
+				goto out;
+			off += (nl - in.data) + 1 - (off_t)at;
+		}
+		memmove(in.data, in.data + at, in.len - at);
+		in.len -= at;
+		if (in.len > AUDIT_LINE_MAX) {
+			rc = audit_bad(s, "longer than any record may be");
+			goto out;
+		}
+	}
+	*good = off;
+	if (in.len > 0) {
+		s->rep->torn = 1;
+		s->rep->torn_at = (uint64_t)off;
+		s->rep->sealed = 0;
+	}
+	if ((rc = audit_scan_trust(s)) == 0 && s->want_seal)
+		rc = audit_bad(s, "the seal a checkpoint names was removed");
+out:
+	free(chunk);
+	buf_free(&in);
+	return rc;
+}
+
+/* Adds a trusted note: its signature must verify. */
+static int
+audit_scan_trusted(struct audit_scan *s, const char *text, size_t len,
+    const char *what)
+{
+	struct audit_note nt;
+	struct buf why;
+	int rc;
+
+	buf_init(&why, 0);
+	if ((rc = audit_note_open(text, len, s->pk, &nt, &why)) != 0) {
+		buf_printf(&s->rep->why, "the %s is invalid: %s", what,
+		    why.data ? why.data : "");
+		goto out;
+	}
+	s->trust[s->ntrust].size = nt.size;
+	memcpy(s->trust[s->ntrust].root, nt.root, 32);
+	s->trust[s->ntrust].seal = nt.seal;
+	s->trust[s->ntrust++].what = what;
+out:
+	buf_free(&why);
+	return rc;
+}
+
+static void
+audit_scan_init(struct audit_scan *s, const unsigned char *pk,
+    struct audit_report *rep)
+{
+	memset(s, 0, sizeof(*s));
+	memset(rep, 0, sizeof(*rep));
+	buf_init(&rep->why, 0);
+	buf_init(&s->dump, AUDIT_LINE_MAX + 1);
+	s->pk = pk;
+	s->rep = rep;
+}
+
+/* Loads path's .checkpoint mirror and trusted, then reads fd. */
+static int
+audit_scan_run(struct audit_scan *s, const char *path, int fd,
+    const char *trusted, off_t *good)
+{
+	struct buf ck;
+	char *ckpath = NULL;
+	int rc, i;
+
+	buf_init(&ck, 0);
+	if (asprintf(&ckpath, "%s.checkpoint", path) == -1) {
+		ckpath = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	rc = audit_slurp(ckpath, 64 * 1024, &ck);
+	if (rc == 0)
+		rc = audit_scan_trusted(s, ck.data ? ck.data : "", ck.len,
+		    "checkpoint file");
+	else if (rc == WARD_ENOENT)
+		rc = 0;
+	if (rc != 0)
+		goto out;
+	if (trusted != NULL && (rc = audit_scan_trusted(s, trusted,
+	    strlen(trusted), "trusted checkpoint")) != 0)
+		goto out;
+	if ((rc = audit_scan_fd(s, fd, good)) != 0)
+		goto out;
+	for (i = 0; i < s->ntrust; i++)
+		if (s->trust[i].size > s->t.n) {
+			buf_printf(&s->rep->why, "record %" PRIu64 ": the log "
+			    "ends before the %s's %" PRIu64 " records "
+			    "(truncated or rolled back)", s->t.n,
+			    s->trust[i].what, s->trust[i].size);
+			rc = WARD_EPROTO;
+			goto out;
+		}
+out:
+	buf_free(&ck);
+	free(ckpath);
+	return rc;
+}
+
+int
+audit_verify(const char *path, const unsigned char *pk, const char *trusted,
+    audit_each_fn each, void *arg, struct audit_report *rep)
+{
+	struct audit_scan s;
+	off_t good;
+	int fd = -1, rc;
+
+	audit_scan_init(&s, pk, rep);
+	s.each = each;
+	s.arg = arg;
+	if ((rc = audit_init()) != 0)
+		goto out;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		rc = errno == ENOENT ? WARD_ENOENT : WARD_ESYS;
+		buf_printf(&rep->why, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = audit_scan_run(&s, path, fd, trusted, &good)) == 0 &&
+	    rep->torn) {
+		buf_printf(&rep->why, "record %" PRIu64 ": torn write: the "
+		    "file ends in a partial record at byte %" PRIu64
+		    " (a crash, or a cut)", s.t.n, rep->torn_at);
+		rc = WARD_EPROTO;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	buf_free(&s.dump);
+	return rc;
+}
+
+void
+audit_report_free(struct audit_report *rep)
+{
+	if (rep != NULL)
+		buf_free(&rep->why);
+}
+
+/* ---- the writer ---- */
+
+static double
+audit_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Adds one record (data already canonical) to pending. Lock held. */
+static int
+audit_add(struct audit_log *log, const char *kind, const char *data,
+    size_t dlen)
+{
+	unsigned char rh[AUDIT_HASH_BYTES];
+	char hex[2 * AUDIT_HASH_BYTES + 1], ts[96];
+	struct timespec now;
+	struct tm tm;
+	size_t at = log->pending.len;
+	int rc;
+
+	if (dlen > AUDIT_LINE_MAX - 256)
+		return WARD_ETOOBIG;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	sodium_bin2hex(hex, sizeof(hex), log->t.prev, sizeof(log->t.prev));
+	/* Keys in sorted order: this is the canonical form by construction. */
+	if ((rc = buf_puts(&log->pending, "{\"data\":")) != 0 ||
+	    (rc = buf_add(&log->pending, data, dlen)) != 0 ||
+	    (rc = buf_printf(&log->pending, ",\"kind\":\"%s\",\"prev\":\"%s\","
+	    "\"seq\":%" PRIu64 ",\"ts\":\"%s\"}", kind, hex, log->t.n, ts)) != 0)
+		goto out;
+	audit_record_hash(log->t.n, log->t.prev, log->pending.data + at,
+	    log->pending.len - at, rh);
+	if ((rc = buf_add(&log->pending, "\n", 1)) != 0)
+		goto out;
+	audit_tree_add(&log->t, rh);
+out:
+	if (rc != 0) {
+		log->pending.len = at;
+		if (log->pending.data != NULL)
+			log->pending.data[at] = '\0';
+	}
+	return rc;
+}
+
+/* Adds a checkpoint record over every record so far. Lock held. */
+static int
+audit_add_checkpoint(struct audit_log *log, int seal)
+{
+	unsigned char root[AUDIT_HASH_BYTES];
+	struct buf note, data;
+	json_t *j = NULL;
+	int rc;
+
+	buf_init(&note, 0);
+	buf_init(&data, 0);
+	audit_tree_root(&log->t, root);
+	if ((rc = audit_note_sign(&log->key, log->keyid, log->origin,
+	    log->t.n, root, seal, &note)) != 0)
+		goto out;
+	rc = WARD_ENOMEM;
+	if ((j = json_pack("{s:s}", "note", note.data)) == NULL)
+		goto out;
+	if ((rc = audit_dump(j, &data)) != 0 ||
+	    (rc = audit_add(log, "checkpoint", data.data, data.len)) != 0)
+		goto out;
+	free(log->note);
+	log->note = buf_take(&note);
+	log->ckpt_size = log->t.n - 1;
+	clock_gettime(CLOCK_MONOTONIC, &log->ckpt_time);
+	rc = log->note == NULL ? WARD_ENOMEM : 0;
+out:
+	json_decref(j);
+	buf_free(&note);
+	buf_free(&data);
+	return rc;
+}
+
+/* Replaces <log>.checkpoint atomically with note. */
+static int
+audit_write_mirror(const char *ckpath, const char *note)
+{
+	char *tmp = NULL, *dir = NULL, *slash;
+	int fd = -1, rc = WARD_ENOMEM;
+
+	if (asprintf(&tmp, "%s.tmp", ckpath) == -1) {
+		tmp = NULL;
+		goto out;
+	}
+	if ((dir = strdup(ckpath)) == NULL)
+		goto out;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	unlink(tmp);
+	rc = WARD_EIO;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || keyfile_write_all(fd, note, strlen(note)) != 0 ||
+	    fdatasync(fd) == -1 || rename(tmp, ckpath) == -1)
+		goto out;
+	rc = keyfile_fsync_dir(dir);
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc != 0 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+/*
+ * Waits until the first `want` records are durable, writing pending
+ * itself when no other thread is. Lock held; released during I/O.
+ */
+static int
+audit_wait(struct audit_log *log, uint64_t want)
+{
+	struct buf out;
+	char *note;
+	uint64_t upto;
+	int rc;
+
+	while (log->durable < want && log->broken == 0) {
+		if (log->flushing) {
+			pthread_cond_wait(&log->cv, &log->mu);
+			continue;
+		}
+		log->flushing = 1;
+		out = log->pending;
+		log->pending = log->spare;
+		buf_init(&log->spare, 0);
+		upto = log->t.n;
+		note = log->note;
+		log->note = NULL;
+		pthread_mutex_unlock(&log->mu);
+
+		rc = keyfile_write_all(log->fd, out.data, out.len);
+		if (rc == 0 && fdatasync(log->fd) == -1)
+			rc = WARD_EIO;
+		if (rc == 0 && note != NULL)
+			rc = audit_write_mirror(log->ckpath, note);
+		free(note);
+		buf_reset(&out);
+
+		pthread_mutex_lock(&log->mu);
+		if (log->spare.data == NULL)
+			log->spare = out;
+		else
+			buf_free(&out);
+		if (rc != 0)
+			log->broken = rc;
+		else
+			log->durable = upto;
+		log->flushing = 0;
+		pthread_cond_broadcast(&log->cv);
+	}
+	return log->broken;
+}
+
+/* Checkpoints due by count or time. Lock held. */
+static int
+audit_maybe_checkpoint(struct audit_log *log)
+{
+	if (log->t.n - log->ckpt_size < log->every_records &&
+	    (log->t.n == log->ckpt_size + 1 ||
+	    audit_since(&log->ckpt_time) < log->every_seconds))
+		return 0;
+	return audit_add_checkpoint(log, 0);
+}
+
+int
+audit_append(struct audit_log *log, const char *kind, json_t *fields)
+{
+	struct buf data;
+	uint64_t want;
+	int rc;
+
+	buf_init(&data, 0);
+	if (kind == NULL || !audit_kind_ok(kind) ||
+	    strcmp(kind, "checkpoint") == 0 ||
+	    (fields != NULL && (!json_is_object(fields) ||
+	    audit_no_reals(fields) != 0)))
+		return WARD_EINVAL;
+	if (fields == NULL)
+		rc = buf_puts(&data, "{}");
+	else
+		rc = audit_dump(fields, &data);
+	if (rc != 0)
+		goto out;
+	pthread_mutex_lock(&log->mu);
+	if ((rc = log->broken) == 0 &&
+	    (rc = audit_add(log, kind, data.data, data.len)) == 0) {
+		want = log->t.n;
+		if ((rc = audit_maybe_checkpoint(log)) != 0)
+			log->broken = rc;
+		else
+			rc = audit_wait(log, want);
+	}
+	pthread_mutex_unlock(&log->mu);
+out:
+	buf_free(&data);
+	return rc;
+}
+
+static int
+audit_checkpoint_locked(struct audit_log *log, int seal)
+{
+	int rc;
+
+	if ((rc = log->broken) != 0)
+		return rc;
+	if ((seal || log->t.n > log->ckpt_size + 1 || log->t.n == 0) &&
+	    (rc = audit_add_checkpoint(log, seal)) != 0)
+		return log->broken = rc;
+	return audit_wait(log, log->t.n);
+}
+
+int
+audit_checkpoint(struct audit_log *log)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->mu);
+	rc = audit_checkpoint_locked(log, 0);
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+static void
+audit_free(struct audit_log *log)
+{
+	if (log->fd != -1)
+		close(log->fd);
+	keyfile_clear(&log->key);
+	buf_free(&log->pending);
+	buf_free(&log->spare);
+	free(log->note);
+	free(log->ckpath);
+	free(log->origin);
+	pthread_mutex_destroy(&log->mu);
+	pthread_cond_destroy(&log->cv);
+	free(log);
+}
+
+int
+audit_close(struct audit_log *log)
+{
+	int rc;
+
+	if (log == NULL)
+		return 0;
+	pthread_mutex_lock(&log->mu);
+	rc = audit_checkpoint_locked(log, 1);
+	pthread_mutex_unlock(&log->mu);
+	if (close(log->fd) == -1 && rc == 0)
+		rc = WARD_EIO;
+	log->fd = -1;
+	audit_free(log);
+	return rc;
+}
+
+/* Cuts a torn tail off and records that it did: its length and hash,
+ * never its bytes. */
+static int
+audit_recover(struct audit_log *log, off_t good, struct buf *err)
+{
+	unsigned char h[AUDIT_HASH_BYTES];
+	char hex[2 * AUDIT_HASH_BYTES + 1];
+	struct stat st;
+	json_t *j = NULL;
+	char *tail = NULL;
+	size_t n = 0;
+	int rc = WARD_EIO;
+
+	if (fstat(log->fd, &st) == -1 || st.st_size < good ||
+	    (n = (size_t)(st.st_size - good)) > AUDIT_LINE_MAX)
+		goto out;
+	rc = WARD_ENOMEM;
+	if ((tail = malloc(n)) == NULL)
+		goto out;
+	rc = WARD_EIO;
+	if (pread(log->fd, tail, n, good) != (ssize_t)n)
+		goto out;
+	crypto_hash_sha256(h, (unsigned char *)tail, n);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if (ftruncate(log->fd, good) == -1 || fdatasync(log->fd) == -1)
+		goto out;
+	rc = WARD_ENOMEM;
+	if ((j = json_pack("{s:I, s:I, s:s}", "torn_at", (json_int_t)good,
+	    "torn_bytes", (json_int_t)n, "torn_sha256", hex)) == NULL)
+		goto out;
+	rc = audit_append(log, "recovery", j);
+out:
+	if (rc != 0 && err != NULL)
+		buf_printf(err, "cannot recover the torn tail: %s",
+		    ward_strerror(rc));
+	json_decref(j);
+	free(tail);
+	return rc;
+}
+
+int
+audit_open(const char *path, const struct keyfile_key *key,
+    const struct audit_opts *opts, struct audit_log **out, struct buf *err)
+{
+	struct audit_log *log = NULL;
+	struct audit_report rep;
+	struct audit_scan s;
+	off_t good = 0;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	audit_scan_init(&s, key->pk, &rep);
+	if ((rc = audit_init()) != 0)
+		goto out;
+	rc = WARD_EINVAL;
+	if (opts == NULL || opts->origin == NULL || opts->origin[0] == '\0' ||
+	    strlen(opts->origin) >= sizeof(s.origin)) {
+		if (err != NULL)
+			buf_puts(err, "audit: no or overlong origin");
+		goto out;
+	}
+	for (i = 0; opts->origin[i] != '\0'; i++)
+		if (opts->origin[i] <= ' ' || opts->origin[i] > '~') {
+			if (err != NULL)
+				buf_puts(err, "audit: origin must be "
+				    "printable ASCII without spaces");
+			goto out;
+		}
+	rc = WARD_ENOMEM;
+	if ((log = calloc(1, sizeof(*log))) == NULL)
+		goto out;
+	log->fd = -1;
+	pthread_mutex_init(&log->mu, NULL);
+	pthread_cond_init(&log->cv, NULL);
+	buf_init(&log->pending, 0);
+	buf_init(&log->spare, 0);
+	log->key = *key;
+	audit_keyid(key->pk, log->keyid);
+	log->every_records = opts->every_records ? opts->every_records :
+	    AUDIT_EVERY_RECORDS;
+	log->every_seconds = opts->every_seconds ? opts->every_seconds :
+	    AUDIT_EVERY_SECONDS;
+	clock_gettime(CLOCK_MONOTONIC, &log->ckpt_time);
+	if ((log->origin = strdup(opts->origin)) == NULL ||
+	    asprintf(&log->ckpath, "%s.checkpoint", path) == -1) {
+		log->ckpath = NULL;
+		goto out;
+	}
+	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (log->fd == -1) {
+		rc = WARD_ESYS;
+		if (err != NULL)
+			buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(log->fd, LOCK_EX | LOCK_NB) == -1) {
+		rc = errno == EWOULDBLOCK ? WARD_EEXIST : WARD_ESYS;
+		if (err != NULL)
+			buf_printf(err, "%s: another writer has it open", path);
+		goto out;
+	}
+	if ((rc = audit_scan_run(&s, path, log->fd, NULL, &good)) != 0) {
+		if (err != NULL)
+			buf_printf(err, "%s: %s", path, rep.why.data ?
+			    rep.why.data : ward_strerror(rc));
+		goto out;
+	}
+	if (s.origin[0] != '\0' && strcmp(s.origin, log->origin) != 0) {
+		rc = WARD_EINVAL;
+		if (err != NULL)
+			buf_printf(err, "%s: the log's origin is %s", path,
+			    s.origin);
+		goto out;
+	}
+	log->t = s.t;
+	log->durable = s.t.n;
+	/* The last checkpoint record (when last) covers all before it. */
+	log->ckpt_size = s.last_ckpt;
+	if (rep.torn && (rc = audit_recover(log, good, err)) != 0)
+		goto out;
+	*out = log;
+	log = NULL;
+	rc = 0;
+out:
+	if (log != NULL)
+		audit_free(log);
+	buf_free(&s.dump);
+	audit_report_free(&rep);
+	return rc;
+}
+
+/* ---- inclusion proofs ---- */
+
+static uint64_t
+audit_split(uint64_t n)
+{
+	uint64_t k = 1;
+
+	while (k << 1 < n)
+		k <<= 1;
+	return k;
+}
+
+static void
+audit_mth(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t lo,
+    uint64_t hi, unsigned char out[AUDIT_HASH_BYTES])
+{
+	unsigned char l[AUDIT_HASH_BYTES], r[AUDIT_HASH_BYTES];
+	uint64_t k;
+
+	if (hi - lo == 1) {
+		audit_leaf(rh[lo], out);
+		return;
+	}
+	k = audit_split(hi - lo);
+	audit_mth(rh, lo, lo + k, l);
+	audit_mth(rh, lo + k, hi, r);
+	audit_node(l, r, out);
+}
+
+static int
+audit_path(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t m,
+    uint64_t lo, uint64_t hi, struct buf *out)
+{
+	unsigned char h[AUDIT_HASH_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(AUDIT_HASH_BYTES, AUDIT_B64)];
+	uint64_t k;
+	int rc;
+
+	if (hi - lo == 1)
+		return 0;
+	k = audit_split(hi - lo);
+	if (m < lo + k) {
+		if ((rc = audit_path(rh, m, lo, lo + k, out)) != 0)
+			return rc;
+		audit_mth(rh, lo + k, hi, h);
+	} else {
+		if ((rc = audit_path(rh, m, lo + k, hi, out)) != 0)
+			return rc;
+		audit_mth(rh, lo, lo + k, h);
+	}
+	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), AUDIT_B64);
+	return buf_printf(out, "%s\n", b64);
+}
+
+int
+audit_proof(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t size,
+    uint64_t index, struct buf *out)
+{
+	if (index >= size)
+		return WARD_EINVAL;
+	return audit_path(rh, index, 0, size, out);
+}
