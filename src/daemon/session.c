@@ -23,7 +23,9 @@
 #include "../lib/xdg.h"
 #include "../policy/approval.h"
 #include "../policy/policy.h"
+#include "../audit/audit.h"
 #include "../capsule/capsule.h"
+#include "../lib/keyfile.h"
 #include "../sandbox/cmdrun.h"
 #include "../sandbox/grant.h"
 #include "session.h"
@@ -67,6 +69,7 @@ struct session {
 	unsigned			 ncmds;
 	struct session_task		*tasks;
 	size_t				 ntasks;
+	struct audit_log		*audit;		/* NULL: refuse all */
 };
 
 /* Adds text under key, cut on a character boundary with a visible mark so
@@ -107,6 +110,49 @@ session_event(struct session *s, const char *kind, const char *k1,
 	json_decref(ev);
 }
 
+/* ---- audit -------------------------------------------------------------- */
+
+/* A JSON string of bytes that may not be UTF-8 (command output, a model's
+ * text), cut to max bytes on a character boundary. NULL on ENOMEM. */
+static json_t *
+session_jstr(const char *p, size_t n, size_t max)
+{
+	struct buf b;
+	json_t *j;
+
+	buf_init(&b, 0);
+	if (p == NULL)
+		n = 0;
+	if (n > max)
+		n = max;
+	if (utf8_sanitize(&b, p != NULL ? p : "", n) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	n = utf8_valid_prefix(b.data ? b.data : "", b.len);
+	j = json_stringn(b.data ? b.data : "", n);
+	buf_free(&b);
+	return j;
+}
+
+/*
+ * Records kind with fields (taken: freed here) in the session's audit log
+ * (DESIGN §1: no audit record, no action). Returns 0, or the error that
+ * means the action it describes must not happen.
+ */
+static int
+session_audit(struct session *s, const char *kind, json_t *fields)
+{
+	int rc;
+
+	if (fields == NULL)
+		return WARD_ENOMEM;
+	rc = s->audit != NULL ? audit_append(s->audit, kind, fields) :
+	    WARD_EIO;
+	json_decref(fields);
+	return rc;
+}
+
 /* ---- llm ---------------------------------------------------------------- */
 
 static void
@@ -122,11 +168,47 @@ session_llm_chat(void *ctx, const struct llm_request *req,
     struct llm_reply *reply, struct buf *err)
 {
 	struct session *s = ctx;
+	json_t *calls, *c;
+	size_t i;
 	int rc;
 
+	if ((rc = session_audit(s, "llm_request", json_pack("{s:I, s:I}",
+	    "messages", (json_int_t)req->nmsgs, "tools",
+	    (json_int_t)req->ntools))) != 0) {
+		buf_puts(err, "the audit log cannot be written: no model "
+		    "request is made");
+		return rc;
+	}
 	if ((rc = llm_chat(s->llm, req, reply, err)) != 0) {
 		session_event(s, "error", "text", err->data ? err->data : "",
 		    NULL, NULL);
+		(void)session_audit(s, "llm_error", json_pack("{s:o}",
+		    "error", session_jstr(err->data, err->len, 4096)));
+		return rc;
+	}
+	/* Enough to replay the session: what the model said and asked. */
+	if ((calls = json_array()) != NULL)
+		for (i = 0; i < reply->msg.ncalls; i++) {
+			c = json_pack("{s:s?, s:s?, s:o}", "id",
+			    reply->msg.calls[i].id, "name",
+			    reply->msg.calls[i].name, "arguments",
+			    session_jstr(reply->msg.calls[i].arguments,
+			    reply->msg.calls[i].arguments ?
+			    strlen(reply->msg.calls[i].arguments) : 0,
+			    SESSION_EVENT_TEXT_MAX));
+			if (c == NULL || json_array_append_new(calls, c) != 0)
+				break;
+		}
+	if ((rc = session_audit(s, "llm_response", json_pack("{s:o, s:o, "
+	    "s:I, s:I, s:I}", "content", session_jstr(reply->msg.content,
+	    reply->msg.content ? strlen(reply->msg.content) : 0,
+	    SESSION_EVENT_TEXT_MAX), "tool_calls", calls, "stop",
+	    (json_int_t)reply->stop, "input_tokens",
+	    (json_int_t)reply->input_tokens, "output_tokens",
+	    (json_int_t)reply->output_tokens))) != 0) {
+		llm_reply_clear(reply);
+		buf_puts(err, "the audit log cannot be written: the model's "
+		    "reply is not used");
 		return rc;
 	}
 	if (reply->msg.content != NULL && reply->msg.content[0] != '\0')
@@ -218,6 +300,15 @@ session_decide(struct session *s, const char *tool, const char *path,
 		return rc;
 	}
 	buf_free(&err);
+	if ((rc = session_audit(s, "decision", json_pack("{s:s, s:o, s:s, "
+	    "s:s, s:s, s:s}", "tool", tool, "path", session_jstr(path,
+	    strlen(path), 4096), "op", op == PATHPAT_WRITE ? "write" :
+	    op == PATHPAT_LIST ? "list" : "read", "decision", res.allow ?
+	    "allow" : "deny", "rule", res.rule, "reason", res.reason))) != 0) {
+		buf_printf(out, "%s: the audit log cannot be written", tool);
+		pathpat_result_clear(&res);
+		return rc;
+	}
 	if (!res.allow) {
 		buf_printf(out, "%s %s: denied by ward.toml (%s: %s)", tool,
 		    path, res.reason, res.rule);
@@ -715,6 +806,17 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 		    err.data ? err.data : ward_strerror(rc));
 		goto out;
 	}
+	/* What ran (or not), for the audit log: the decision, the rule,
+	 * the outcome and the proxy's refusals. */
+	(void)session_audit(s, "command", json_pack("{s:o, s:s, s:s?, s:s?, "
+	    "s:b, s:I, s:b, s:I, s:I, s:o}", "command", session_jstr(cmd,
+	    strlen(cmd), SESSION_EVENT_TEXT_MAX), "decision",
+	    cmdpat_name(r.decision), "rule", r.rule, "reason", r.reason,
+	    "ran", r.ran, "exit_code", (json_int_t)(r.ran ?
+	    r.env.exit_code : -1), "timed_out", r.ran && r.env.timed_out,
+	    "bytes_out", (json_int_t)(r.ran ? r.env.total : 0),
+	    "duration_ms", (json_int_t)(r.ran ? r.env.duration_us / 1000 : 0),
+	    "denials", session_jstr(r.denials.data, r.denials.len, 65536)));
 	if (!r.ran) {
 		buf_printf(out, "command_run: %s by ward.toml: %s%s%s%s",
 		    r.decision == CMDPAT_DENY ? "denied" : "not allowed",
@@ -756,7 +858,16 @@ session_tool(void *ctx, const char *name, json_t *args,
 	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
 	session_event(s, "tool_call", "name", name, "arguments",
 	    argtext != NULL ? argtext : "{}");
+	rc = session_audit(s, "tool_call", json_pack("{s:s, s:o}", "name",
+	    name, "arguments", session_jstr(argtext, argtext ?
+	    strlen(argtext) : 0, SESSION_EVENT_TEXT_MAX)));
 	free(argtext);
+	if (rc != 0) {
+		buf_reset(&out->text);
+		buf_puts(&out->text, "the audit log cannot be written: the "
+		    "call was refused");
+		return rc;
+	}
 
 	if (strcmp(name, "file_read") == 0 && session_spilled(s,
 	    session_str(args, "path"))) {
@@ -825,6 +936,15 @@ session_tool(void *ctx, const char *name, json_t *args,
 		    150), out->text.data ? out->text.data : "");
 	session_event(s, rc == 0 ? "tool_result" : "tool_error", "name", name,
 	    "summary", summary);
+	/* A result that cannot be recorded is not handed to the agent. */
+	if (session_audit(s, rc == 0 ? "tool_result" : "tool_error",
+	    json_pack("{s:s, s:o, s:I}", "name", name, "summary",
+	    session_jstr(summary, strlen(summary), sizeof(summary)),
+	    "exit_code", (json_int_t)out->exit_code)) != 0) {
+		buf_reset(&out->text);
+		buf_puts(&out->text, "the audit log cannot be written");
+		return WARD_EIO;
+	}
 	return rc;
 }
 
@@ -1170,6 +1290,43 @@ session_new_id(char id[SESSION_ID_LEN + 1])
 }
 
 /*
+ * Opens the session's audit log (<state>/sessions/<id>/audit.log, sealed
+ * at the end; a resumed session appends to its log, verified first) and
+ * records the start. Without it nothing runs.
+ */
+static int
+session_audit_open(struct session *s, const struct session_config *cfg,
+    const char *id, struct buf *err)
+{
+	struct keyfile_key key;
+	struct audit_opts ao;
+	char *path = NULL;
+	int rc;
+
+	memset(&ao, 0, sizeof(ao));
+	ao.origin = "ward-session";
+	if ((rc = audit_key_load(1, &key, err)) != 0)
+		return rc;
+	if (asprintf(&path, "%s/sessions/%s/audit.log", cfg->state_dir,
+	    id) == -1) {
+		keyfile_clear(&key);
+		return WARD_ENOMEM;
+	}
+	rc = audit_open(path, &key, &ao, &s->audit, err);
+	keyfile_clear(&key);
+	free(path);
+	if (rc != 0) {
+		buf_puts(err, " (the session's audit log cannot be opened, so "
+		    "it does not run)");
+		return rc;
+	}
+	return session_audit(s, cfg->resume != NULL ? "session_resume" :
+	    "session_start", json_pack("{s:s, s:s, s:s?, s:s?, s:s}",
+	    "session", id, "root", s->root, "provider", cfg->provider,
+	    "model", cfg->model, "ward", "0.1.0"));
+}
+
+/*
  * A project's ward.toml must not choose where the user's API keys go: a
  * cloned repository could point them at its own server. So [model]
  * base_url is honoured only for openai-compatible, whose key is its own
@@ -1346,6 +1503,8 @@ session_run(struct host *h, const struct session_config *cfg,
 		rc = WARD_ENOENT;
 		goto out;
 	}
+	if ((rc = session_audit_open(&s, cfg, res->id, err)) != 0)
+		goto out;
 	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
 		buf_printf(err, "cannot open project root %s: %s", cfg->root,
 		    ward_strerror(rc));
@@ -1402,7 +1561,17 @@ session_run(struct host *h, const struct session_config *cfg,
 	if ((rc = host_instance_init(in, res->id, &proj, err)) != 0)
 		goto out;
 	rc = host_instance_handle(in, prompt, &res->turn, err);
+	(void)session_audit(&s, "session_end", json_pack("{s:s, s:I, s:I}",
+	    "outcome", rc != 0 ? "failed" : res->turn.outcome ==
+	    HOST_MAX_TURNS ? "max-turns" : "finished", "turns",
+	    (json_int_t)(rc == 0 ? res->turn.turns : 0), "tool_calls",
+	    (json_int_t)(rc == 0 ? res->turn.tool_calls : 0)));
 out:
+	/* Sealed even when the session failed: what it did is recorded. */
+	if (s.audit != NULL && audit_close(s.audit) != 0 && rc == 0) {
+		buf_puts(err, "the audit log could not be sealed");
+		rc = WARD_EIO;
+	}
 	host_instance_free(in);
 	llm_free(s.llm);
 	tools_free(s.tools);

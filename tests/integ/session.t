@@ -17,6 +17,14 @@ like "$OUT" '^> file_list' "the transcript shows the tool calls"
 like "$OUT" 'All done: one TODO\.' "the transcript shows the final answer"
 like "$ERR" 'finished: 4 turns, 3 tool calls' "the summary counts turns and tool calls"
 unlike "$OUT" '\.git' "file_list skips .git"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+"$WARD" audit verify --session "$sid" --require-sealed >/dev/null 2>&1
+is "$?" 0 "the session's audit log verifies and is sealed"
+AUD=$("$WARD" audit show --session "$sid" --json 2>&1)
+for k in session_start llm_request llm_response tool_call decision tool_result session_end; do
+	like "$AUD" "\"kind\": *\"$k\"" "the audit log has $k records"
+done
+like "$AUD" 'hello from the readme|README.md' "it records what the tools were asked"
 
 # 2. Reads outside the project root are refused and the model is told why.
 run_script <<EOF
