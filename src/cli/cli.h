@@ -21,6 +21,7 @@ int	cmd_policy(int argc, char **argv);
 int	cmd_approve(int argc, char **argv);
 int	cmd_sandbox(int argc, char **argv);
 int	cmd_capsule(int argc, char **argv);
+int	cmd_secret(int argc, char **argv);
 
 /* Runs one session at root (absolute) with the given model and prints its
  * transcript; returns the exit code (shared by `ward run` and `ward demo`).

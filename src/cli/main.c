@@ -28,6 +28,7 @@ static const struct {
 	    "(sandbox run)" },
 	{ "capsule",	cmd_capsule,	"run an untrusted WASI program with "
 	    "quotas (capsule run)" },
+	{ "secret",	cmd_secret,	"the credential vault (secret set, list)" },
 };
 
 static void
