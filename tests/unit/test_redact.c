@@ -139,6 +139,7 @@ test_other_encodings(void)
 	static const char *const vl[] = { V1 };
 	struct redact *r = mk(nm, vl, 1);
 	char hex[128], *js, *got;
+	json_t *doc;
 	size_t i;
 
 	sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)V1,
@@ -156,7 +157,9 @@ test_other_encodings(void)
 	    "q=[REDACTED:GH_TOKEN]&z", "percent-encoding, upper hex");
 	expect(r, "q=gh0_T0k3n%2b%2f%3d%22x%5cy%0a&z",
 	    "q=[REDACTED:GH_TOKEN]&z", "percent-encoding, lower hex");
-	js = json_dumps(json_pack("{s:s}", "v", V1), JSON_COMPACT);
+	doc = json_pack("{s:s}", "v", V1);
+	js = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
 	got = run(r, js, strlen(js), 2);
 	is_str(got, "{\"v\":\"[REDACTED:GH_TOKEN]\"}",
 	    "JSON string escaping (as jansson writes it)");
