@@ -21,6 +21,9 @@
 
 #define REDACT_ACCEPT	0x80000000u
 #define REDACT_MAXCELLS	0x7fffffffu
+#define REDACT_BLOOM_BITS 22			/* 512 KiB */
+#define REDACT_H1	0x9e3779b97f4a7c15ull
+#define REDACT_H2	0xc2b2ae3d27d4eb4full
 
 /* Stream bytes [s, e) to be replaced, named after its longest match. */
 struct redact_span {
@@ -42,6 +45,13 @@ struct redact {
 	struct buf	 hold;		/* bytes [emitted, pos) */
 	struct redact_span *span;	/* pending, sorted, disjoint */
 	size_t		 nspan, spancap;
+	uint64_t	*bloom;		/* q-grams of every pattern */
+	size_t		 q;		/* block size, 4 or 8 */
+	uint64_t	 qmask;
+	uint64_t	 fpos;		/* next block to look at */
+	uint64_t	 dfa_pos;	/* the automaton has read [.., dfa_pos) */
+	uint64_t	 dfa_until;	/* and must read up to here */
+	uint64_t	 floor;		/* the last flush */
 };
 
 /* The patterns of one value, each NUL-separated in b (a value holds no
@@ -151,6 +161,18 @@ redact_insert(struct redact *r, const char *p, size_t len, uint32_t name)
 		r->maxlen = len;
 }
 
+static void
+redact_gram(struct redact *r, const char *p)
+{
+	uint64_t g = 0, h1, h2;
+
+	memcpy(&g, p, r->q);
+	h1 = (g * REDACT_H1) >> (64 - REDACT_BLOOM_BITS);
+	h2 = (g * REDACT_H2) >> (64 - REDACT_BLOOM_BITS);
+	r->bloom[h1 >> 6] |= 1ull << (h1 & 63);
+	r->bloom[h2 >> 6] |= 1ull << (h2 & 63);
+}
+
 /* Turns the trie into the DFA (breadth first: every state's failure state
  * is shallower, so finished) and marks the accepting cells. */
 static int
@@ -200,8 +222,9 @@ redact_new(const struct vault_pair *pairs, size_t n, struct redact **rp)
 {
 	struct redact *r;
 	struct buf pats;
-	size_t i, total = 0, cells;
+	size_t i, j, total = 0, cells, plen, minlen = SIZE_MAX;
 	const char *p, *end;
+	uint8_t ones[8];
 	int used[256], rc;
 
 	*rp = NULL;
@@ -242,17 +265,26 @@ redact_new(const struct vault_pair *pairs, size_t n, struct redact **rp)
 	r->delta = calloc(cells, sizeof(*r->delta));
 	r->outlen = calloc(total, sizeof(*r->outlen));
 	r->outname = calloc(total, sizeof(*r->outname));
-	if (r->delta == NULL || r->outlen == NULL || r->outname == NULL)
+	r->bloom = calloc((1u << REDACT_BLOOM_BITS) / 64, sizeof(*r->bloom));
+	if (r->delta == NULL || r->outlen == NULL || r->outname == NULL ||
+	    r->bloom == NULL)
 		goto out;
 	r->nstates = 1;
-	p = pats.data;
 	end = pats.data + pats.len;
-	for (i = 0; p != NULL && p < end; i++) {
+	for (p = pats.data; p != NULL && p < end; p += strlen(p) + 1)
+		if (strlen(p) < minlen)
+			minlen = strlen(p);
+	/* Blocks of q bytes with every pattern at least 2q - 1 long. */
+	r->q = minlen >= 15 ? 8 : 4;
+	memset(ones, 0, sizeof(ones));
+	memset(ones, 0xff, r->q);
+	memcpy(&r->qmask, ones, sizeof(r->qmask));
+	for (i = 0, p = pats.data; p != NULL && p < end; i++) {
 		/* Each pair contributed exactly 12 patterns, in order. */
-		size_t plen = strlen(p);
-
-		if (plen > 0)
-			redact_insert(r, p, plen, (uint32_t)(i / 12));
+		plen = strlen(p);
+		redact_insert(r, p, plen, (uint32_t)(i / 12));
+		for (j = 0; j + r->q <= plen; j++)
+			redact_gram(r, p + j);
 		p += plen + 1;
 	}
 	if ((rc = redact_build(r)) != 0)
@@ -289,57 +321,69 @@ redact_free(struct redact *r)
 		free(r->names[i]);
 	free(r->names);
 	free(r->span);
+	free(r->bloom);
 	buf_free(&r->hold);
 	sodium_memzero(r, sizeof(*r));
 	free(r);
 }
 
-/* Appends stream bytes [a, b) from hold (which starts at hstart) and the
- * current data (which starts at base). */
+/* The bytes the current write can see: hold from hstart, then data from
+ * base, and where the output goes. */
+struct redact_io {
+	const uint8_t	*data;
+	uint64_t	 base, hstart, end;
+	struct buf	*out;
+};
+
+static const uint8_t *
+redact_at(const struct redact *r, const struct redact_io *io, uint64_t a)
+{
+	return a < io->base ? (const uint8_t *)r->hold.data + (a - io->hstart) :
+	    io->data + (a - io->base);
+}
+
+/* Appends stream bytes [a, b). */
 static int
-redact_emit(struct redact *r, uint64_t hstart, const uint8_t *data,
-    uint64_t base, uint64_t a, uint64_t b, struct buf *out)
+redact_emit(struct redact *r, const struct redact_io *io, uint64_t a,
+    uint64_t b)
 {
 	uint64_t m;
 	int rc;
 
-	if (a >= b)
-		return 0;
-	if (a < base) {
-		m = b < base ? b : base;
-		if ((rc = buf_add(out, r->hold.data + (a - hstart),
+	if (a < b && a < io->base) {
+		m = b < io->base ? b : io->base;
+		if ((rc = buf_add(io->out, redact_at(r, io, a),
 		    (size_t)(m - a))) != 0)
 			return rc;
 		a = m;
 	}
 	if (a < b)
-		return buf_add(out, data + (a - base), (size_t)(b - a));
+		return buf_add(io->out, redact_at(r, io, a), (size_t)(b - a));
 	return 0;
 }
 
 /* Replaces the first pending span. */
 static int
-redact_close(struct redact *r, uint64_t hstart, const uint8_t *data,
-    uint64_t base, struct buf *out)
+redact_close(struct redact *r, const struct redact_io *io)
 {
 	struct redact_span *sp = &r->span[0];
 	int rc;
 
-	if ((rc = redact_emit(r, hstart, data, base, r->emitted, sp->s,
-	    out)) != 0 ||
-	    (rc = buf_printf(out, "[REDACTED:%s]", r->names[sp->name])) != 0)
+	if ((rc = redact_emit(r, io, r->emitted, sp->s)) != 0 ||
+	    (rc = buf_printf(io->out, "[REDACTED:%s]",
+	    r->names[sp->name])) != 0)
 		return rc;
 	r->emitted = sp->e;
 	memmove(sp, sp + 1, --r->nspan * sizeof(*sp));
 	return 0;
 }
 
-/* A match of the pattern of state row ending at e: spans that no later
- * match can reach back into are replaced, and the spans it overlaps are
- * merged with it. */
+/* A match of the longest pattern of state row ending at e: spans that no
+ * later match can reach back into are replaced, and the spans it overlaps
+ * are merged with it. */
 static int
-redact_match(struct redact *r, uint64_t e, uint32_t row, uint64_t hstart,
-    const uint8_t *data, uint64_t base, struct buf *out)
+redact_match(struct redact *r, const struct redact_io *io, uint64_t e,
+    uint32_t row)
 {
 	struct redact_span *sp;
 	uint32_t st = row / (uint32_t)r->ncls, len = r->outlen[st];
@@ -348,7 +392,7 @@ redact_match(struct redact *r, uint64_t e, uint32_t row, uint64_t hstart,
 	int rc;
 
 	while (r->nspan > 0 && r->span[0].e + r->maxlen <= e + 1)
-		if ((rc = redact_close(r, hstart, data, base, out)) != 0)
+		if ((rc = redact_close(r, io)) != 0)
 			return rc;
 	for (k = r->nspan; k > 0 && r->span[k - 1].e > s; k--)
 		;
@@ -386,67 +430,139 @@ redact_match(struct redact *r, uint64_t e, uint32_t row, uint64_t hstart,
 	return 0;
 }
 
+/* Runs the automaton from dfa_pos to `to` (within what io can see). */
+static int
+redact_run(struct redact *r, const struct redact_io *io, uint64_t to)
+{
+	const uint32_t *delta = r->delta;
+	const uint8_t *p;
+	uint64_t a, seg;
+	uint32_t s = r->state, c;
+	size_t i, n;
+	int rc;
+
+	while ((a = r->dfa_pos) < to) {
+		seg = a < io->base && to > io->base ? io->base : to;
+		p = redact_at(r, io, a);
+		n = (size_t)(seg - a);
+		for (i = 0; i < n; i++) {
+			c = delta[s + r->cls[p[i]]];
+			s = c & ~REDACT_ACCEPT;
+			if ((c & REDACT_ACCEPT) &&
+			    (rc = redact_match(r, io, a + i + 1, s)) != 0)
+				return rc;
+		}
+		r->dfa_pos = seg;
+	}
+	r->state = s;
+	return 0;
+}
+
+static int
+redact_hit(const struct redact *r, uint64_t g)
+{
+	uint64_t h1 = (g * REDACT_H1) >> (64 - REDACT_BLOOM_BITS);
+	uint64_t h2 = (g * REDACT_H2) >> (64 - REDACT_BLOOM_BITS);
+
+	return (r->bloom[h1 >> 6] >> (h1 & 63) & 1) &&
+	    (r->bloom[h2 >> 6] >> (h2 & 63) & 1);
+}
+
+/*
+ * The filter: every pattern is at least 2q - 1 bytes, so every occurrence
+ * holds a whole block [b, b + q) with b on the block grid, and that block
+ * is one of the pattern's q-grams. Only around blocks whose q-gram may be
+ * one (a Bloom filter) does the automaton run: from root at the earliest
+ * start of a pattern holding the block to its latest end.
+ */
+static int
+redact_scan(struct redact *r, const struct redact_io *io)
+{
+	uint64_t b, g, x;
+	uint8_t tmp[8];
+	size_t j;
+	int rc;
+
+	if ((rc = redact_run(r, io, r->dfa_until < io->end ? r->dfa_until :
+	    io->end)) != 0)
+		return rc;
+	for (b = r->fpos; b + r->q <= io->end; b += r->q) {
+		if (b >= io->base && b + 8 <= io->end)
+			memcpy(&g, io->data + (b - io->base), 8);
+		else {
+			memset(tmp, 0, sizeof(tmp));
+			for (j = 0; j < r->q; j++)
+				tmp[j] = *redact_at(r, io, b + j);
+			memcpy(&g, tmp, 8);
+		}
+		if (!redact_hit(r, g & r->qmask))
+			continue;
+		x = b + r->q >= r->floor + r->maxlen ? b + r->q - r->maxlen :
+		    r->floor;
+		if (r->dfa_pos < x) {
+			r->state = 0;
+			r->dfa_pos = x;
+		}
+		if (b + r->maxlen > r->dfa_until)
+			r->dfa_until = b + r->maxlen;
+		if ((rc = redact_run(r, io, r->dfa_until < io->end ?
+		    r->dfa_until : io->end)) != 0)
+			return rc;
+	}
+	r->fpos = b;
+	return 0;
+}
+
 int
 redact_write(struct redact *r, const void *data, size_t len,
     struct buf *out)
 {
-	const uint8_t *p = data;
-	const uint32_t *delta = r->delta;
-	uint64_t base = r->pos, hstart = r->emitted, safe, lim;
-	uint32_t s = r->state, c;
-	size_t i, keep;
+	struct redact_io io = { data, r->pos, r->emitted, r->pos + len, out };
+	uint64_t safe, lim;
+	size_t keep;
 	int rc;
 
-	for (i = 0; i < len; i++) {
-		c = delta[s + r->cls[p[i]]];
-		s = c & ~REDACT_ACCEPT;
-		if (c & REDACT_ACCEPT) {
-			if ((rc = redact_match(r, base + i + 1, s, hstart, p,
-			    base, out)) != 0)
-				return rc;
-		}
-	}
-	r->state = s;
-	r->pos = base + len;
+	if (r->nstates > 1 && (rc = redact_scan(r, &io)) != 0)
+		return rc;
+	r->pos = io.end;
 	safe = r->pos + 1 >= r->maxlen ? r->pos + 1 - r->maxlen : 0;
 	while (r->nspan > 0 && r->span[0].e <= safe)
-		if ((rc = redact_close(r, hstart, p, base, out)) != 0)
+		if ((rc = redact_close(r, &io)) != 0)
 			return rc;
 	lim = r->nspan > 0 && r->span[0].s < safe ? r->span[0].s : safe;
 	if (lim > r->emitted) {
-		if ((rc = redact_emit(r, hstart, p, base, r->emitted, lim,
-		    out)) != 0)
+		if ((rc = redact_emit(r, &io, r->emitted, lim)) != 0)
 			return rc;
 		r->emitted = lim;
 	}
 	/* Keep [emitted, pos): a tail of hold, then a tail of data. */
-	if (r->emitted < base) {
-		keep = (size_t)(base - r->emitted);
-		memmove(r->hold.data, r->hold.data + (r->emitted - hstart),
+	if (r->emitted < io.base) {
+		keep = (size_t)(io.base - r->emitted);
+		memmove(r->hold.data, r->hold.data + (r->emitted - io.hstart),
 		    keep);
 		r->hold.len = keep;
-		return buf_add(&r->hold, p, len);
+		return buf_add(&r->hold, data, len);
 	}
 	if (r->hold.len > 0)
 		sodium_memzero(r->hold.data, r->hold.len);
 	buf_reset(&r->hold);
-	return buf_add(&r->hold, p + (r->emitted - base),
+	return buf_add(&r->hold, io.data + (r->emitted - io.base),
 	    (size_t)(r->pos - r->emitted));
 }
 
 int
 redact_flush(struct redact *r, struct buf *out)
 {
-	uint64_t hstart = r->emitted;
+	struct redact_io io = { NULL, r->pos, r->emitted, r->pos, out };
 	int rc;
 
 	while (r->nspan > 0)
-		if ((rc = redact_close(r, hstart, NULL, r->pos, out)) != 0)
+		if ((rc = redact_close(r, &io)) != 0)
 			return rc;
-	if ((rc = redact_emit(r, hstart, NULL, r->pos, r->emitted, r->pos,
-	    out)) != 0)
+	if ((rc = redact_emit(r, &io, r->emitted, r->pos)) != 0)
 		return rc;
-	r->emitted = r->pos;
+	/* Start afresh: nothing before here is looked at again. */
+	r->emitted = r->floor = r->fpos = r->dfa_pos = r->dfa_until = r->pos;
 	r->state = 0;
 	if (r->hold.len > 0)
 		sodium_memzero(r->hold.data, r->hold.len);

@@ -191,34 +191,83 @@ test_overlap(void)
 }
 
 /* Random text with values dropped in, cut at random: the output never
- * holds a value and never depends on the cuts. */
+ * holds a value and never depends on the cuts. With long values the
+ * filter looks at 8-byte blocks, with an 8-byte one at 4-byte blocks. */
 static void
-test_random(void)
+test_random(const char *const *vl, const char *what)
 {
 	static const char *const nm[] = { "GH_TOKEN", "DB_PASS" };
-	static const char *const vl[] = { V1, V2 };
 	struct redact *r = mk(nm, vl, 2);
-	char in[4096], *one, *many;
-	size_t i, k, pos, bad = 0, leak = 0;
+	char in[4096], hex[40], *one, *many;
+	size_t i, k, pos, bad = 0, leak = 0, found = 0;
 
+	sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)vl[1],
+	    strlen(vl[1]));
 	for (k = 0; k < 200; k++) {
 		for (i = 0; i < sizeof(in) - 1; i++)
-			in[i] = "abcdefgh0123+/=%\"\\ \n"[randombytes_uniform(21)];
+			in[i] = "abcdefgh0123+/=%\"\\ \n"[randombytes_uniform(20)];
 		in[sizeof(in) - 1] = '\0';
 		for (i = 0; i < 4; i++) {
 			pos = randombytes_uniform(sizeof(in) - 40);
 			memcpy(in + pos, vl[i & 1], strlen(vl[i & 1]));
 		}
+		pos = randombytes_uniform(sizeof(in) - sizeof(hex));
+		memcpy(in + pos, hex, strlen(hex));
 		one = run(r, in, sizeof(in) - 1, 0);
 		many = run(r, in, sizeof(in) - 1,
 		    1 + randombytes_uniform(64));
 		bad += strcmp(one, many) != 0;
-		leak += strstr(many, V1) != NULL || strstr(many, V2) != NULL;
+		leak += strstr(many, vl[0]) != NULL ||
+		    strstr(many, vl[1]) != NULL || strstr(many, hex) != NULL;
+		found += strstr(many, "[REDACTED:") != NULL;
 		free(one);
 		free(many);
 	}
-	is_int(bad, 0, "200 random streams: the cuts change nothing");
-	is_int(leak, 0, "200 random streams: no value gets through");
+	is_int(bad, 0, "200 random streams, %s: the cuts change nothing",
+	    what);
+	is_int(leak, 0, "... and no value gets through");
+	is_int(found, 200, "... and every stream had a placeholder");
+	redact_free(r);
+}
+
+/* An 8-byte value at each offset of a 32-byte stream, cut at each point,
+ * and again after a flush (which restarts the block grid). */
+static void
+test_offsets(void)
+{
+	static const char *const nm[] = { "PIN" };
+	static const char *const vl[] = { "k3Y!z9Qw" };
+	struct redact *r = mk(nm, vl, 1);
+	char in[33], want[64], *got;
+	size_t off, cut, bad = 0;
+	struct buf out;
+
+	for (off = 0; off + 8 <= 32; off++) {
+		memset(in, '.', 32);
+		in[32] = '\0';
+		memcpy(in + off, vl[0], 8);
+		snprintf(want, sizeof(want), "%.*s[REDACTED:PIN]%s",
+		    (int)off, in, in + off + 8);
+		for (cut = 0; cut <= 32; cut++) {
+			buf_init(&out, 0);
+			if (redact_write(r, "xyz", (off + cut) % 4, &out) != 0 ||
+			    redact_flush(r, &out) != 0)
+				die("redact");
+			buf_reset(&out);
+			if (redact_write(r, in, cut, &out) != 0 ||
+			    redact_write(r, in + cut, 32 - cut, &out) != 0 ||
+			    redact_flush(r, &out) != 0 ||
+			    buf_add(&out, "", 0) != 0)
+				die("redact");
+			bad += strcmp(out.data, want) != 0;
+			buf_free(&out);
+		}
+	}
+	is_int(bad, 0, "an 8-byte value at 25 offsets x 33 cuts, after "
+	    "flushes of 0-3 bytes");
+	got = run(r, vl[0], 8, 1);
+	is_str(got, "[REDACTED:PIN]", "the value alone, byte by byte");
+	free(got);
 	redact_free(r);
 }
 
@@ -284,13 +333,18 @@ test_refusals(void)
 int
 main(void)
 {
+	static const char *const vl_long[] = { V1, V2 };
+	static const char *const vl_short[] = { "Pa55w0rd", "x%Y\"z\\q/" };
+
 	if (sodium_init() < 0)
 		die("sodium_init");
 	test_raw_and_splits();
 	test_base64();
 	test_other_encodings();
 	test_overlap();
-	test_random();
+	test_random(vl_long, "long values");
+	test_random(vl_short, "8-byte values");
+	test_offsets();
 	test_long_stream();
 	test_refusals();
 	return done_testing();
