@@ -472,7 +472,7 @@ vault_key_find(struct vault *v, const char *check, struct buf *err)
 		rc = vault_key_create(path, v->key, err);
 		goto out;
 	}
-	if (rc != 0 && rc != WARD_ENOENT)
+	if ((rc != 0 && rc != WARD_ENOENT) || (rc == 0 && check == NULL))
 		goto out;
 	if (rc == 0 && vault_check_ok(v->key, check))
 		goto out;

@@ -373,7 +373,10 @@ main(void)
 	test_key();
 	test_rotate();
 	test_passphrase();
+	unlink(vpath);
 	v = open_ok(NULL);
+	is_int(vault_set(v, "NEW", (const unsigned char *)V2, strlen(V2),
+	    NULL), 0, "a vault removed, its key kept: starts afresh");
 	vault_free(v);
 	rm_tree(tmp);
 	return done_testing();
