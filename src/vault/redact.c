@@ -33,7 +33,7 @@ struct redact_span {
 
 struct redact {
 	uint32_t	*delta;		/* nstates * ncls cells */
-	uint32_t	*outlen;	/* longest pattern ending in the state */
+	uint32_t	*outlen;	/* longest pattern ending here */
 	uint32_t	*outname;	/* its pair */
 	char		**names;
 	size_t		 nnames;
@@ -49,7 +49,7 @@ struct redact {
 	size_t		 q;		/* block size, 4 or 8 */
 	uint64_t	 qmask;
 	uint64_t	 fpos;		/* next block to look at */
-	uint64_t	 dfa_pos;	/* the automaton has read [.., dfa_pos) */
+	uint64_t	 dfa_pos;	/* the automaton read up to here */
 	uint64_t	 dfa_until;	/* and must read up to here */
 	uint64_t	 floor;		/* the last flush */
 };
@@ -199,7 +199,8 @@ redact_build(struct redact *r)
 		for (c = 0; c < r->ncls; c++) {
 			t = r->delta[s * r->ncls + c];
 			if (t != 0) {
-				fail[t] = s == 0 ? 0 : r->delta[f * r->ncls + c];
+				fail[t] = s == 0 ? 0 :
+				    r->delta[f * r->ncls + c];
 				queue[tail++] = t;
 			} else if (s != 0)
 				r->delta[s * r->ncls + c] =

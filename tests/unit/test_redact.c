@@ -205,7 +205,8 @@ test_random(const char *const *vl, const char *what)
 	    strlen(vl[1]));
 	for (k = 0; k < 200; k++) {
 		for (i = 0; i < sizeof(in) - 1; i++)
-			in[i] = "abcdefgh0123+/=%\"\\ \n"[randombytes_uniform(20)];
+			in[i] = "abcdefgh0123+/=%\"\\ \n"
+			    [randombytes_uniform(20)];
 		in[sizeof(in) - 1] = '\0';
 		for (i = 0; i < 4; i++) {
 			pos = randombytes_uniform(sizeof(in) - 40);
@@ -250,7 +251,8 @@ test_offsets(void)
 		    (int)off, in, in + off + 8);
 		for (cut = 0; cut <= 32; cut++) {
 			buf_init(&out, 0);
-			if (redact_write(r, "xyz", (off + cut) % 4, &out) != 0 ||
+			if (redact_write(r, "xyz", (off + cut) % 4,
+			    &out) != 0 ||
 			    redact_flush(r, &out) != 0)
 				die("redact");
 			buf_reset(&out);
