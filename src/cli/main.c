@@ -32,6 +32,7 @@ static const struct {
 	    "quotas (capsule run)" },
 	{ "audit",	cmd_audit,	"verify, show or export a session's "
 	    "audit log" },
+	{ "secret",	cmd_secret,	"the credential vault (secret set, list)" },
 };
 
 static void

@@ -747,6 +747,46 @@ manifest_rest(struct manifest_ctx *c, const struct toml_node *root,
 	return 0;
 }
 
+/* [secrets.NAME] hosts = [...]: one table per secret. */
+static int
+manifest_secrets(struct manifest_ctx *c, const struct toml_node *root,
+    struct manifest *m)
+{
+	static const char *const keys[] = { "hosts", NULL };
+	const struct toml_node *tab, *e;
+	const struct toml_key *k;
+	struct manifest_secret *sec;
+	size_t i;
+	int rc;
+
+	if ((rc = manifest_table(c, root, "secrets", "the top level",
+	    &tab)) != 0 || tab == NULL || toml_len(tab) == 0)
+		return rc;
+	if ((m->secrets = calloc(toml_len(tab), sizeof(*m->secrets))) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < toml_len(tab); i++) {
+		k = toml_key(tab, i);
+		e = toml_value(tab, i);
+		if (strlen(k->name) != k->len || !manifest_envname(k->name))
+			return manifest_err(c, NULL, &k->span, "[secrets]: "
+			    "'%.*s' is not a secret name", (int)k->len,
+			    k->name);
+		if (toml_type(e) != TOML_TABLE)
+			return manifest_type(c, e, "[secrets]", k->name,
+			    "a table");
+		if ((rc = manifest_keys(c, e, "[secrets.NAME]", keys)) != 0)
+			return rc;
+		sec = &m->secrets[m->nsecrets++];
+		if ((sec->name = strdup(k->name)) == NULL)
+			return WARD_ENOMEM;
+		sec->has_hosts = toml_get(e, "hosts") != NULL;
+		if ((rc = manifest_strlist(c, e, "hosts", "[secrets.NAME]",
+		    MANIFEST_LIST_HOST, &sec->hosts)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The defaults of doc/MANIFEST.md: nothing is granted, and the rest is the
  * DESIGN §3 example's values. */
 static void
@@ -872,7 +912,7 @@ manifest_parse(const char *name, const char *data, size_t len,
 {
 	static const char *const keys[] = { "schema_version", "model",
 	    "capabilities", "sandbox", "command_run", "security", "limits",
-	    NULL };
+	    "secrets", NULL };
 	struct manifest_ctx c = { name, err };
 	struct manifest *m = NULL;
 	struct toml *doc = NULL;
@@ -918,7 +958,8 @@ manifest_parse(const char *name, const char *data, size_t len,
 	}
 	if ((rc = manifest_model(&c, root, m)) != 0 ||
 	    (rc = manifest_capabilities(&c, root, m)) != 0 ||
-	    (rc = manifest_rest(&c, root, m)) != 0)
+	    (rc = manifest_rest(&c, root, m)) != 0 ||
+	    (rc = manifest_secrets(&c, root, m)) != 0)
 		goto out;
 	if ((rc = manifest_paths(&c, m)) != 0 ||
 	    (rc = manifest_dups(&c, m)) != 0 ||
@@ -1039,6 +1080,11 @@ manifest_free(struct manifest *m)
 	cmdpat_index_free(m->cmdindex);
 	manifest_strs_free(&m->deny_domains);
 	manifest_strs_free(&m->deny_env_vars);
+	for (i = 0; i < m->nsecrets; i++) {
+		free(m->secrets[i].name);
+		manifest_strs_free(&m->secrets[i].hosts);
+	}
+	free(m->secrets);
 	free(m);
 }
 

@@ -77,6 +77,15 @@ struct manifest_grant {
 	int			 inherit_default_domains;
 };
 
+/* [secrets.NAME]: further limits on a command holding the secret NAME. */
+struct manifest_secret {
+	char			*name;		/* [A-Za-z_][A-Za-z0-9_]* */
+	int			 has_hosts;	/* hosts was given */
+	struct manifest_strs	 hosts;		/* the only egress hosts a
+						   command holding it may
+						   reach (host patterns) */
+};
+
 struct manifest {
 	int64_t			 schema_version;	/* always 1 */
 
@@ -119,6 +128,9 @@ struct manifest {
 		enum manifest_redirects	 redirects;
 		int			 allow_runtime_expansion;
 	} security;
+
+	struct manifest_secret	*secrets;	/* [secrets.NAME], in order */
+	size_t			 nsecrets;
 
 	struct {
 		int64_t		 read_bytes;	/* per read_file call */

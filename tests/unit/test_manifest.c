@@ -441,6 +441,42 @@ test_load(void)
 	rm_tree(dir);
 }
 
+/* [secrets.NAME] hosts: read, and everything odd about it refused. */
+static void
+test_secrets(void)
+{
+	struct manifest *m = NULL;
+
+	is_int(load(HDR "[secrets.GH_TOKEN]\nhosts = [\"api.github.com\", "
+	    "\"*.githubusercontent.com\"]\n[secrets.NPM_TOKEN]\n", &m), 0,
+	    "[secrets.NAME] hosts loads");
+	ok(m != NULL && m->nsecrets == 2 &&
+	    strcmp(m->secrets[0].name, "GH_TOKEN") == 0 &&
+	    m->secrets[0].has_hosts && m->secrets[0].hosts.n == 2 &&
+	    strcmp(m->secrets[0].hosts.v[1], "*.githubusercontent.com") == 0,
+	    "names and hosts in order");
+	ok(m != NULL && strcmp(m->secrets[1].name, "NPM_TOKEN") == 0 &&
+	    !m->secrets[1].has_hosts && m->secrets[1].hosts.n == 0,
+	    "a table without hosts limits nothing");
+	manifest_free(m);
+	m = NULL;
+	is_int(load(HDR "[secrets.X]\nhosts = []\n", &m), 0, "hosts = []");
+	ok(m != NULL && m->secrets[0].has_hosts && m->secrets[0].hosts.n == 0,
+	    "... is kept apart from no hosts: it allows no host");
+	manifest_free(m);
+	is_str(fail(HDR "[secrets.X]\nhost = []\n"), "t.toml:3:1: unknown "
+	    "key 'host' in [secrets.NAME]; did you mean 'hosts'?",
+	    "an unknown key refused");
+	is_str(fail(HDR "[secrets]\nX = 1\n"), "t.toml:3:5: [secrets] X "
+	    "must be a table, not integer", "a non-table refused");
+	is_str(fail(HDR "[secrets.\"A-B\"]\n"), "t.toml:2:10: [secrets]: "
+	    "'A-B' is not a secret name", "a bad name refused");
+	ok(strstr(fail(HDR "[secrets.X]\nhosts = [\"exa mple\"]\n"),
+	    "bad domain") != NULL, "a bad host refused");
+	is_str(fail(HDR "secrets = 1\n"), "t.toml:2:11: the top level "
+	    "secrets must be a table, not integer", "secrets must be a table");
+}
+
 int
 main(void)
 {
@@ -452,6 +488,7 @@ main(void)
 	test_patterns();
 	test_rules();
 	test_load();
+	test_secrets();
 	buf_free(&errb);
 	return done_testing();
 }

@@ -1,0 +1,107 @@
+#!/bin/bash
+# `ward secret` (DESIGN §4, doc/VAULT.md): values go in on stdin only and
+# never come out; weak values, bad names and argv values are refused; the
+# vault and its key are private files; a passphrase locks it.
+. "$(dirname "$0")/lib.sh"
+
+V='ghp_Zq8xW2vN5mK1pL7rT3yU9o'
+D="$XDG_DATA_HOME/ward"
+
+out=$("$WARD" secret --help); rc=$?
+is "$rc" 0 "--help exits 0"
+like "$out" 'usage: ward secret set NAME' "and shows the usage"
+"$WARD" secret bogus >/dev/null 2>&1
+is "$?" 2 "an unknown command is a usage error"
+
+err=$("$WARD" secret set GH_TOKEN "$V" 2>&1 </dev/null); rc=$?
+is "$rc" 2 "a value in argv is a usage error"
+like "$err" 'read from stdin, never from the command line' "saying why"
+unlike "$err" "$V" "without echoing the value"
+[ ! -e "$D/vault" ]; ok $? "and nothing is stored"
+
+printf '%s\n' "$V" | "$WARD" secret set gh_token 2>/dev/null
+is "$?" 2 "a lower-case name is a usage error"
+
+printf '%s\n' "$V" | "$WARD" secret set GH_TOKEN
+is "$?" 0 "set from stdin"
+printf 'Sup3r-s3cret!' | "$WARD" secret set DB_PASS
+is "$?" 0 "set another (no trailing newline)"
+st=$(stat -c '%a %s' "$D/vault.key")
+is "$st" "600 32" "the key file is 0600 and 32 bytes"
+st=$(stat -c '%a' "$D/vault")
+is "$st" "600" "the vault is 0600"
+! grep -q "$V" "$D/vault"; ok $? "the vault file does not hold the value"
+
+err=$(printf 'short' | "$WARD" secret set WEAK 2>&1); rc=$?
+is "$rc" 1 "a short value refused"
+like "$err" 'shorter than 8 bytes' "saying why"
+err=$(printf 'abababababab' | "$WARD" secret set WEAK 2>&1); rc=$?
+is "$rc" 1 "a repetitive value refused"
+like "$err" 'too repetitive' "saying why"
+
+out=$("$WARD" secret list 2>&1); rc=$?
+is "$rc" 0 "list"
+is "$out" "DB_PASS
+GH_TOKEN" "list prints the names, sorted"
+unlike "$out" "$V|Sup3r" "and never a value"
+
+"$WARD" secret revoke GH_TOKEN
+is "$?" 0 "revoke"
+out=$("$WARD" secret list)
+like "$out" '^GH_TOKEN \(revoked\)$' "list marks it revoked"
+"$WARD" secret revoke NOPE 2>/dev/null
+is "$?" 1 "revoking an unknown name fails"
+
+cp "$D/vault.key" "$T/old.key"
+"$WARD" secret rotate
+is "$?" 0 "rotate"
+! cmp -s "$D/vault.key" "$T/old.key"; ok $? "the key changed"
+out=$("$WARD" secret list)
+like "$out" 'DB_PASS' "the vault still opens"
+
+"$WARD" secret rm DB_PASS
+is "$?" 0 "rm"
+out=$("$WARD" secret list)
+unlike "$out" 'DB_PASS' "gone from the list"
+"$WARD" secret rm DB_PASS 2>/dev/null
+is "$?" 1 "rm twice fails"
+
+mv "$D/vault.key" "$T/real.key"
+ln -s "$T/real.key" "$D/vault.key"
+err=$("$WARD" secret list 2>&1); rc=$?
+is "$rc" 1 "a symlinked key is refused"
+like "$err" 'symlink' "saying so"
+rm "$D/vault.key"
+cp -p "$T/real.key" "$D/vault.key"
+chmod 644 "$D/vault.key"
+err=$("$WARD" secret list 2>&1); rc=$?
+is "$rc" 1 "a loose key is refused"
+like "$err" 'mode 0600' "saying so"
+chmod 600 "$D/vault.key"
+
+head -c 100 "$D/vault" > "$T/trunc" && cat "$T/trunc" > "$D/vault"
+err=$("$WARD" secret list 2>&1); rc=$?
+is "$rc" 1 "a truncated vault is refused"
+like "$err" 'damaged or truncated' "saying so"
+rm "$D/vault"
+
+printf '%s' "$V" | "$WARD" secret set GH_TOKEN
+printf 'correct horse battery' | "$WARD" secret passphrase
+is "$?" 0 "set a passphrase"
+[ ! -e "$D/vault.key" ]; ok $? "the key file is gone"
+err=$("$WARD" secret list 2>&1 </dev/null); rc=$?
+is "$rc" 1 "without the passphrase the vault stays shut"
+like "$err" 'WARD_VAULT_PASSPHRASE' "saying how to give it"
+err=$(WARD_VAULT_PASSPHRASE=wrong "$WARD" secret list 2>&1); rc=$?
+is "$rc" 1 "a wrong passphrase is refused"
+like "$err" 'wrong vault passphrase' "saying so"
+out=$(WARD_VAULT_PASSPHRASE='correct horse battery' "$WARD" secret list)
+is "$out" "GH_TOKEN" "the right passphrase opens it"
+WARD_VAULT_PASSPHRASE='correct horse battery' "$WARD" secret passphrase \
+    --remove
+is "$?" 0 "back to a key file"
+out=$("$WARD" secret list)
+is "$out" "GH_TOKEN" "which opens it"
+
+cleanup
+done_testing
