@@ -27,6 +27,7 @@
 #include "../capsule/capsule.h"
 #include "../lib/keyfile.h"
 #include "../sandbox/cmdrun.h"
+#include "../vault/redact.h"
 #include "../sandbox/grant.h"
 #include "session.h"
 #include "tools.h"
@@ -70,6 +71,7 @@ struct session {
 	struct session_task		*tasks;
 	size_t				 ntasks;
 	struct audit_log		*audit;		/* NULL: refuse all */
+	struct redact			*redact;	/* NULL: no vault */
 };
 
 /* Adds text under key, cut on a character boundary with a visible mark so
@@ -922,6 +924,13 @@ session_tool(void *ctx, const char *name, json_t *args,
 		rc = WARD_EUNAVAIL;
 	}
 
+	/* No vault value, in any encoding, reaches the agent. */
+	if (s->redact != NULL && cmdrun_redact_buf(s->redact,
+	    &out->text) != 0) {
+		buf_reset(&out->text);
+		buf_puts(&out->text, "out of memory");
+		rc = WARD_ENOMEM;
+	}
 	if (session_show_nuls(&out->text) != 0) {
 		buf_reset(&out->text);
 		buf_puts(&out->text, "out of memory");
@@ -1503,7 +1512,8 @@ session_run(struct host *h, const struct session_config *cfg,
 		rc = WARD_ENOENT;
 		goto out;
 	}
-	if ((rc = session_audit_open(&s, cfg, res->id, err)) != 0)
+	if ((rc = session_audit_open(&s, cfg, res->id, err)) != 0 ||
+	    (rc = cmdrun_redactor(&s.redact, err)) != 0)
 		goto out;
 	if ((rc = tools_open(&s.tools, cfg->root, NULL)) != 0) {
 		buf_printf(err, "cannot open project root %s: %s", cfg->root,
@@ -1576,6 +1586,7 @@ out:
 	llm_free(s.llm);
 	tools_free(s.tools);
 	policy_free(s.pol);
+	redact_free(s.redact);
 	tools_free(s.spill);
 	free(s.spill_dir);
 	while (s.ntasks > 0)

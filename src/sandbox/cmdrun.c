@@ -9,8 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "../lib/err.h"
+#include "../lib/xdg.h"
 #include "../policy/hostpat.h"
+#include "../vault/redact.h"
+#include "../vault/vault.h"
 #include "cmdrun.h"
 #include "grant.h"
 #include "proxy.h"
@@ -54,6 +60,26 @@ cmdrun_denied(void *arg, const char *what)
 	pthread_mutex_lock(&n->lock);
 	buf_printf(n->denials, "sandbox denied %s\n", what);
 	pthread_mutex_unlock(&n->lock);
+}
+
+/* Keeps in domains only the patterns hosts lists too. */
+static void
+cmdrun_keep_hosts(struct grant_strv *domains, const struct manifest_strs *hosts)
+{
+	size_t i, k, n = 0;
+	int keep;
+
+	for (i = 0; i < domains->n; i++) {
+		for (keep = 0, k = 0; k < hosts->n && !keep; k++)
+			keep = strcmp(domains->v[i], hosts->v[k]) == 0;
+		if (keep)
+			domains->v[n++] = domains->v[i];
+		else
+			free(domains->v[i]);
+	}
+	domains->n = n;
+	if (domains->v != NULL)
+		domains->v[n] = NULL;
 }
 
 /* The proxy's announcement, for every client that honours one. */
@@ -101,6 +127,166 @@ cmdrun_addrs(const struct grant *g, const char ***out, size_t *n)
 	return 0;
 }
 
+/* 1 when the user has a vault (nothing to inject or redact otherwise). */
+static int
+cmdrun_have_vault(void)
+{
+	struct stat st;
+	char *dir = NULL, p[4096];
+	int have;
+
+	if (xdg_dir(XDG_DATA, &dir) != 0)
+		return 1;	/* cannot tell: look, and fail if it is bad */
+	snprintf(p, sizeof(p), "%s/vault", dir);
+	free(dir);
+	have = lstat(p, &st) == 0;
+	return have;
+}
+
+/*
+ * The secrets every part's grant names, as NAME=value in the command's
+ * environment (never in argv, never in the agent). A revoked secret stops
+ * the command: returns 1 with the reason in r. A [secrets.NAME] hosts list
+ * narrows the hosts the command may reach. Returns 0, 1 or a WARD_E*.
+ */
+static int
+cmdrun_inject(const struct manifest *m, struct grant *g,
+    struct cmdrun_result *r, struct buf *err)
+{
+	struct vault *v = NULL;
+	struct buf kv;
+	unsigned char *val = NULL;
+	char **nv;
+	size_t i, j, len;
+	int rc = 0;
+
+	if (g->secrets.n == 0)
+		return 0;
+	if ((rc = vault_open(getenv("WARD_VAULT_PASSPHRASE"), &v, err)) != 0)
+		return rc;
+	buf_init(&kv, 0);
+	for (i = 0; i < g->secrets.n && rc == 0; i++) {
+		rc = vault_get(v, g->secrets.v[i], &val, &len, err);
+		if (rc == WARD_EDENIED) {
+			r->reason = "a secret this command's grant names is "
+			    "revoked";
+			free(r->rule);
+			r->rule = strdup(g->secrets.v[i]);
+			r->decision = CMDPAT_DENY;
+			rc = 1;
+			break;
+		}
+		if (rc != 0)
+			break;
+		buf_reset(&kv);
+		if (buf_printf(&kv, "%s=", g->secrets.v[i]) != 0 ||
+		    buf_add(&kv, val, len) != 0 ||
+		    memchr(val, '\0', len) != NULL ||
+		    (nv = reallocarray(g->env.v, g->env.n + 2,
+		    sizeof(*nv))) == NULL) {
+			rc = WARD_ENOMEM;
+			break;
+		}
+		g->env.v = nv;
+		g->env.v[g->env.n++] = buf_take(&kv);
+		g->env.v[g->env.n] = NULL;
+		vault_value_free(val);
+		val = NULL;
+		/* A secret limited to some hosts limits the command. */
+		for (j = 0; j < m->nsecrets; j++)
+			if (strcmp(m->secrets[j].name, g->secrets.v[i]) == 0 &&
+			    m->secrets[j].has_hosts)
+				cmdrun_keep_hosts(&g->domains,
+				    &m->secrets[j].hosts);
+	}
+	if (val != NULL)
+		vault_value_free(val);
+	buf_free(&kv);
+	vault_free(v);
+	g->spec.envp = g->env.v;
+	return rc;
+}
+
+int
+cmdrun_redactor(struct redact **rp, struct buf *err)
+{
+	struct vault *v = NULL;
+	struct vault_pair *pairs = NULL;
+	size_t n = 0;
+	int rc;
+
+	*rp = NULL;
+	if (!cmdrun_have_vault())
+		return 0;
+	if ((rc = vault_open(getenv("WARD_VAULT_PASSPHRASE"), &v, err)) != 0)
+		return rc;
+	if ((rc = vault_pairs(v, &pairs, &n)) == 0 && n > 0)
+		rc = redact_new(pairs, n, rp);
+	free(pairs);
+	vault_free(v);
+	return rc;
+}
+
+int
+cmdrun_redact_buf(struct redact *rd, struct buf *b)
+{
+	struct buf o;
+	int rc;
+
+	buf_init(&o, 0);
+	if ((rc = redact_write(rd, b->data ? b->data : "", b->len, &o)) == 0 &&
+	    (rc = redact_flush(rd, &o)) == 0) {
+		buf_reset(b);
+		rc = buf_add(b, o.data ? o.data : "", o.len);
+	}
+	buf_free(&o);
+	return rc;
+}
+
+/* Rewrites the spill file redacted (same name, replaced by rename). */
+static int
+cmdrun_redact_file(struct redact *rd, const char *path)
+{
+	struct buf o;
+	char chunk[65536], *tmp = NULL;
+	ssize_t n;
+	int in = -1, out = -1, rc = 0;
+
+	buf_init(&o, 0);
+	if (asprintf(&tmp, "%s.redacted", path) == -1)
+		return WARD_ENOMEM;
+	if ((in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		rc = WARD_EIO;
+		goto out;
+	}
+	while (rc == 0 && (n = read(in, chunk, sizeof(chunk))) > 0) {
+		buf_reset(&o);
+		if ((rc = redact_write(rd, chunk, (size_t)n, &o)) == 0 &&
+		    o.len > 0 && write(out, o.data, o.len) != (ssize_t)o.len)
+			rc = WARD_EIO;
+	}
+	buf_reset(&o);
+	if (rc == 0 && (rc = redact_flush(rd, &o)) == 0 && o.len > 0 &&
+	    write(out, o.data, o.len) != (ssize_t)o.len)
+		rc = WARD_EIO;
+	if (rc == 0 && (fsync(out) == -1 || rename(tmp, path) == -1))
+		rc = WARD_EIO;
+out:
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	if (rc != 0) {
+		(void)unlink(tmp);
+		(void)unlink(path);	/* unredacted output must not stay */
+	}
+	free(tmp);
+	buf_free(&o);
+	return rc;
+}
+
 int
 cmdrun(const struct policy *pol, const char *root, const char *cmd,
     const struct cmdrun_opts *o, struct cmdrun_result *r, struct buf *err)
@@ -110,6 +296,7 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	struct cmdrun_net net;
 	struct proxy_policy pp;
 	struct proxy *px = NULL;
+	struct redact *red = NULL;
 	const char **addrs = NULL;
 	size_t naddrs;
 	int sv[2] = { -1, -1 }, rc, locked = 0;
@@ -129,6 +316,12 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	    (dec.decision == CMDPAT_PROMPT && !o->prompt_ok))
 		goto out;	/* refused: a result, not an error */
 	if ((rc = grant_build(pol, root, &dec, o->envp, &g, err)) != 0)
+		goto out;
+	if ((rc = cmdrun_inject(policy_manifest(pol), &g, r, err)) == 1) {
+		rc = 0;
+		goto out;	/* revoked: refused, a result */
+	}
+	if (rc != 0 || (rc = cmdrun_redactor(&red, err)) != 0)
 		goto out;
 	g.spec.command = cmd;
 	if (o->timeout_s > 0)
@@ -165,7 +358,16 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	}
 	if ((rc = envelope_run(&g.spec, &r->env, err)) == 0)
 		r->ran = 1;
+	/* Nothing a command prints reaches anyone with a secret in it: the
+	 * output, the spill file and the proxy's refusals. */
+	if (rc == 0 && red != NULL &&
+	    ((rc = cmdrun_redact_buf(red, &r->env.out)) != 0 ||
+	    (rc = cmdrun_redact_buf(red, &r->denials)) != 0 ||
+	    (o->spill_path != NULL && access(o->spill_path, F_OK) == 0 &&
+	    (rc = cmdrun_redact_file(red, o->spill_path)) != 0)))
+		buf_puts(err, "sandbox: the output could not be redacted");
 out:
+	redact_free(red);
 	/* The command is gone; its proxy goes with it. */
 	proxy_stop(px);
 	if (sv[0] != -1)

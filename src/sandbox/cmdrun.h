@@ -43,4 +43,19 @@ int	cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	    struct buf *err);
 void	cmdrun_result_clear(struct cmdrun_result *r);
 
+struct redact;
+
+/*
+ * A redactor over every value in the user's vault and its encodings
+ * (src/vault/redact.h), revoked values too; *rp is NULL when there is no
+ * vault. Returns 0 or a WARD_E* with a message in err: then nothing that
+ * could carry a secret may be shown. cmdrun redacts a command's output,
+ * spill file and network refusals with one; the session redacts every
+ * tool result with another.
+ */
+int	cmdrun_redactor(struct redact **rp, struct buf *err);
+
+/* Passes b through rd, whole (a flush at the end). Returns 0 or ENOMEM. */
+int	cmdrun_redact_buf(struct redact *rd, struct buf *b);
+
 #endif

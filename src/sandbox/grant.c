@@ -61,8 +61,11 @@ grant_strv_free(struct grant_strv *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n; i++)
+	/* The environment may hold secrets: wiped, not just freed. */
+	for (i = 0; i < s->n; i++) {
+		explicit_bzero(s->v[i], strlen(s->v[i]));
 		free(s->v[i]);
+	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }
@@ -435,7 +438,7 @@ grant_keep(struct grant_strv *acc, const struct manifest_strs *l,
 static int
 grant_shared(const struct manifest *m, const struct cmdpat_result *dec,
     struct grant_strv *env, struct grant_strv *paths,
-    struct grant_strv *domains)
+    struct grant_strv *domains, struct grant_strv *secrets)
 {
 	static const struct manifest_strs none;
 	const struct manifest_grant *gr;
@@ -457,6 +460,7 @@ grant_shared(const struct manifest *m, const struct cmdpat_result *dec,
 			grant_keep(env, gr ? &gr->env_vars : &none, NULL);
 			grant_keep(paths, gr ? &gr->paths : &none, NULL);
 			grant_keep(domains, gr ? &gr->domains : &none, dd);
+			grant_keep(secrets, gr ? &gr->secrets : &none, NULL);
 			continue;
 		}
 		first = 0;
@@ -467,6 +471,8 @@ grant_shared(const struct manifest *m, const struct cmdpat_result *dec,
 			for (k = 0; k < gr->paths.n; k++)
 				if ((rc = grant_add(paths, gr->paths.v[k])) != 0)
 					return rc;
+			if ((rc = grant_addlist(secrets, &gr->secrets)) != 0)
+				return rc;
 			if ((rc = grant_addlist(domains, &gr->domains)) != 0)
 				return rc;
 		}
@@ -489,7 +495,8 @@ grant_parts(const struct manifest *m, const char *root,
 	for (i = 0; i < m->default_env_vars.n && rc == 0; i++)
 		rc = grant_passenv(m, envp, &g->env, m->default_env_vars.v[i]);
 	if (rc == 0)
-		rc = grant_shared(m, dec, &env, &paths, &g->domains);
+		rc = grant_shared(m, dec, &env, &paths, &g->domains,
+		    &g->secrets);
 	for (i = 0; i < env.n && rc == 0; i++)
 		rc = grant_passenv(m, envp, &g->env, env.v[i]);
 	for (i = 0; i < paths.n && rc == 0; i++) {
@@ -599,5 +606,6 @@ grant_clear(struct grant *g)
 	grant_strv_free(&g->ro_over);
 	grant_strv_free(&g->env);
 	grant_strv_free(&g->domains);
+	grant_strv_free(&g->secrets);
 	memset(g, 0, sizeof(*g));
 }

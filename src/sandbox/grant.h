@@ -28,6 +28,9 @@ struct grant {
 	struct grant_strv	 ro, rw, hide, ro_over, env;
 	struct grant_strv	 domains;	/* hosts the command may reach
 						   (host patterns) */
+	struct grant_strv	 secrets;	/* vault names every part's
+						   grant lists (cmdrun injects
+						   them) */
 };
 
 /*

@@ -357,6 +357,37 @@ OUT=$(cd gitrepo && "$WARD" sandbox run -- sh g.sh 2>&1)
 like "$OUT" 'SB-STARTED' "git metadata attack: the script ran"
 [ ! -e gitrepo/.git/commondir ] && [ ! -e gitrepo/.git/config.worktree ] && [ "$(cat gitrepo/.git/HEAD)" != x ]; ok $? "nothing in .git can be written (commondir, config.worktree, HEAD)"
 
+# --- secrets from the vault ----------------------------------------------------
+SECRET_VALUE='ghp_w4rdT3stS3cr3t_Zq9xL2mV'
+printf '%s' "$SECRET_VALUE" | "$WARD" secret set GH_TOKEN >/dev/null 2>&1; ok $? "a secret is stored (value on stdin)"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["out/**"]
+
+[capabilities.allow.commands]
+patterns = [{ command = "sh:*", secrets = ["GH_TOKEN"] }, "echo:*"]
+TOML
+sb secret 'echo "raw=$GH_TOKEN"; printf %s "$GH_TOKEN" | base64; printf %s "$GH_TOKEN" | od -An -tx1 | tr -d " \n"; echo; tr "\0" " " < /proc/self/cmdline; yes line | head -c 300000; echo "tail=$GH_TOKEN"'
+unlike "$OUT" "$SECRET_VALUE" "the granted command's output never shows the secret"
+like "$OUT" 'raw=\[REDACTED:GH_TOKEN\]' "it is redacted by name"
+unlike "$OUT" "$(printf '%s' "$SECRET_VALUE" | base64)" "nor its base64"
+spill=$(printf '%s' "$OUT" | sed -n 's/.*more bytes of output are in \(.*\)$/\1/p')
+[ -f "$spill" ] && ! grep -q "$SECRET_VALUE" "$spill" && grep -q 'tail=\[REDACTED:GH_TOKEN\]' "$spill"; ok $? "the spill file is redacted to its end"
+OUT=$("$WARD" sandbox run -- 'echo "token=${GH_TOKEN:-none}"' 2>&1)
+like "$OUT" 'token=none' "a command whose grant does not name the secret does not get it"
+! grep -rqa "$SECRET_VALUE" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" 2>/dev/null; ok $? "no file under ward's directories holds the value"
+"$WARD" secret revoke GH_TOKEN >/dev/null 2>&1
+printf 'echo SB-STARTED\n' > t/rev.sh
+OUT=$("$WARD" sandbox run -- sh t/rev.sh 2>&1); RC=$?
+is "$RC" 126 "a command whose grant names a revoked secret is refused"
+like "$OUT" 'revoked' "saying so"
+unlike "$OUT" 'SB-STARTED' "and it did not run"
+
 # --- fail closed -----------------------------------------------------------
 for layer in userns landlock seccomp; do
 	rm -f "$T/layer-ran"

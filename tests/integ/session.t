@@ -391,6 +391,24 @@ is "$RC" 0 "no_proxy in the daemon's environment does not route web_fetch around
 unset no_proxy NO_PROXY
 "$WARD" daemon stop >/dev/null 2>&1
 
+# 15g. No vault value reaches the model through any tool.
+printf '%s' 'sk_live_W4rdS3ss10nK3y_8812' | "$WARD" secret set STRIPE_KEY >/dev/null 2>&1
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+printf 'key = "sk_live_W4rdS3ss10nK3y_8812"\n' > "$P/config.txt"
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "config.txt"}}, {"name": "grep", "arguments": {"pattern": "sk_live"}}]}
+{"text": "done", "expect": {"tool_result_contains": "[REDACTED:STRIPE_KEY]", "tool_result_lacks": "W4rdS3ss10nK3y"}}
+EOF
+is "$RC" 0 "file_read and grep results are redacted"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+! grep -rqa 'W4rdS3ss10nK3y' "$XDG_STATE_HOME/ward/sessions/$sid"; ok $? "nor is it in the session's transcript or audit log"
+rm -f "$P/config.txt"; "$WARD" secret rm STRIPE_KEY >/dev/null 2>&1
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}
