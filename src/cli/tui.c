@@ -6,8 +6,9 @@
  * before it reaches the terminal, so nothing the model says can move the
  * cursor or hide characters in a command the user is asked about.
  *
- * Each message runs one session in the daemon: the conversation does not
- * carry over from one message to the next yet.
+ * The first message starts a session in the daemon; each later one
+ * resumes it (`ward run --resume`'s path), so the conversation carries
+ * over. `ward --resume ID` picks up an earlier session of the project.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -427,9 +428,10 @@ tui_submit(struct tui *t)
 		return;
 	}
 	tui_addf(t, TUI_USER, "you: ", t->composer.data);
-	tui_send(t, json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "type", "run",
-	    "root", t->root, "prompt", t->composer.data, "provider",
-	    t->provider, "model", t->model));
+	tui_send(t, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s*}", "type",
+	    "run", "root", t->root, "prompt", t->composer.data, "provider",
+	    t->provider, "model", t->model, "resume", t->session[0] ?
+	    t->session : NULL));
 	if (t->fd >= 0)
 		t->running = 1;
 	buf_reset(&t->composer);
@@ -601,9 +603,11 @@ tui_loop(struct tui *t)
 static void
 tui_usage(FILE *f)
 {
-	fputs("usage: ward [--provider P] [--model M]\n\n"
+	fputs("usage: ward [--provider P] [--model M] [--resume ID]\n\n"
 	    "The interactive session in the current directory (its ward.toml "
-	    "must be\napproved). Enter sends, Alt-Enter or Ctrl-J adds a line, "
+	    "must be\napproved); messages continue one conversation, and "
+	    "--resume ID picks up\nan earlier session of this project. "
+	    "Enter sends, Alt-Enter or Ctrl-J adds a line, "
 	    "Esc cancels the\nrunning turn, Ctrl-C twice on an empty message "
 	    "quits. When the agent runs\na command ward.toml does not allow, "
 	    "ward asks: 1 Allow, 2 Allow always,\n3 Deny, 4 Deny always (or "
@@ -618,6 +622,7 @@ cmd_tui(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "provider",	required_argument, NULL, 'p' },
 		{ "model",	required_argument, NULL, 'm' },
+		{ "resume",	required_argument, NULL, 'r' },
 		{ "help",	no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -639,6 +644,10 @@ cmd_tui(int argc, char **argv)
 			break;
 		case 'm':
 			t.model = optarg;
+			break;
+		case 'r':
+			/* The daemon checks it names a session of here. */
+			snprintf(t.session, sizeof(t.session), "%s", optarg);
 			break;
 		case 'h':
 			tui_usage(stdout);

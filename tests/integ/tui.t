@@ -74,7 +74,9 @@ like "$(cat "$P/ward.toml")" '# the user.s comment' "the user's comment is kept"
 out=$(cd "$P" && "$WARD" approve </dev/null 2>&1)
 like "$out" 'already approved' "the manifest is still approved (re-signed)"
 
-# 2. A second message in the same TUI: now allowed silently.
+# 2. A second message in the same TUI: now allowed silently, in the same
+#    session (the conversation carries over).
+sid1=$(screen | sed -n 's/.*ward | session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
 keys go Enter
 for _i in $(seq 200); do
 	[ "$(screen | grep -c 'all done')" -ge 2 ] && break
@@ -82,7 +84,9 @@ for _i in $(seq 200); do
 	sleep 0.1
 done
 unlike "$(screen)" 'ward asks' "a second message in the same TUI: the Allow always command runs silently"
-is "$(screen | grep -c 'all done')" 2 "the second session finished"
+is "$(screen | grep -c 'all done')" 2 "the second message finished"
+sid2=$(screen | sed -n 's/.*ward | session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
+[ -n "$sid1" ] && [ "$sid1" = "$sid2" ]; ok $? "the second message continued the same session ($sid1)"
 
 # 3. 1 (Allow) runs it once and writes prompt = true.
 manifest
