@@ -29,8 +29,9 @@ int	cmd_secret(int argc, char **argv);
 /* Runs one session at root (absolute) with the given model and prints its
  * transcript; returns the exit code (shared by `ward run` and `ward demo`).
  * max_turns 0 means the default; resume is NULL or the id of a session of
- * this project to continue. */
+ * this project to continue; sid (may be NULL) gets the session's id. */
 int	run_session(const char *root, const char *provider, const char *model,
-	    long max_turns, const char *resume, const char *prompt);
+	    long max_turns, const char *resume, const char *prompt,
+	    char sid[33]);
 
 #endif

@@ -359,7 +359,7 @@ client_event(FILE *out, const json_t *m)
 }
 
 int
-client_run_session(int fd, const json_t *req, FILE *out)
+client_run_session(int fd, const json_t *req, FILE *out, char sid[33])
 {
 	struct buf err;
 	json_t *m = NULL, *a;
@@ -406,6 +406,8 @@ client_run_session(int fd, const json_t *req, FILE *out)
 		}
 	}
 	s = json_string_value(json_object_get(m, "session"));
+	if (sid != NULL && s != NULL && strlen(s) == 32)
+		memcpy(sid, s, 33);
 	if (json_is_true(json_object_get(m, "ok"))) {
 		const char *oc = json_string_value(json_object_get(m,
 		    "outcome"));

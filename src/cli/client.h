@@ -27,10 +27,11 @@ int	client_dial_existing(const char *path);
 /* Sends the "run" request req (not consumed) on fd and prints the
  * transcript to out until the session ends. Every question the daemon
  * sends is answered "no answer" and every permit "deny, unattended"
- * (non-interactive). Returns the exit code of
- * DESIGN §4: 0 finished, 1 the agent failed or hit max turns, 111 the
- * daemon went away. */
-int	client_run_session(int fd, const json_t *req, FILE *out);
+ * (non-interactive). sid (may be NULL) gets the session's id. Returns the
+ * exit code of DESIGN §4: 0 finished, 1 the agent failed or hit max
+ * turns, 111 the daemon went away. */
+int	client_run_session(int fd, const json_t *req, FILE *out,
+	    char sid[33]);
 
 /* Writes text to out with terminal control characters made visible, so
  * nothing the model says can drive the terminal. */

@@ -153,6 +153,7 @@ int
 cmd_demo(int argc, char **argv)
 {
 	char tmp[] = "/tmp/ward-demo.XXXXXX", project[256], script[256];
+	char sid[33] = "";
 	size_t i;
 	int keep = 0, code;
 
@@ -207,7 +208,19 @@ cmd_demo(int argc, char **argv)
 	    "%s\n\n", project, script);
 	fflush(stdout);
 	code = run_session(project, "script", script, 10, NULL,
-	    "Summarise this project and its open TODOs.");
+	    "Summarise this project and its open TODOs.", sid);
+	/* The story ends with its record: everything above is in the
+	 * session's signed, sealed audit log. */
+	if (code == WARD_EXIT_OK && sid[0] != '\0') {
+		char *av[] = { "audit", "verify", "--session", sid,
+		    "--require-sealed", NULL };
+
+		printf("\nward demo: verifying the session's audit log "
+		    "(ward audit verify --session %s --require-sealed)\n",
+		    sid);
+		fflush(stdout);
+		code = cmd_audit(5, av);
+	}
 out:
 	if (!keep)
 		nftw(tmp, demo_rm, 16, FTW_DEPTH | FTW_PHYS);

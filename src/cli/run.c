@@ -52,7 +52,7 @@ run_utf8(const char *what, const char *s)
 
 int
 run_session(const char *root, const char *provider, const char *model,
-    long max_turns, const char *resume, const char *prompt)
+    long max_turns, const char *resume, const char *prompt, char sid[33])
 {
 	struct buf err;
 	json_t *req;
@@ -80,7 +80,7 @@ run_session(const char *root, const char *provider, const char *model,
 		fprintf(stderr, "ward: out of memory\n");
 		return WARD_EXIT_SYSERR;
 	}
-	code = client_run_session(fd, req, stdout);
+	code = client_run_session(fd, req, stdout, sid);
 	json_decref(req);
 	close(fd);
 	return code;
@@ -141,5 +141,5 @@ cmd_run(int argc, char **argv)
 		return WARD_EXIT_SYSERR;
 	}
 	return run_session(root, provider, model, max_turns, resume,
-	    argv[optind]);
+	    argv[optind], NULL);
 }

@@ -10,4 +10,5 @@ like "$OUT" 'denied by ward.toml: matches a deny pattern \(curl:\*\)' "the exfil
 like "$OUT" '! denied: file_read ~/.ssh/id_rsa' "the key read is refused"
 unlike "$OUT" 'DEMO-KEY-SECRET' "the key never shows"
 like "$OUT" 'finished: 8 turns, 7 tool calls' "every turn ran (the script checks the tests passed)"
+like "$OUT" 'audit.log: intact: [0-9]+ records, [0-9]+ checkpoints?, sealed' "the demo ends by verifying the session's sealed audit log"
 done_testing
