@@ -451,7 +451,8 @@ manifest_allow_one(struct manifest_ctx *c, const struct toml_node *e,
 	    "[capabilities.allow.commands.patterns]";
 	static const char *const pkeys[] = { "command", "prompt", "paths",
 	    "env_vars", "domains", "inherit_default_domains", "secrets",
-	    NULL };
+	    "approve", NULL };
+	static const char *const approves[] = { "each", NULL };
 	const struct toml_node *cmd = e;
 	const char *s;
 	int rc, prompt = 0;
@@ -473,7 +474,9 @@ manifest_allow_one(struct manifest_ctx *c, const struct toml_node *e,
 		    (rc = manifest_strlist(c, e, "domains", psec,
 		    MANIFEST_LIST_HOST, &g->domains)) != 0 ||
 		    (rc = manifest_strlist(c, e, "secrets", psec,
-		    MANIFEST_LIST_ENV, &g->secrets)) != 0)
+		    MANIFEST_LIST_ENV, &g->secrets)) != 0 ||
+		    (rc = manifest_enum(c, e, "approve", psec, approves, 1,
+		    &g->approve_each)) != 0)
 			return rc;
 	} else if (toml_type(e) != TOML_STRING)
 		return manifest_type(c, e, sec, "patterns element",
@@ -845,6 +848,7 @@ manifest_samegrant(const struct manifest_grant *a,
     const struct manifest_grant *b)
 {
 	return a->inherit_default_domains == b->inherit_default_domains &&
+	    a->approve_each == b->approve_each &&
 	    manifest_samestrs(&a->paths, &b->paths) &&
 	    manifest_samestrs(&a->env_vars, &b->env_vars) &&
 	    manifest_samestrs(&a->domains, &b->domains) &&

@@ -75,6 +75,9 @@ struct manifest_grant {
 	struct manifest_strs	 domains;	/* valid host patterns */
 	struct manifest_strs	 secrets;
 	int			 inherit_default_domains;
+	int			 approve_each;	/* approve = "each": the user
+						   is asked every time, even
+						   when the pattern allows */
 };
 
 /* [secrets.NAME]: further limits on a command holding the secret NAME. */

@@ -85,7 +85,31 @@ int
 policy_command(const struct policy *p, const char *cmd,
     struct cmdpat_result *res, struct buf *err)
 {
-	return cmdpat_decide(&p->rules, cmd, res, err);
+	const struct manifest *m = p->m;
+	struct cmdpat_part *pt;
+	size_t i;
+	int rc;
+
+	if ((rc = cmdpat_decide(&p->rules, cmd, res, err)) != 0)
+		return rc;
+	/* approve = "each" (deploys, pushes): the user answers every time,
+	 * whatever the pattern says; ward run cannot, so it is a deny. */
+	for (i = 0; i < res->nparts; i++) {
+		pt = &res->parts[i];
+		if (pt->decision != CMDPAT_ALLOW || pt->rule < m->allow ||
+		    pt->rule >= m->allow + m->nallow ||
+		    !m->grants[pt->rule - m->allow].approve_each)
+			continue;
+		pt->decision = CMDPAT_PROMPT;
+		pt->reason = "its grant asks every time (approve = \"each\")";
+		if (res->decision == CMDPAT_ALLOW) {
+			res->decision = CMDPAT_PROMPT;
+			res->rule = pt->rule;
+			res->reason = pt->reason;
+			res->part = pt;
+		}
+	}
+	return 0;
 }
 
 int

@@ -204,4 +204,20 @@ is "$rc" 1 "a manifest with an unknown key is refused"
 unlike "$out" "$(printf '\033')" "its escape sequences are not printed raw"
 like "$out" '<U\+001B>' "they are shown"
 
+# approve = "each": asked every time, even though the pattern allows it.
+mkdir -p "$T/each" && cat > "$T/each/ward.toml" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.commands]
+patterns = ["git status", { command = "git push:*", approve = "each", secrets = ["GH_TOKEN"] }]
+TOML
+json=$("$WARD" policy check --manifest "$T/each/ward.toml" --json --command 'git status && git push origin main' 2>&1)
+is "$(printf '%s' "$json" | jq -r .decision)" prompt "an approve = \"each\" grant prompts though its pattern allows"
+like "$(printf '%s' "$json" | jq -r .reason)" 'approve = "each"' "saying why"
+is "$(printf '%s' "$json" | jq -r '.parts[0].decision')" allow "the other part is still allowed"
+printf 'schema_version = 1\n[capabilities.allow.commands]\npatterns = [{ command = "x", approve = "always" }]\n' > "$T/each/bad.toml"
+out=$("$WARD" policy check --manifest "$T/each/bad.toml" --command x 2>&1); rc=$?
+is "$rc" 1 "approve takes only \"each\""
+like "$out" "'always' is not one of each" "saying what it takes"
+
 done_testing

@@ -409,6 +409,20 @@ sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
 ! grep -rqa 'W4rdS3ss10nK3y' "$XDG_STATE_HOME/ward/sessions/$sid"; ok $? "nor is it in the session's transcript or audit log"
 rm -f "$P/config.txt"; "$WARD" secret rm STRIPE_KEY >/dev/null 2>&1
 
+# 15h. approve = "each": asked every time; in ward run a deny, and the
+#      secret is never fetched before an answer.
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.commands]
+patterns = [{ command = "echo deploy:*", approve = "each", secrets = ["NOT_IN_VAULT"] }]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "echo deploy now"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "nobody can answer", "tool_result_lacks": "vault"}}
+EOF
+is "$RC" 0 "an approve = each command is denied in ward run, before any secret is looked up"
+
 # 16. The model comes from ward.toml's [model] unless the command line says.
 cat > "$P/model.jsonl" <<'EOF'
 {"text": "from the manifest's model"}
