@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +74,8 @@ struct session {
 	size_t				 ntasks;
 	struct audit_log		*audit;		/* NULL: refuse all */
 	struct redact			*redact;	/* NULL: no vault */
+	char				 manifest_sha[65]; /* of the approved
+							      ward.toml */
 };
 
 /* Adds text under key, cut on a character boundary with a visible mark so
@@ -1268,6 +1272,15 @@ session_policy(struct session *s, const char *root, struct buf *err)
 	if ((rc = manifest_parse(path, text.data ? text.data : "", text.len,
 	    &m, err)) != 0)
 		goto out;
+	{
+		unsigned char h[crypto_hash_sha256_BYTES];
+		size_t i;
+
+		crypto_hash_sha256(h, (const unsigned char *)(text.data ?
+		    text.data : ""), text.len);
+		for (i = 0; i < sizeof(h); i++)
+			snprintf(s->manifest_sha + 2 * i, 3, "%02x", h[i]);
+	}
 	if ((rc = approval_check(root, text.data ? text.data : "", text.len,
 	    err)) != 0) {
 		buf_printf(err, "; ward runs only under an approved manifest: "
@@ -1330,9 +1343,10 @@ session_audit_open(struct session *s, const struct session_config *cfg,
 		return rc;
 	}
 	return session_audit(s, cfg->resume != NULL ? "session_resume" :
-	    "session_start", json_pack("{s:s, s:s, s:s?, s:s?, s:s}",
-	    "session", id, "root", s->root, "provider", cfg->provider,
-	    "model", cfg->model, "ward", "0.1.0"));
+	    "session_start", json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s}",
+	    "session", id, "root", s->root, "manifest_sha256",
+	    s->manifest_sha, "provider", cfg->provider, "model", cfg->model,
+	    "ward", "0.1.0"));
 }
 
 /*

@@ -25,6 +25,7 @@ for k in session_start llm_request llm_response tool_call decision tool_result s
 	like "$AUD" "\"kind\": *\"$k\"" "the audit log has $k records"
 done
 like "$AUD" 'hello from the readme|README.md' "it records what the tools were asked"
+like "$AUD" "\"manifest_sha256\": *\"$(sha256sum "$P/ward.toml" | cut -c1-64)\"" "the start names the approved manifest by its hash"
 
 # 2. Reads outside the project root are refused and the model is told why.
 run_script <<EOF
