@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../lib/err.h"
+#include "../lib/keyfile.h"
 #include "../lib/xdg.h"
 #include "vault.h"
 
@@ -149,36 +150,6 @@ vault_value_free(unsigned char *val)
 		sodium_free(val);
 }
 
-static int
-vault_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return WARD_EIO;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-vault_fsync_dir(const char *dir)
-{
-	int fd, rc = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return WARD_ESYS;
-	if (fsync(fd) == -1)
-		rc = WARD_ESYS;
-	close(fd);
-	return rc;
-}
 
 /* Creates a fresh key file at path with O_EXCL: a file that appears in
  * between is somebody else's and is never used. */
@@ -198,7 +169,7 @@ vault_key_create(const char *path, unsigned char *key, struct buf *err)
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
 	rc = WARD_EIO;
 	if (fchmod(fd, 0600) == -1 ||
-	    vault_write_all(fd, key, VAULT_KEYBYTES) != 0 || fsync(fd) == -1)
+	    keyfile_write_all(fd, key, VAULT_KEYBYTES) != 0 || fsync(fd) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -396,7 +367,7 @@ vault_save(struct vault *v, struct buf *err)
 	}
 	rc = WARD_EIO;
 	if (fchmod(fd, 0600) == -1 ||
-	    vault_write_all(fd, js, strlen(js)) != 0 || fsync(fd) == -1)
+	    keyfile_write_all(fd, js, strlen(js)) != 0 || fsync(fd) == -1)
 		goto out;
 	rc = close(fd) == -1 ? WARD_EIO : 0;
 	fd = -1;
@@ -406,7 +377,7 @@ vault_save(struct vault *v, struct buf *err)
 	}
 	free(tmp);
 	tmp = NULL;
-	rc = vault_fsync_dir(v->dir);
+	rc = keyfile_fsync_dir(v->dir);
 out:
 	if (rc != 0 && err != NULL)
 		buf_printf(err, "cannot write the vault: %s",
@@ -478,7 +449,7 @@ vault_key_find(struct vault *v, const char *check, struct buf *err)
 		goto out;
 	if (vault_key_load(pend, v->key, err) == 0 &&
 	    vault_check_ok(v->key, check)) {
-		rc = rename(pend, path) == 0 ? vault_fsync_dir(v->dir) :
+		rc = rename(pend, path) == 0 ? keyfile_fsync_dir(v->dir) :
 		    WARD_ESYS;
 		goto out;
 	}
@@ -852,7 +823,7 @@ vault_rotate(struct vault *v, const char *passphrase, struct buf *err)
 	if ((rc = vault_key_create(pend, v->key, err)) != 0 ||
 	    (rc = vault_save(v, err)) != 0)
 		goto out;
-	rc = rename(pend, path) == 0 ? vault_fsync_dir(v->dir) : WARD_ESYS;
+	rc = rename(pend, path) == 0 ? keyfile_fsync_dir(v->dir) : WARD_ESYS;
 out:
 	free(pend);
 	free(path);
