@@ -372,6 +372,105 @@ out:
 	}
 }
 
+/* ---- compaction ---------------------------------------------------------- */
+
+static const char compact_prompt[] =
+"You are compacting a coding session that is running out of context. "
+"Write a summary for yourself to continue from: the user's goal, what has "
+"been done (files read and changed, commands run and their results), what "
+"was refused and why, and what is left to do. Be specific (paths, names, "
+"errors); leave out pleasantries. Reply with the summary only.";
+
+/* Tokens the conversation will cost, estimated at four bytes a token
+ * (no tokenizer in here: the estimate only has to trigger in time). */
+static uint64_t
+conv_tokens(void)
+{
+	const message_t *m;
+	uint64_t n = 0;
+	size_t i, k;
+
+	for (i = 0; i < agent.conv.len; i++) {
+		m = &agent.conv.ptr[i];
+		n += m->content.len + 16;
+		for (k = 0; k < m->tool_calls.len; k++)
+			n += m->tool_calls.ptr[k].arguments.len +
+			    m->tool_calls.ptr[k].name.len + 16;
+		if (m->provider_blocks.is_some)
+			n += m->provider_blocks.val.len;
+	}
+	return n / 4;
+}
+
+/*
+ * When the conversation would fill three quarters of the model's context
+ * (less its reply), the model summarises it and the summary replaces what
+ * came before the last assistant turn that started a run of tool calls:
+ * kept messages stay whole, so no tool result loses its call. A failure
+ * leaves the conversation as it was (the provider then says it is too
+ * long, which the session survives).
+ */
+static void
+conv_compact(void)
+{
+	ward_agent_types_model_info_t info;
+	ward_agent_llm_list_tool_decl_t none = { NULL, 0 };
+	ward_agent_llm_reply_t reply;
+	agent_string_t sys, err, note;
+	message_t sum;
+	uint64_t limit;
+	size_t cut, i, k;
+	struct sb b = { 0 };
+
+	memset(&info, 0, sizeof(info));
+	ward_agent_llm_info(&info);
+	if (info.context_length == 0)
+		return;
+	limit = (uint64_t)info.context_length * 3 / 4;
+	if (info.max_tokens < limit)
+		limit -= info.max_tokens;
+	agent_string_free(&info.provider);
+	agent_string_free(&info.name);
+	if (conv_tokens() <= limit || agent.conv.len < 3)
+		return;
+	/* Keep from the last assistant message on (with its results). */
+	for (cut = agent.conv.len - 1; cut > 0; cut--)
+		if (agent.conv.ptr[cut].role == WARD_AGENT_TYPES_ROLE_ASSISTANT)
+			break;
+	if (cut < 2)
+		return;
+	agent_string_set(&sys, compact_prompt);
+	memset(&reply, 0, sizeof(reply));
+	{
+		ward_agent_llm_list_message_t head = { agent.conv.ptr, cut };
+
+		if (!ward_agent_llm_chat(&sys, &head, &none, &reply, &err)) {
+			agent_string_free(&err);
+			return;
+		}
+	}
+	sb_puts(&b, "Summary of the session so far (older messages were "
+	    "compacted):\n");
+	sb_str(&b, &reply.message.content);
+	ward_agent_types_message_free(&reply.message);
+	if (b.oom) {
+		free(b.p);
+		return;
+	}
+	memset(&sum, 0, sizeof(sum));
+	sum.role = WARD_AGENT_TYPES_ROLE_USER;
+	sb_take(&b, &sum.content);
+	for (i = 0; i < cut; i++)
+		ward_agent_types_message_free(&agent.conv.ptr[i]);
+	agent.conv.ptr[0] = sum;
+	for (i = cut, k = 1; i < agent.conv.len; i++, k++)
+		agent.conv.ptr[k] = agent.conv.ptr[i];
+	agent.conv.len = k;
+	agent_string_set(&note, "the conversation was compacted into a "
+	    "summary to stay within the model's context");
+	ward_agent_console_print(&note);
+}
+
 /* Saves the conversation as JSON in the session's storage so a session can
  * be inspected and resumed. A failure is only a warning. */
 static void
@@ -875,6 +974,7 @@ exports_agent_handle_message(agent_string_t *message, agent_turn_result_t *ret,
 	while (turns < agent.max_turns) {
 		memset(&reply, 0, sizeof(reply));
 		turns++;
+		conv_compact();
 		if (!ward_agent_llm_chat(&system, &agent.conv, &tools, &reply,
 		    err))
 			goto out;	/* err is the host's message */

@@ -448,4 +448,34 @@ OUT=$(cd "$P" && "$WARD" run "go" 2>&1); RC=$?
 is "$RC" 1 "no model anywhere is an error"
 like "$OUT" 'no model: set \[model\]' "that says where to set one"
 
+# 17. A conversation that outgrows the model's context is compacted: the
+#     model summarises the older turns and the summary replaces them.
+python3 -c 'print("filler line for compaction\n" * 400, end="")' > "$P/big.txt"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[model]
+provider = "script"
+name = "unused.jsonl"
+context_length = 2000
+max_tokens = 200
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "big.txt"}}]}
+{"expect": {"tool_result_contains": "filler line"}, "tool_calls": [{"name": "file_read", "arguments": {"path": "README.md"}}]}
+{"text": "SUMMARY-7Q: read big.txt and README.md"}
+{"text": "finished after compaction", "expect": {"tool_result_contains": "hello from the readme"}}
+EOF
+is "$RC" 0 "a session that outgrows its context finishes"
+like "$ERR$OUT" 'compacted into a summary' "the user is told the conversation was compacted"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+TR=$(cat "$XDG_STATE_HOME/ward/sessions/$sid/storage/transcript" 2>/dev/null)
+like "$TR" 'Summary of the session so far.*SUMMARY-7Q' "the saved conversation starts from the summary"
+unlike "$TR" 'filler line' "the big tool result is gone from it"
+like "$TR" 'hello from the readme' "the latest tool call and its result are kept"
+like "$OUT" 'finished after compaction' "the session goes on from the summary"
+
 done_testing
