@@ -39,6 +39,8 @@ extern char **environ;
 
 #define SESSION_DEFAULT_TURNS	50
 #define SESSION_SUMMARY_MAX	200	/* bytes of a result shown in events */
+#define SESSION_RESULT_MAX	(256u << 10)	/* bytes of a result recorded */
+#define SESSION_PROMPT_MAX	(1u << 20)	/* a frame's size */
 #define SESSION_STORE_KEYS	256	/* per-session store quota */
 #define SESSION_STORE_BYTES	(16u << 20)
 /* Event text is cut here: JSON escaping can grow it six-fold, and a frame
@@ -949,11 +951,17 @@ session_tool(void *ctx, const char *name, json_t *args,
 		    150), out->text.data ? out->text.data : "");
 	session_event(s, rc == 0 ? "tool_result" : "tool_error", "name", name,
 	    "summary", summary);
-	/* A result that cannot be recorded is not handed to the agent. */
+	/* A result that cannot be recorded is not handed to the agent. The
+	 * whole text (already redacted) is recorded, up to a cap, so that
+	 * `ward replay` can hand the agent what it saw. */
 	if (session_audit(s, rc == 0 ? "tool_result" : "tool_error",
-	    json_pack("{s:s, s:o, s:I}", "name", name, "summary",
-	    session_jstr(summary, strlen(summary), sizeof(summary)),
-	    "exit_code", (json_int_t)out->exit_code)) != 0) {
+	    json_pack("{s:s, s:o, s:I, s:o, s:b, s:b, s:s?}", "name", name,
+	    "summary", session_jstr(summary, strlen(summary),
+	    sizeof(summary)), "exit_code", (json_int_t)out->exit_code,
+	    "text", session_jstr(out->text.data, out->text.len,
+	    SESSION_RESULT_MAX), "truncated", out->text.len >
+	    SESSION_RESULT_MAX, "output_truncated", out->truncated != 0,
+	    "error", rc != 0 ? ward_strerror(rc) : NULL)) != 0) {
 		buf_reset(&out->text);
 		buf_puts(&out->text, "the audit log cannot be written");
 		return WARD_EIO;
@@ -1483,6 +1491,7 @@ session_run(struct host *h, const struct session_config *cfg,
 	struct host_instance *in = NULL;
 	struct host_project proj;
 	struct llm_config lc;
+	struct llm_info li;
 	struct llm_header *hdrs = NULL;
 	const struct manifest *m;
 	char *rootcopy = NULL;
@@ -1584,6 +1593,19 @@ session_run(struct host *h, const struct session_config *cfg,
 	proj.instructions = "";
 	if ((rc = host_instance_init(in, res->id, &proj, err)) != 0)
 		goto out;
+	/* What replay needs to call handle-message as this session did. */
+	llm_info(s.llm, &li);
+	if ((rc = session_audit(&s, "user_message", json_pack("{s:o, s:s, "
+	    "s:I, s:{s:s?, s:s?, s:I, s:I}}", "text", session_jstr(prompt,
+	    strlen(prompt), SESSION_PROMPT_MAX), "project", proj.name,
+	    "max_turns", (json_int_t)proj.max_turns, "llm", "provider",
+	    li.provider, "name", li.name, "context_length",
+	    (json_int_t)li.context_length, "max_tokens",
+	    (json_int_t)li.max_tokens))) != 0) {
+		buf_puts(err, "the audit log cannot be written: the message "
+		    "is not handled");
+		goto out;
+	}
 	rc = host_instance_handle(in, prompt, &res->turn, err);
 	(void)session_audit(&s, "session_end", json_pack("{s:s, s:I, s:I}",
 	    "outcome", rc != 0 ? "failed" : res->turn.outcome ==
