@@ -25,6 +25,7 @@ int	cmd_tui(int argc, char **argv);
 int	cmd_init(int argc, char **argv);
 int	cmd_audit(int argc, char **argv);
 int	cmd_secret(int argc, char **argv);
+int	cmd_replay(int argc, char **argv);
 
 /* Runs one session at root (absolute) with the given model and prints its
  * transcript; returns the exit code (shared by `ward run` and `ward demo`).

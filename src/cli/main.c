@@ -33,6 +33,7 @@ static const struct {
 	{ "audit",	cmd_audit,	"verify, show or export a session's "
 	    "audit log" },
 	{ "secret",	cmd_secret,	"the credential vault (secret set, list)" },
+	{ "replay",	cmd_replay,	"re-run a session against its audit log" },
 };
 
 static void
