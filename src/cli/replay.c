@@ -101,15 +101,18 @@ cmd_replay(int argc, char **argv)
 		snprintf(agent, sizeof(agent), "%s/agent.wasm", dirname(exe));
 		agent_path = agent;
 	}
-	if (xdg_dir(XDG_STATE, &state) != 0 ||
-	    asprintf(&log, "%s/sessions/%s/audit.log", state,
-	    argv[optind]) == -1 ||
-	    asprintf(&cache, "%s/cache", state) == -1) {
-		log = cache = NULL;
+	if (xdg_dir(XDG_STATE, &state) != 0) {
 		fprintf(stderr, "ward replay: cannot find the state "
 		    "directory\n");
 		goto out;
 	}
+	if (asprintf(&log, "%s/sessions/%s/audit.log", state,
+	    argv[optind]) == -1)
+		log = NULL;
+	if (asprintf(&cache, "%s/cache", state) == -1)
+		cache = NULL;
+	if (log == NULL || cache == NULL)
+		goto out;
 	if (access(log, F_OK) != 0) {
 		fprintf(stderr, "ward replay: no session %s (%s)\n",
 		    argv[optind], log);

@@ -38,7 +38,7 @@ like "$R" '^replay: 5 model turns, 5 tool calls, no divergence$' "and reports no
 # 2. Another agent component makes other calls: the first one differs.
 R=$("$WARD" replay --agent "$WARD_BUILD/tests/exercise.wasm" "$sid" 2>&1); rc=$?
 is "$rc" 1 "replay against another agent exits 1"
-like "$R" '^replay: diverged at record [0-9]+: the agent ' "and names the record where it diverged"
+like "$R" '^replay: diverged at record [0-9]+: the agent called file_read \{.*\} where the log has a model request$' "and names the record and the call where it diverged"
 
 # 3. A log with one byte changed does not verify and is not replayed.
 log="$XDG_STATE_HOME/ward/sessions/$sid/audit.log"
