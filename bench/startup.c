@@ -18,6 +18,16 @@
  *
  * and, on one open connection, `hello` round trips (the daemon's floor).
  *
+ * Then DESIGN §7's per-tool-call overhead: sessions whose one turn asks
+ * for TOOL_CALLS file_reads of a 4 KiB file (and that stop there, with
+ * --max-turns 1, so no model request carries the results), interleaved
+ * with the 1-turn sessions above. Each pair's difference divided by
+ * TOOL_CALLS is one sample of a whole tool call as a session makes it:
+ * the guest's WIT call, the policy decision, the audit records (tool_call,
+ * decision, tool_result), the file read, redaction, the transcript events
+ * to the CLI, and the result lifted back into the guest. The bare WIT
+ * round trip is wit_roundtrip's row.
+ *
  * usage: startup WARD [RUNS]
  */
 #include <errno.h>
@@ -41,6 +51,8 @@
 #define WARMUP			3	/* untimed rounds before the timed ones */
 #define HELLOS_PER_RUN		10	/* open-connection round trips a round */
 #define DAEMON_START_MS		120000	/* a cold compile can take a while */
+#define TOOL_CALLS		200	/* file_reads in one tool-call session */
+#define TOOL_BUDGET_US		100.0
 
 static const char hello_json[] = "{\"type\":\"hello\",\"version\":1}";
 
@@ -77,6 +89,38 @@ write_file(const char *path, const char *text)
 	fputs(text, f);
 	if (fclose(f) != 0)
 		die(path);
+}
+
+/* four.txt (4 KiB of text) and calls.jsonl, one turn asking for
+ * TOOL_CALLS file_reads of it. */
+static void
+write_calls(void)
+{
+	static const char call[] = "{\"name\": \"file_read\", "
+	    "\"arguments\": {\"path\": \"four.txt\"}}";
+	char p[PATH_MAX + 16], line[64];
+	FILE *f;
+	int i;
+
+	path_join(p, sizeof(p), proj, "four.txt");
+	if ((f = fopen(p, "w")) == NULL)
+		die(p);
+	for (i = 0; i < 4096 / 64; i++) {
+		memset(line, 'a' + i % 26, 63);
+		line[63] = '\n';
+		fwrite(line, 1, sizeof(line), f);
+	}
+	if (fclose(f) == EOF)
+		die(p);
+	path_join(p, sizeof(p), proj, "calls.jsonl");
+	if ((f = fopen(p, "w")) == NULL)
+		die(p);
+	fputs("{\"tool_calls\": [", f);
+	for (i = 0; i < TOOL_CALLS; i++)
+		fprintf(f, "%s%s", i ? ", " : "", call);
+	fputs("]}\n", f);
+	if (fclose(f) == EOF)
+		die(p);
 }
 
 /* Points HOME and the XDG base directories at fresh dirs under tmp; the
@@ -120,6 +164,7 @@ setup_env(void)
 	path_join(p, sizeof(p), proj, "ward.toml");
 	write_file(p, "schema_version = 1\n\n[capabilities.allow.read]\n"
 	    "paths = [\"**\"]\n");
+	write_calls();
 }
 
 static int
@@ -321,14 +366,14 @@ hello(int fd)
 	}
 }
 
-/* Times argv in dir; exits if it does not exit 0. */
+/* Times argv in dir; exits if it does not exit with `want`. */
 static double
-timed_run(char *const argv[], const char *dir)
+timed_run(char *const argv[], const char *dir, int want)
 {
 	uint64_t t0 = bench_now_ns();
 	int code = run(argv, dir);
 
-	if (code != 0) {
+	if (code != want) {
 		fprintf(stderr, "startup: %s %s exited %d (see %s)\n",
 		    argv[0], argv[1], code, errlog);
 		exit(1);
@@ -361,8 +406,12 @@ main(int argc, char **argv)
 	    "script.jsonl", "go", NULL };
 	char *ver_argv[] = { ward, "--version", NULL };
 	char *approve_argv[] = { ward, "approve", "--yes", NULL };
-	double *t_run, *t_ver, *t_conn, *t_hello, cold_ms, warm_ms;
-	struct bench_stats s_run, s_ver, s_conn, s_hello;
+	/* --max-turns 1: the session stops after its tool calls (exit 1). */
+	char *calls_argv[] = { ward, "run", "--max-turns", "1", "--provider",
+	    "script", "--model", "calls.jsonl", "go", NULL };
+	double *t_run, *t_ver, *t_conn, *t_hello, *t_tool, cold_ms, warm_ms;
+	struct bench_stats s_run, s_ver, s_conn, s_hello, s_tool;
+	long tool_runs;
 	long runs = 200, i, j;
 	uint64_t t0;
 	int fd;
@@ -384,7 +433,10 @@ main(int argc, char **argv)
 	t_ver = calloc((size_t)runs, sizeof(double));
 	t_conn = calloc((size_t)runs, sizeof(double));
 	t_hello = calloc((size_t)runs * HELLOS_PER_RUN, sizeof(double));
-	if (!t_run || !t_ver || !t_conn || !t_hello)
+	/* A tool-call session lasts ~TOOL_CALLS times longer than a run. */
+	tool_runs = runs / 10 > 5 ? runs / 10 : 5;
+	t_tool = calloc((size_t)tool_runs, sizeof(double));
+	if (!t_run || !t_ver || !t_conn || !t_hello || !t_tool)
 		die("calloc");
 	atexit(cleanup);
 	setup_env();
@@ -409,15 +461,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < WARMUP; i++) {
-		timed_run(run_argv, proj);
-		timed_run(ver_argv, NULL);
+		timed_run(run_argv, proj, 0);
+		timed_run(ver_argv, NULL, 0);
 		fd = dial();
 		hello(fd);
 		close(fd);
 	}
 	for (i = 0; i < runs; i++) {
-		t_run[i] = timed_run(run_argv, proj);
-		t_ver[i] = timed_run(ver_argv, NULL);
+		t_run[i] = timed_run(run_argv, proj, 0);
+		t_ver[i] = timed_run(ver_argv, NULL, 0);
 		t0 = bench_now_ns();
 		fd = dial();
 		hello(fd);
@@ -433,6 +485,12 @@ main(int argc, char **argv)
 		t_hello[j] = (double)(bench_now_ns() - t0);
 	}
 	close(fd);
+	timed_run(calls_argv, proj, 1);
+	for (i = 0; i < tool_runs; i++) {
+		t_tool[i] = timed_run(calls_argv, proj, 1);
+		t_tool[i] = (t_tool[i] - timed_run(run_argv, proj, 0)) /
+		    TOOL_CALLS;
+	}
 	daemon_stop(ward);
 
 	bench_stats(t_run, (size_t)runs, &s_run);
@@ -458,6 +516,18 @@ main(int argc, char **argv)
 	bench_row("baseline: hello round trip, open socket", &s_hello, 1e3,
 	    "us", NULL);
 	bench_verdict("ward run", s_run.median / 1e6, BUDGET_MS, "ms");
+
+	bench_stats(t_tool, (size_t)tool_runs, &s_tool);
+	bench_title("tool call overhead: a 4 KiB file_read in a session "
+	    "(DESIGN §7, budget 100 us)");
+	printf("  (a session of %d file_reads minus a 1-turn session) / %d; "
+	    "WIT, policy,\n  audit, redaction, transcript events; the bare WIT "
+	    "call is wit_roundtrip's row\n", TOOL_CALLS, TOOL_CALLS);
+	bench_columns();
+	bench_row("file_read 4 KiB through the session, per call", &s_tool,
+	    1e3, "us", NULL);
+	bench_verdict("tool call", s_tool.median / 1e3, TOOL_BUDGET_US, "us");
+	free(t_tool);
 	free(t_run);
 	free(t_ver);
 	free(t_conn);

@@ -1077,8 +1077,9 @@ audit_maybe_checkpoint(struct audit_log *log)
 	return audit_add_checkpoint(log, 0);
 }
 
-int
-audit_append(struct audit_log *log, const char *kind, json_t *fields)
+static int
+audit_append1(struct audit_log *log, const char *kind, json_t *fields,
+    int wait)
 {
 	struct buf data;
 	uint64_t want;
@@ -1102,12 +1103,37 @@ audit_append(struct audit_log *log, const char *kind, json_t *fields)
 		want = log->t.n;
 		if ((rc = audit_maybe_checkpoint(log)) != 0)
 			log->broken = rc;
-		else
+		else if (wait)
 			rc = audit_wait(log, want);
 	}
 	pthread_mutex_unlock(&log->mu);
 out:
 	buf_free(&data);
+	return rc;
+}
+
+int
+audit_append(struct audit_log *log, const char *kind, json_t *fields)
+{
+	return audit_append1(log, kind, fields, 1);
+}
+
+int
+audit_append_pending(struct audit_log *log, const char *kind,
+    json_t *fields)
+{
+	return audit_append1(log, kind, fields, 0);
+}
+
+int
+audit_sync(struct audit_log *log)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->mu);
+	if ((rc = log->broken) == 0)
+		rc = audit_wait(log, log->t.n);
+	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 

@@ -84,6 +84,20 @@ int	audit_open(const char *path, const struct keyfile_key *key,
  */
 int	audit_append(struct audit_log *log, const char *kind, json_t *fields);
 
+/*
+ * Like audit_append, but returns once the record is in the chain, before it
+ * is durable: it reaches the disk with the next audit_append, checkpoint or
+ * close (one fdatasync for all). For records that describe no action about
+ * to happen (an outcome, or a request whose decision record follows and is
+ * synced before the action). A write error surfaces at that next sync.
+ */
+int	audit_append_pending(struct audit_log *log, const char *kind,
+	    json_t *fields);
+
+/* Returns once every record appended so far is durable: 0 or the error
+ * that broke the log. */
+int	audit_sync(struct audit_log *log);
+
 /* Writes a checkpoint now if any record is not yet covered by one (for the
  * caller's idle timer), and returns once it is durable. Same errors. */
 int	audit_checkpoint(struct audit_log *log);

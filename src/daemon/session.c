@@ -145,8 +145,9 @@ session_jstr(const char *p, size_t n, size_t max)
 
 /*
  * Records kind with fields (taken: freed here) in the session's audit log
- * (DESIGN §1: no audit record, no action). Returns 0, or the error that
- * means the action it describes must not happen.
+ * (DESIGN §1: no audit record, no action) and returns once it is durable.
+ * Returns 0, or the error that means the action it describes must not
+ * happen.
  */
 static int
 session_audit(struct session *s, const char *kind, json_t *fields)
@@ -159,6 +160,35 @@ session_audit(struct session *s, const char *kind, json_t *fields)
 	    WARD_EIO;
 	json_decref(fields);
 	return rc;
+}
+
+/*
+ * The same for a record that reaches the disk with the next durable one
+ * (group commit): what the agent reads has no effect outside ward until
+ * it goes out in a model request, a saved transcript or an action, and
+ * each of those waits for every record before it. That keeps an fdatasync
+ * out of every file_read. A write error surfaces at that next sync.
+ */
+static int
+session_audit_later(struct session *s, const char *kind, json_t *fields)
+{
+	int rc;
+
+	if (fields == NULL)
+		return WARD_ENOMEM;
+	rc = s->audit != NULL ? audit_append_pending(s->audit, kind,
+	    fields) : WARD_EIO;
+	json_decref(fields);
+	return rc;
+}
+
+/* Tools with no effect outside ward's own memory and the agent's view. */
+static int
+session_reads_only(const char *tool)
+{
+	return strcmp(tool, "file_read") == 0 ||
+	    strcmp(tool, "file_list") == 0 || strcmp(tool, "grep") == 0 ||
+	    strcmp(tool, "task_list") == 0;
 }
 
 /* ---- llm ---------------------------------------------------------------- */
@@ -308,7 +338,8 @@ session_decide(struct session *s, const char *tool, const char *path,
 		return rc;
 	}
 	buf_free(&err);
-	if ((rc = session_audit(s, "decision", json_pack("{s:s, s:o, s:s, "
+	if ((rc = (op == PATHPAT_WRITE ? session_audit :
+	    session_audit_later)(s, "decision", json_pack("{s:s, s:o, s:s, "
 	    "s:s, s:s, s:s}", "tool", tool, "path", session_jstr(path,
 	    strlen(path), 4096), "op", op == PATHPAT_WRITE ? "write" :
 	    op == PATHPAT_LIST ? "list" : "read", "decision", res.allow ?
@@ -866,10 +897,12 @@ session_tool(void *ctx, const char *name, json_t *args,
 	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
 	session_event(s, "tool_call", "name", name, "arguments",
 	    argtext != NULL ? argtext : "{}");
-	rc = session_audit(s, "tool_call", json_pack("{s:s, s:o}", "name",
-	    name, "arguments", session_jstr(argtext, argtext ?
+	rc = session_audit_later(s, "tool_call", json_pack("{s:s, s:o}",
+	    "name", name, "arguments", session_jstr(argtext, argtext ?
 	    strlen(argtext) : 0, SESSION_EVENT_TEXT_MAX)));
 	free(argtext);
+	if (rc == 0 && !session_reads_only(name))
+		rc = audit_sync(s->audit);
 	if (rc != 0) {
 		buf_reset(&out->text);
 		buf_puts(&out->text, "the audit log cannot be written: the "
@@ -954,7 +987,7 @@ session_tool(void *ctx, const char *name, json_t *args,
 	/* A result that cannot be recorded is not handed to the agent. The
 	 * whole text (already redacted) is recorded, up to a cap, so that
 	 * `ward replay` can hand the agent what it saw. */
-	if (session_audit(s, rc == 0 ? "tool_result" : "tool_error",
+	if (session_audit_later(s, rc == 0 ? "tool_result" : "tool_error",
 	    json_pack("{s:s, s:o, s:I, s:o, s:b, s:b, s:s?}", "name", name,
 	    "summary", session_jstr(summary, strlen(summary),
 	    sizeof(summary)), "exit_code", (json_int_t)out->exit_code,
@@ -1041,6 +1074,13 @@ session_storage_save(void *ctx, const char *key, const uint8_t *data,
 		return rc;
 	if ((rc = session_quota(s, key, len, err)) != 0)
 		return rc;
+	/* What is saved may be resumed and sent on: the records of what it
+	 * holds go first. */
+	if ((rc = s->audit != NULL ? audit_sync(s->audit) : WARD_EIO) != 0) {
+		buf_printf(err, "cannot save %s: the audit log cannot be "
+		    "written", key);
+		return rc;
+	}
 	/* Keys never start with '.', so this name is no key's. */
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", s->store_dir, key);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,

@@ -6,7 +6,9 @@ Usage: llm_server.py DIR
 Listens on 127.0.0.1 (an ephemeral port, written to DIR/port) and answers
 each request with the first line of DIR/queue (JSON), removing that line.
 Every request is appended to DIR/requests as one JSON line: method, path,
-lowercased headers and the body text. A response line is an object:
+lowercased headers and the body text, and, when LLM_SERVER_WATCH is a glob,
+"watch": what the files it matches held when the request arrived. A
+response line is an object:
 
   status, headers, ctype   the status (200), extra headers, Content-Type
   body                     a raw body (string)
@@ -31,6 +33,7 @@ lowercased headers and the body text. A response line is an object:
 
 The server runs until killed. An empty queue answers 599.
 """
+import glob
 import json
 import os
 import sys
@@ -148,12 +151,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n).decode("utf-8", "replace")
+        watch = ""
+        for w in sorted(glob.glob(os.environ.get("LLM_SERVER_WATCH", ""))):
+            with open(w, errors="replace") as f:
+                watch += f.read()
         with LOCK:
             with open(os.path.join(DIR, "requests"), "a") as f:
                 f.write(json.dumps({
                     "method": "POST", "path": self.path,
                     "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "body": body}) + "\n")
+                    "body": body, "watch": watch}) + "\n")
             q = os.path.join(DIR, "queue")
             lines = open(q).read().splitlines() if os.path.exists(q) else []
             lines = [l for l in lines if l.strip()]

@@ -7,7 +7,9 @@
 make_project
 
 mkdir "$T/srv"
-python3 "$(dirname "$0")/llm_server.py" "$T/srv" & echo $! >> "$T/pids"
+# The server also keeps what the session audit logs held at each request.
+LLM_SERVER_WATCH="$XDG_STATE_HOME/ward/sessions/*/audit.log" \
+    python3 "$(dirname "$0")/llm_server.py" "$T/srv" & echo $! >> "$T/pids"
 i=0
 while [ ! -e "$T/srv/port" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
 PORT=$(cat "$T/srv/port")
@@ -46,6 +48,10 @@ is "$(req 2 '[(c["type"], c.get("thinking"), c.get("signature")) for c in b["mes
     "[('thinking', 'read it', 'c2ln')]" \
     "anthropic: the thinking block goes back through the agent unchanged, signature included"
 unlike "$OUT$ERR" "$KEY" "anthropic: the key is not in the transcript"
+# Reads are recorded without their own fdatasync; the model request waits
+# for them: what reaches the model was on disk in the audit log first.
+like "$(req 2 'r["watch"].replace("\n", " ")')" 'hello from the readme[^}]*},"kind":"tool_result".*"kind":"llm_request"' \
+    "anthropic: the read's records were on disk before the request that carries its result"
 
 # 2. OpenAI, streamed, arguments split across deltas.
 cat > "$T/srv/queue" <<'Q'

@@ -260,6 +260,57 @@ test_intact(void)
 	ok(rep.records > 4015 && rep.sealed, "every record is there, sealed");
 }
 
+/* A pending record is in the chain but not on disk until the next durable
+ * append, sync or close writes it with everything before it. */
+static void
+test_pending(void)
+{
+	struct audit_log *log;
+	struct stat st;
+	off_t before;
+	json_t *j;
+	char *text;
+	size_t n;
+
+	unlink(logp);
+	unlink(ckp);
+	if (audit_open(logp, &key, &opts, &log, NULL) != 0)
+		die("audit_open");
+	j = json_pack("{s:s}", "step", "first");
+	is_int(audit_append(log, "x", j), 0, "a durable append");
+	json_decref(j);
+	stat(logp, &st);
+	before = st.st_size;
+	j = json_pack("{s:s}", "step", "pending");
+	is_int(audit_append_pending(log, "x", j), 0, "a pending append");
+	json_decref(j);
+	stat(logp, &st);
+	ok(st.st_size == before, "a pending record is not written yet");
+	is_int(audit_sync(log), 0, "sync");
+	stat(logp, &st);
+	ok(st.st_size > before, "sync writes it");
+	before = st.st_size;
+	j = json_pack("{s:s}", "step", "second pending");
+	is_int(audit_append_pending(log, "x", j), 0, "another pending append");
+	json_decref(j);
+	j = json_pack("{s:s}", "step", "durable");
+	is_int(audit_append(log, "x", j), 0, "a durable append after it");
+	json_decref(j);
+	stat(logp, &st);
+	ok(st.st_size > before, "which writes the pending one with it");
+	j = json_pack("{s:s}", "step", "pending at close");
+	is_int(audit_append_pending(log, "x", j), 0, "a pending append last");
+	json_decref(j);
+	is_int(audit_close(log), 0, "close");
+	is_int(verify(NULL), 0, "the log verifies");
+	is_int((int)rep.records, 6, "with every record and the seal");
+	ok(rep.sealed, "sealed");
+	text = slurp(logp, &n);
+	ok(strstr(text, "pending at close") != NULL,
+	    "close wrote the last pending record before the seal");
+	free(text);
+}
+
 static void
 test_append_rules(void)
 {
@@ -654,6 +705,7 @@ main(int argc, char **argv)
 
 	test_intact();
 	test_append_rules();
+	test_pending();
 	test_tamper();
 	test_signatures();
 	test_rollback();
