@@ -54,7 +54,9 @@ struct tui {
 	char		*model_name;	/* for the status line */
 	struct tui_line	*lines;
 	size_t		 nlines;
-	char		*tasks;		/* the last task tool's summary */
+	json_t		*tasks;		/* the last `tasks` event's list */
+	json_int_t	 ctx_used;	/* tokens of the last model request */
+	json_int_t	 ctx_len;	/* the model's context, 0: unknown */
 	struct buf	 composer;
 	json_t		*permit;	/* the pending permit frame */
 	size_t		 level;		/* index into its levels */
@@ -180,6 +182,47 @@ tui_put_wrapped(const struct tui *t, struct buf *o, const char *s,
 	} while (*s != '\0');
 }
 
+/* The task list, a line a task with its status as a mark ([x] done, [>]
+ * in progress, [ ] pending); the footer is shown visibly, so titles are
+ * safe here. At most TUI_TASKS_SHOWN, the unfinished first. */
+#define TUI_TASKS_SHOWN	8
+
+static void
+tui_task_lines(const struct tui *t, struct buf *f)
+{
+	json_t *task;
+	const char *st, *title;
+	size_t i, n = json_array_size(t->tasks), shown = 0, done = 0;
+	int pass;
+
+	if (n == 0)
+		return;
+	json_array_foreach(t->tasks, i, task)
+		if ((st = json_string_value(json_object_get(task,
+		    "status"))) != NULL && strcmp(st, "done") == 0)
+			done++;
+	buf_printf(f, "tasks: %zu of %zu done\n", done, n);
+	for (pass = 0; pass < 2; pass++)
+		json_array_foreach(t->tasks, i, task) {
+			st = json_string_value(json_object_get(task,
+			    "status"));
+			title = json_string_value(json_object_get(task,
+			    "title"));
+			if (st == NULL || title == NULL ||
+			    (strcmp(st, "done") == 0) != pass)
+				continue;
+			if (shown++ == TUI_TASKS_SHOWN) {
+				buf_puts(f, "  ...\n");
+				return;
+			}
+			buf_printf(f, "  %s %" JSON_INTEGER_FORMAT " %s\n",
+			    strcmp(st, "done") == 0 ? "[x]" :
+			    strcmp(st, "in_progress") == 0 ? "[>]" : "[ ]",
+			    json_integer_value(json_object_get(task, "id")),
+			    title);
+		}
+}
+
 /* The lines below the transcript: task list, permit prompt, composer. */
 static void
 tui_footer(const struct tui *t, struct buf *f)
@@ -190,8 +233,7 @@ tui_footer(const struct tui *t, struct buf *f)
 	size_t n, i;
 
 	buf_init(&v, 0);
-	if (t->tasks != NULL)
-		buf_printf(f, "tasks: %s\n", t->tasks);
+	tui_task_lines(t, f);
 	if (t->permit != NULL) {
 		cmd = json_string_value(json_object_get(t->permit, "command"));
 		reason = json_string_value(json_object_get(t->permit,
@@ -225,12 +267,44 @@ tui_footer(const struct tui *t, struct buf *f)
 	buf_free(&v);
 }
 
+/* 950 -> "950", 12345 -> "12.3k", 200000 -> "200k". */
+static void
+tui_kilo(json_int_t n, char *out, size_t size)
+{
+	if (n < 1000)
+		snprintf(out, size, "%" JSON_INTEGER_FORMAT, n);
+	else if (n < 100000)
+		snprintf(out, size, "%.1fk", (double)n / 1000);
+	else
+		snprintf(out, size, "%" JSON_INTEGER_FORMAT "k", n / 1000);
+}
+
+/* "12.3k/200k tokens (6%)", "-" before the first model reply. */
+static void
+tui_context(const struct tui *t, char *out, size_t size)
+{
+	char used[24], len[24];
+
+	if (t->ctx_used <= 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	tui_kilo(t->ctx_used, used, sizeof(used));
+	if (t->ctx_len <= 0) {
+		snprintf(out, size, "%s tokens", used);
+		return;
+	}
+	tui_kilo(t->ctx_len, len, sizeof(len));
+	snprintf(out, size, "%s/%s tokens (%d%%)", used, len,
+	    (int)(t->ctx_used * 100 / t->ctx_len));
+}
+
 static void
 tui_draw(struct tui *t)
 {
 	struct winsize ws;
-	struct buf o, foot, vis;
-	char *p, *nl;
+	struct buf o, foot, vis, stat;
+	char *p, *nl, ctx[80];
 	int frows = 0, trows = 0, budget, skip, i;
 	size_t k;
 
@@ -242,6 +316,7 @@ tui_draw(struct tui *t)
 	buf_init(&o, 0);
 	buf_init(&foot, 0);
 	buf_init(&vis, 0);
+	buf_init(&stat, 0);
 	tui_footer(t, &foot);
 	/* The footer is ours except the composer, which the user typed:
 	 * shown visibly too, keeping line breaks. */
@@ -251,13 +326,20 @@ tui_draw(struct tui *t)
 		frows += tui_rows_of(t, p);
 	}
 	buf_puts(&o, "\033[H\033[2J");
-	/* Status line. */
-	buf_printf(&o, "%sward | session %.8s | model %s | daemon %s%s%s\r\n",
-	    t->color ? "\033[7m" : "", t->session[0] ? t->session : "-",
-	    t->model_name ? t->model_name : "?", t->fd < 0 ? "gone" :
-	    t->permit ? "waiting for you" : t->running ? "running" : "idle",
-	    t->quit_armed ? " | Ctrl-C again to quit" : "",
-	    t->color ? "\033[0m" : "");
+	/* Status line, one row: what changes first, the model's name (from
+	 * ward.toml, so shown visibly) last, where the width cuts it. */
+	tui_context(t, ctx, sizeof(ctx));
+	buf_printf(&stat, "ward | daemon %s%s | session %.8s | context %s | "
+	    "model ", t->fd < 0 ? "gone" : t->permit ? "waiting for you" :
+	    t->running ? "running" : "idle", t->quit_armed ?
+	    " | Ctrl-C again to quit" : "", t->session[0] ? t->session : "-",
+	    ctx);
+	p = t->model_name ? t->model_name : "?";
+	utf8_visible(&stat, p, strlen(p), 0);
+	p = stat.data ? stat.data : "";
+	buf_printf(&o, "%s%.*s%s\r\n", t->color ? "\033[7m" : "",
+	    (int)tui_fit(p, (size_t)t->cols), p, t->color ? "\033[0m" : "");
+	buf_free(&stat);
 	budget = t->rows - 1 - frows;
 	for (k = 0; k < t->nlines; k++)
 		trows += tui_rows_of(t, t->lines[k].text);
@@ -347,10 +429,16 @@ tui_event(struct tui *t, const json_t *m)
 			tui_addf(t, TUI_TOOL, "  ", args);
 	} else if (strcmp(kind, "tool_result") == 0 && sum != NULL) {
 		tui_addf(t, TUI_TOOL, "  = ", sum);
-		if (name != NULL && strncmp(name, "task_", 5) == 0) {
-			free(t->tasks);
-			t->tasks = strdup(sum);
-		}
+	} else if (strcmp(kind, "tasks") == 0 &&
+	    json_is_array(json_object_get(m, "tasks"))) {
+		json_decref(t->tasks);
+		t->tasks = json_incref(json_object_get(m, "tasks"));
+	} else if (strcmp(kind, "usage") == 0) {
+		t->ctx_used = json_integer_value(json_object_get(m,
+		    "input_tokens")) + json_integer_value(json_object_get(m,
+		    "output_tokens"));
+		t->ctx_len = json_integer_value(json_object_get(m,
+		    "context_length"));
 	} else if (strcmp(kind, "tool_error") == 0 && sum != NULL)
 		tui_addf(t, TUI_ERROR, "  ! ", sum);
 	else if (strcmp(kind, "print") == 0 && text != NULL)
@@ -721,7 +809,7 @@ out:
 	while (t.nlines > 0)
 		free(t.lines[--t.nlines].text);
 	free(t.lines);
-	free(t.tasks);
+	json_decref(t.tasks);
 	free(t.model_name);
 	json_decref(t.permit);
 	buf_free(&t.composer);

@@ -118,6 +118,50 @@ session_event(struct session *s, const char *kind, const char *k1,
 	json_decref(ev);
 }
 
+/* How full the model's context is, for the TUI's status line: the last
+ * request's input plus its reply is what the next request starts from. */
+static void
+session_usage(struct session *s, const struct llm_reply *reply)
+{
+	struct llm_info info;
+	json_t *ev;
+
+	if (reply->input_tokens == 0 && reply->output_tokens == 0)
+		return;
+	llm_info(s->llm, &info);
+	if ((ev = json_pack("{s:s, s:I, s:I, s:I}", "kind", "usage",
+	    "input_tokens", (json_int_t)reply->input_tokens, "output_tokens",
+	    (json_int_t)reply->output_tokens, "context_length",
+	    (json_int_t)info.context_length)) == NULL)
+		return;
+	s->sink->event(s->sink->arg, ev);
+	json_decref(ev);
+}
+
+/* The task list as data after every task tool, for the TUI. */
+static void
+session_tasks_event(struct session *s)
+{
+	json_t *ev, *list, *t;
+	size_t i;
+
+	if ((list = json_array()) == NULL)
+		return;
+	for (i = 0; i < s->ntasks; i++)
+		if ((t = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)i + 1,
+		    "title", s->tasks[i].title, "status",
+		    session_task_status[s->tasks[i].status])) == NULL ||
+		    json_array_append_new(list, t) != 0) {
+			json_decref(list);
+			return;
+		}
+	if ((ev = json_pack("{s:s, s:o}", "kind", "tasks", "tasks",
+	    list)) == NULL)
+		return;
+	s->sink->event(s->sink->arg, ev);
+	json_decref(ev);
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 /* A JSON string of bytes that may not be UTF-8 (command output, a model's
@@ -252,6 +296,7 @@ session_llm_chat(void *ctx, const struct llm_request *req,
 	if (reply->msg.content != NULL && reply->msg.content[0] != '\0')
 		session_event(s, "assistant", "text", reply->msg.content, NULL,
 		    NULL);
+	session_usage(s, reply);
 	return 0;
 }
 
@@ -939,6 +984,7 @@ session_tool(void *ctx, const char *name, json_t *args,
 	    strcmp(name, "task_update") == 0 ||
 	    strcmp(name, "task_list") == 0)) {
 		rc = session_tasks(s, name, args, &out->text);
+		session_tasks_event(s);
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
 		    session_u64(args, "timeout"), out);

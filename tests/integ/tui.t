@@ -76,7 +76,7 @@ like "$out" 'already approved' "the manifest is still approved (re-signed)"
 
 # 2. A second message in the same TUI: now allowed silently, in the same
 #    session (the conversation carries over).
-sid1=$(screen | sed -n 's/.*ward | session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
+sid1=$(screen | sed -n 's/.*ward | .*| session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
 keys go Enter
 for _i in $(seq 200); do
 	[ "$(screen | grep -c 'all done')" -ge 2 ] && break
@@ -85,7 +85,7 @@ for _i in $(seq 200); do
 done
 unlike "$(screen)" 'ward asks' "a second message in the same TUI: the Allow always command runs silently"
 is "$(screen | grep -c 'all done')" 2 "the second message finished"
-sid2=$(screen | sed -n 's/.*ward | session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
+sid2=$(screen | sed -n 's/.*ward | .*| session \([0-9a-f]\{8\}\).*/\1/p' | head -1)
 [ -n "$sid1" ] && [ "$sid1" = "$sid2" ]; ok $? "the second message continued the same session ($sid1)"
 
 # 3. 1 (Allow) runs it once and writes prompt = true.
@@ -147,6 +147,22 @@ keys 3
 wait_for 'daemon idle'
 start
 like "$(screen -e)" $'\033\\[' "without NO_COLOR there are colour codes"
+
+# 8. The task list and the context the model has used show under the
+#    transcript and in the status line.
+manifest
+cat > "$P/s.jsonl" <<'EOF'
+{"text": "Planning.", "usage": {"input_tokens": 900, "output_tokens": 20}, "tool_calls": [{"name": "task_create", "arguments": {"title": "write the tests"}}, {"name": "task_create", "arguments": {"title": "fix the \u001b[31mbug"}}, {"name": "task_update", "arguments": {"id": "1", "status": "done"}}, {"name": "task_update", "arguments": {"id": "2", "status": "in_progress"}}]}
+{"text": "tasks noted", "usage": {"input_tokens": 12345, "output_tokens": 55}}
+EOF
+start
+like "$(screen)" 'context - ' "no context figure before the first reply"
+keys go Enter
+wait_for 'tasks noted'
+like "$(screen)" 'context 12\.4k/200k tokens \(6%\)' "the status line shows the context used of the model's"
+like "$(screen)" 'tasks: 1 of 2 done' "the task list shows how many are done"
+like "$(screen)" '\[>\] 2 fix the <U\+001B>\[31mbug' "an unfinished task first, marked in progress, shown visibly"
+like "$(screen)" '\[x\] 1 write the tests' "a done task is marked"
 
 $TM kill-server 2>/dev/null
 done_testing
