@@ -471,6 +471,67 @@ conv_compact(void)
 	ward_agent_console_print(&note);
 }
 
+/*
+ * After the conversation sat idle long enough for the provider's prompt
+ * cache to go cold, every old tool result would be paid for in full again:
+ * results bigger than TRIM_MIN_BYTES from before the last TRIM_KEEP_TURNS
+ * assistant turns are replaced by a note (the call itself stays, so the
+ * model knows what it did and can do it again).
+ */
+#define IDLE_TRIM_SECONDS	900
+#define TRIM_KEEP_TURNS		3
+#define TRIM_MIN_BYTES		1024
+
+static void
+conv_trim_idle(void)
+{
+	ward_agent_types_model_info_t info;
+	message_t *m;
+	agent_string_t note;
+	uint64_t idle;
+	size_t i, keep, seen = 0, n = 0;
+	struct sb b = { 0 };
+
+	memset(&info, 0, sizeof(info));
+	ward_agent_llm_info(&info);
+	idle = info.idle_seconds;
+	agent_string_free(&info.provider);
+	agent_string_free(&info.name);
+	if (idle < IDLE_TRIM_SECONDS)
+		return;
+	for (keep = agent.conv.len; keep > 0; keep--)
+		if (agent.conv.ptr[keep - 1].role ==
+		    WARD_AGENT_TYPES_ROLE_ASSISTANT && ++seen == TRIM_KEEP_TURNS)
+			break;
+	for (i = 0; keep > 0 && i < keep - 1; i++) {
+		m = &agent.conv.ptr[i];
+		if (m->role != WARD_AGENT_TYPES_ROLE_TOOL ||
+		    m->content.len <= TRIM_MIN_BYTES)
+			continue;
+		sb_puts(&b, "[a result of ");
+		sb_u64(&b, m->content.len);
+		sb_puts(&b, " bytes, trimmed after the session sat idle; call "
+		    "the tool again if you need it]");
+		if (b.oom) {
+			free(b.p);
+			return;
+		}
+		agent_string_free(&m->content);
+		sb_take(&b, &m->content);
+		n++;
+	}
+	if (n == 0)
+		return;
+	sb_puts(&b, "trimmed ");
+	sb_u64(&b, n);
+	sb_puts(&b, n == 1 ? " old tool result" : " old tool results");
+	sb_puts(&b, " after an idle gap of ");
+	sb_u64(&b, idle / 60);
+	sb_puts(&b, " minutes");
+	sb_take(&b, &note);
+	ward_agent_console_print(&note);
+}
+
 /* Saves the conversation as JSON in the session's storage so a session can
  * be inspected and resumed. A failure is only a warning. */
 static void
@@ -963,6 +1024,7 @@ exports_agent_handle_message(agent_string_t *message, agent_turn_result_t *ret,
 		agent_string_set(&decls[k].parameters, tool_decls[k].parameters);
 	}
 	make_system(&system);
+	conv_trim_idle();
 	memset(&m, 0, sizeof(m));
 	m.role = WARD_AGENT_TYPES_ROLE_USER;
 	m.content = *message;	/* ours now */

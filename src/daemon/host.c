@@ -118,6 +118,13 @@ v_u32(val_t *v, uint32_t x)
 }
 
 static void
+v_u64(val_t *v, uint64_t x)
+{
+	v->kind = WASMTIME_COMPONENT_U64;
+	v->of.u64 = x;
+}
+
+static void
 v_bool(val_t *v, int x)
 {
 	v->kind = WASMTIME_COMPONENT_BOOL;
@@ -308,11 +315,12 @@ host_model_info(struct host_instance *in, val_t *v)
 
 	memset(&info, 0, sizeof(info));
 	in->imp->llm_info(in->ictx, &info);
-	v_record(v, 4);
+	v_record(v, 5);
 	rc |= v_string(v_field_at(v, 0, "provider"), info.provider);
 	rc |= v_string(v_field_at(v, 1, "name"), info.name);
 	v_u32(v_field_at(v, 2, "context-length"), info.context_length);
 	v_u32(v_field_at(v, 3, "max-tokens"), info.max_tokens);
+	v_u64(v_field_at(v, 4, "idle-seconds"), info.idle_seconds);
 	return rc ? WARD_ENOMEM : 0;
 }
 

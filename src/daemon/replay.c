@@ -144,6 +144,9 @@ replay_llm_info(void *ctx, struct llm_info *info)
 		info->name = "";
 	info->context_length = replay_u32(json_object_get(l,
 	    "context_length"));
+	info->idle_seconds = (uint64_t)(json_integer_value(json_object_get(l,
+	    "idle_seconds")) > 0 ? json_integer_value(json_object_get(l,
+	    "idle_seconds")) : 0);
 	info->max_tokens = replay_u32(json_object_get(l, "max_tokens"));
 }
 

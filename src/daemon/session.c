@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <sys/stat.h>
@@ -67,6 +68,7 @@ struct session {
 	struct llm			*llm;
 	struct policy			*pol;
 	char				*store_dir;
+	uint64_t			 idle_seconds;	/* see session_idle */
 	char				*spill_dir;	/* command output past
 							   the cap */
 	struct tools			*spill;		/* reads spill_dir */
@@ -243,6 +245,32 @@ session_llm_info(void *ctx, struct llm_info *info)
 	struct session *s = ctx;
 
 	llm_info(s->llm, info);
+	info->idle_seconds = s->idle_seconds;
+}
+
+/*
+ * How long the conversation has been idle: since the agent last saved to
+ * the session's storage (it saves after every message), taken once when
+ * the message arrives so that the agent sees one value (and replay the
+ * same). 0 for a new session.
+ */
+static uint64_t
+session_idle(const char *store_dir)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t newest = 0, now = time(NULL);
+	DIR *d;
+
+	if ((d = opendir(store_dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime > newest)
+			newest = st.st_mtime;
+	closedir(d);
+	return newest > 0 && now > newest ? (uint64_t)(now - newest) : 0;
 }
 
 static int
@@ -1601,6 +1629,7 @@ session_run(struct host *h, const struct session_config *cfg,
 		    strerror(errno));
 		goto out;
 	}
+	s.idle_seconds = session_idle(s.store_dir);
 	if (asprintf(&s.spill_dir, "%s/sessions/%s/spill", cfg->state_dir,
 	    res->id) == -1) {
 		s.spill_dir = NULL;
@@ -1682,12 +1711,13 @@ session_run(struct host *h, const struct session_config *cfg,
 	/* What replay needs to call handle-message as this session did. */
 	llm_info(s.llm, &li);
 	if ((rc = session_audit(&s, "user_message", json_pack("{s:o, s:s, "
-	    "s:I, s:{s:s?, s:s?, s:I, s:I}}", "text", session_jstr(prompt,
-	    strlen(prompt), SESSION_PROMPT_MAX), "project", proj.name,
-	    "max_turns", (json_int_t)proj.max_turns, "llm", "provider",
-	    li.provider, "name", li.name, "context_length",
-	    (json_int_t)li.context_length, "max_tokens",
-	    (json_int_t)li.max_tokens))) != 0) {
+	    "s:I, s:{s:s?, s:s?, s:I, s:I, s:I}}", "text",
+	    session_jstr(prompt, strlen(prompt), SESSION_PROMPT_MAX),
+	    "project", proj.name, "max_turns", (json_int_t)proj.max_turns,
+	    "llm", "provider", li.provider, "name", li.name,
+	    "context_length", (json_int_t)li.context_length, "max_tokens",
+	    (json_int_t)li.max_tokens, "idle_seconds",
+	    (json_int_t)s.idle_seconds))) != 0) {
 		buf_puts(err, "the audit log cannot be written: the message "
 		    "is not handled");
 		goto out;

@@ -9,6 +9,7 @@
 #define WARD_LLM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../lib/buf.h"
 
@@ -94,6 +95,7 @@ struct llm_info {
 	const char	*name;
 	unsigned	 context_length;
 	unsigned	 max_tokens;
+	uint64_t	 idle_seconds;	/* set by the session, not the provider */
 };
 
 struct llm;

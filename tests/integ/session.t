@@ -478,4 +478,38 @@ unlike "$TR" 'filler line' "the big tool result is gone from it"
 like "$TR" 'hello from the readme' "the latest tool call and its result are kept"
 like "$OUT" 'finished after compaction' "the session goes on from the summary"
 
+# 18. After the conversation sat idle (its saved state older than 15
+#     minutes), big tool results from before the last three model turns
+#     are trimmed when it resumes; the calls stay.
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "big.txt"}}]}
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "README.md"}}]}
+{"tool_calls": [{"name": "file_read", "arguments": {"path": "README.md"}}]}
+{"text": "read them"}
+EOF
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+store="$XDG_STATE_HOME/ward/sessions/$sid/storage"
+run_script --resume "$sid" <<'EOF'
+{"text": "back soon"}
+EOF
+is "$RC" 0 "a resumed session right away finishes"
+like "$(cat "$store/transcript")" 'filler line' "without an idle gap the old results are kept"
+touch -d '2 hours ago' "$store"/*
+run_script --resume "$sid" <<'EOF'
+{"text": "back after lunch"}
+EOF
+is "$RC" 0 "a session resumed after an idle gap finishes"
+like "$ERR$OUT" 'trimmed 1 old tool result after an idle gap of 1[0-9][0-9] minutes' "the user is told what was trimmed"
+TR=$(cat "$store/transcript")
+unlike "$TR" 'filler line' "the old big result is gone from the conversation"
+like "$TR" 'a result of 10800 bytes, trimmed after the session sat idle' "a note stands in for it"
+like "$TR" 'big\.txt' "the call that produced it is kept"
+like "$TR" 'hello from the readme' "recent small results are kept"
+
 done_testing
