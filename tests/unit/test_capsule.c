@@ -79,7 +79,7 @@ run(struct capsule_spec *s, struct capsule_result *r, struct buf *err)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct capsule_spec s;
 	struct capsule_result r;
@@ -89,6 +89,9 @@ main(void)
 	char cache[4200];
 	int rc;
 
+	/* capsule_run runs its child as this program. */
+	if (argc == 3 && strcmp(argv[2], CAPSULE_CHILD_ARG) == 0)
+		return capsule_child_main();
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
 	memset(&r, 0, sizeof(r));
