@@ -857,7 +857,6 @@ static int
 capsule_child_limits(const struct capsule_spec *spec)
 {
 	struct rlimit rl;
-	uint64_t run = spec->memory + CAPSULE_RUN_OVERHEAD + spec->stdin_len;
 
 	/* No core file of a guest's memory or of the spec's stdin. */
 	rl.rlim_cur = rl.rlim_max = 0;
@@ -870,8 +869,9 @@ capsule_child_limits(const struct capsule_spec *spec)
 		return WARD_ESYS;
 #ifndef CAPSULE_NO_DATA_LIMIT
 	rl.rlim_cur = CAPSULE_COMPILE_MEMORY;
-	rl.rlim_max = run > CAPSULE_COMPILE_MEMORY ? run :
-	    CAPSULE_COMPILE_MEMORY;
+	rl.rlim_max = spec->memory + CAPSULE_RUN_OVERHEAD + spec->stdin_len;
+	if (rl.rlim_max < CAPSULE_COMPILE_MEMORY)
+		rl.rlim_max = CAPSULE_COMPILE_MEMORY;
 	if (setrlimit(RLIMIT_DATA, &rl) == -1)
 		return WARD_ESYS;
 #endif
