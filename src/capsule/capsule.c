@@ -1238,7 +1238,8 @@ capsule_listen(int fd, pid_t pid, const struct timespec *kill_at,
 			h->result = 1;
 			break;
 		case CAPSULE_F_FAIL:
-			if (len < sizeof(int32_t)) {
+			/* One only: err has no cap of its own. */
+			if (len < sizeof(int32_t) || h->failed) {
 				rc = WARD_EPROTO;
 				goto out;
 			}
