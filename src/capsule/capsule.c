@@ -1,30 +1,52 @@
 /*
- * The capsule (see capsule.h). One run is one engine, one store and one
- * instance, torn down before returning, so nothing of one program survives
- * into the next. Limits:
+ * The capsule (see capsule.h). One run is one child process: capsule_run
+ * re-executes the current program (/proc/self/exe, argv "capsule"
+ * CAPSULE_CHILD_ARG) with the spec in a memfd on its stdin, and that child
+ * reads the module, compiles or loads it, instantiates and runs it, and
+ * streams frames back over a pipe on its stdout. So nothing the guest does
+ * and no memory its compilation takes lands in the caller (the daemon, for
+ * code_run), and a child stuck anywhere, in a compile or in a host call such
+ * as a WASI sleep or a FIFO read, is SIGKILLed by the caller at the
+ * deadline. A re-exec rather than a bare fork: the daemon has threads, and
+ * after fork only async-signal-safe calls are sound, which wasmtime is not.
  *
- *   - CPU: fuel, and a wall-clock deadline by epoch interruption: a timer
- *     thread bumps the engine's epoch once when the deadline passes, and
- *     the store's epoch deadline is 1, so the guest traps at its next loop
- *     back-edge or function entry.
+ * Limits:
+ *
+ *   - time: the caller's deadline covers the whole child, compile included.
+ *     Inside, a timer thread bumps the engine's epoch once at that same
+ *     deadline and the store's epoch deadline is 1, so running wasm traps
+ *     at its next loop back-edge or function entry and the child reports
+ *     its fuel and memory; the caller kills it CAPSULE_GRACE_MS later
+ *     whatever it is doing. RLIMIT_CPU is a backstop.
  *   - memory: the store limiter (memory bytes, instances, tables, table
- *     elements, memories); a memory.grow past it fails in the guest.
- *   - output: stdout and stderr go to capped buffers; the rest is counted
- *     as dropped, never stored.
+ *     elements, memories); a memory.grow past it fails in the guest. The
+ *     child's writable memory (RLIMIT_DATA) is capped at
+ *     CAPSULE_COMPILE_MEMORY while it compiles and at the guest's memory
+ *     plus CAPSULE_RUN_OVERHEAD while it runs. RLIMIT_AS would count
+ *     wasmtime's PROT_NONE reservations (gigabytes per linear memory);
+ *     RLIMIT_DATA counts only memory that can be written.
+ *   - output: each stream is sent as it is written, at most output_max + 1
+ *     bytes (the extra byte tells the caller it was cut); the rest is
+ *     counted as dropped, never stored.
  *   - reach: WASI preview 1 only, with no inherited environment, argv,
- *     stdio or network; directories are exactly the preopens given.
- *
- * wasmtime's wasi preview 1 is synchronous: a host call that blocks (a read
- * from a FIFO in a granted directory) is not interrupted by the deadline.
- * stdin is therefore handed over as bytes, never as a descriptor.
+ *     stdio or network; directories are exactly the preopens given. The
+ *     child gets an empty environment and no descriptor but its spec, its
+ *     pipe and stderr (for diagnostics).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,13 +64,59 @@
 #define CAPSULE_INSTANCES	4
 #define CAPSULE_TABLES		4
 #define CAPSULE_MEMORIES	1
+#define CAPSULE_GRACE_MS	250		/* for the child to report */
+#define CAPSULE_RUN_OVERHEAD	(256ULL << 20)	/* engine, store, stdin */
+#define CAPSULE_SPEC_MAX	(96u << 20)	/* the serialised spec */
+#define CAPSULE_FRAME_MAX	(64u << 10)
+#define CAPSULE_EXIT_SYSERR	111
+
+/* ASan's shadow is writable memory that RLIMIT_DATA counts. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAPSULE_NO_DATA_LIMIT	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CAPSULE_NO_DATA_LIMIT	1
+#endif
+#endif
+
+/* Frames from the child: type, 3 bytes of padding, u32 payload length. */
+#define CAPSULE_F_OUT		'o'	/* guest stdout bytes */
+#define CAPSULE_F_ERR		'e'	/* guest stderr bytes */
+#define CAPSULE_F_LOADED	'c'	/* compiled or loaded: u8 from_cache */
+#define CAPSULE_F_RESULT	'r'	/* struct capsule_wire */
+#define CAPSULE_F_FAIL		'x'	/* int32 WARD_E* code, message */
+
+struct capsule_wire {
+	int32_t		 stop;
+	int32_t		 exit_code;
+	int32_t		 out_truncated;
+	int32_t		 err_truncated;
+	int32_t		 from_cache;
+	uint64_t	 fuel_consumed;
+	uint64_t	 peak_memory;
+	uint64_t	 duration_us;
+	char		 message[160];
+};
 /* Bumped whenever engine settings change, so stale artifacts are ignored. */
 #define CAPSULE_CACHE_TAG	"ward-capsule-1;wasmtime-48;fuel;epoch"
 
-/* One captured stream. */
+/* One guest stream in the child, sent to the caller as it is written. */
 struct capsule_sink {
-	struct buf	*b;
-	int		*truncated;
+	int		 fd;
+	char		 type;
+	size_t		 sent;
+	size_t		 max;
+	int		 truncated;
+};
+
+/* What the caller has heard from the child. */
+struct capsule_heard {
+	int		 loaded;
+	int		 result;
+	int		 failed;
+	int		 fail_rc;
+	int		 killed;
+	struct capsule_wire w;
 };
 
 /* The wall-clock deadline: one thread that bumps the epoch once. */
@@ -61,6 +129,8 @@ struct capsule_timer {
 	int		 done;
 	int		 fired;
 };
+
+static int	capsule_child_limit(int, uint64_t);
 
 const char *
 capsule_stop_name(enum capsule_stop stop)
@@ -103,23 +173,64 @@ capsule_errmsg(wasmtime_error_t *e, struct buf *err)
 	wasmtime_error_delete(e);
 }
 
-/* ---- output ----------------------------------------------------------- */
+/* ---- frames and output ------------------------------------------------ */
 
-/* Keeps what fits and reports everything as written, so a program that
- * floods its output runs on (until its fuel or time runs out) instead of
- * failing in ways that differ from a real terminal. */
+static int
+capsule_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return WARD_EIO;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Only the thread that runs the guest sends, so frames never interleave. */
+static int
+capsule_send(int fd, char type, const void *p, size_t n)
+{
+	unsigned char hdr[8] = { 0 };
+	uint32_t len = (uint32_t)n;
+
+	hdr[0] = (unsigned char)type;
+	memcpy(hdr + 4, &len, sizeof(len));
+	if (capsule_write_all(fd, hdr, sizeof(hdr)) != 0 ||
+	    capsule_write_all(fd, p, n) != 0)
+		return WARD_EIO;
+	return 0;
+}
+
+/* Sends what fits (plus one byte that tells the caller of the cut) and
+ * reports everything as written, so a program that floods its output runs
+ * on (until its fuel or time runs out) instead of failing in ways that
+ * differ from a real terminal. */
 static ptrdiff_t
 capsule_write(void *data, const unsigned char *p, size_t n)
 {
 	struct capsule_sink *s = data;
-	size_t room = s->b->max - s->b->len;
+	size_t k, room = s->max + 1 - s->sent;
 
-	if (n > room) {
-		*s->truncated = 1;
-		if (room > 0)
-			(void)buf_add(s->b, p, room);
-	} else if (buf_add(s->b, p, n) != 0)
-		*s->truncated = 1;
+	if (s->sent + n > s->max)
+		s->truncated = 1;
+	k = n < room ? n : room;
+	s->sent += k;
+	while (k > 0) {
+		size_t c = k < CAPSULE_FRAME_MAX ? k : CAPSULE_FRAME_MAX;
+
+		/* The caller is gone: nobody is left to report to. */
+		if (capsule_send(s->fd, s->type, p, c) != 0)
+			_exit(CAPSULE_EXIT_SYSERR);
+		p += c;
+		k -= c;
+	}
 	return n > PTRDIFF_MAX ? PTRDIFF_MAX : (ptrdiff_t)n;
 }
 
@@ -143,21 +254,16 @@ capsule_timer_main(void *arg)
 	return NULL;
 }
 
+/* at is CLOCK_MONOTONIC, which is the same in the caller and the child. */
 static int
 capsule_timer_start(struct capsule_timer *t, wasm_engine_t *engine,
-    unsigned ms)
+    const struct timespec *at)
 {
 	pthread_condattr_t ca;
 
 	memset(t, 0, sizeof(*t));
 	t->engine = engine;
-	clock_gettime(CLOCK_MONOTONIC, &t->at);
-	t->at.tv_sec += ms / 1000;
-	t->at.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->at.tv_nsec >= 1000000000L) {
-		t->at.tv_sec++;
-		t->at.tv_nsec -= 1000000000L;
-	}
+	t->at = *at;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -484,6 +590,17 @@ capsule_memory_size(wasmtime_context_t *ctx, const wasmtime_instance_t *inst)
 	return size;
 }
 
+static void
+capsule_timeout_message(struct capsule_result *r, unsigned ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(r->message, sizeof(r->message), "timeout after %us",
+		    ms / 1000);
+	else
+		snprintf(r->message, sizeof(r->message), "timeout after %ums",
+		    ms);
+}
+
 /* Length of the first line of a wasmtime message (maybe not NUL-ended). */
 static int
 capsule_line(const wasm_message_t *msg)
@@ -540,12 +657,7 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 			    "exited with status %d", r->exit_code);
 		break;
 	case CAPSULE_TIMEOUT:
-		if (spec->timeout_ms % 1000 == 0)
-			snprintf(r->message, sizeof(r->message),
-			    "timeout after %us", spec->timeout_ms / 1000);
-		else
-			snprintf(r->message, sizeof(r->message),
-			    "timeout after %ums", spec->timeout_ms);
+		capsule_timeout_message(r, spec->timeout_ms);
 		break;
 	case CAPSULE_FUEL:
 		snprintf(r->message, sizeof(r->message), "out of fuel "
@@ -572,9 +684,14 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 	}
 }
 
-int
-capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
-    struct buf *err)
+/*
+ * In the child: runs spec (defaults already applied) with the deadline at,
+ * streaming the guest's output to fd. Returns like capsule_run; r holds
+ * no output.
+ */
+static int
+capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
+    int fd, struct capsule_result *r, struct buf *err)
 {
 	struct capsule_spec spec = *spec0;
 	struct capsule_sink out, errs;
@@ -591,29 +708,10 @@ capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
 	wasmtime_error_t *e = NULL, *fe;
 	wasm_trap_t *trap = NULL;
 	uint64_t t0, left = 0;
+	unsigned char cached;
 	int rc, status, timer_on = 0, timed_out = 0, have_inst = 0;
 
-	memset(r, 0, sizeof(*r));
-	if (spec.fuel == 0)
-		spec.fuel = CAPSULE_FUEL_DEFAULT;
-	if (spec.memory == 0)
-		spec.memory = CAPSULE_MEMORY_DEFAULT;
-	if (spec.timeout_ms == 0)
-		spec.timeout_ms = CAPSULE_TIMEOUT_DEFAULT;
-	if (spec.output_max == 0)
-		spec.output_max = CAPSULE_OUTPUT_DEFAULT;
-	buf_init(&r->out, spec.output_max);
-	buf_init(&r->err, spec.output_max);
 	buf_init(&wasm, CAPSULE_MODULE_MAX);
-	if (spec.module == NULL || spec.memory > CAPSULE_MEMORY_MAX ||
-	    spec.timeout_ms > CAPSULE_TIMEOUT_MAX ||
-	    (spec.argc > 0 && spec.argv == NULL) ||
-	    (spec.nenv > 0 && spec.env == NULL) ||
-	    (spec.ndirs > 0 && spec.dirs == NULL)) {
-		buf_puts(err, "invalid capsule limits or arguments");
-		rc = WARD_EINVAL;
-		goto out;
-	}
 	if (sodium_init() < 0) {
 		rc = WARD_ESYS;
 		goto out;
@@ -627,13 +725,24 @@ capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
 		goto out;
 	}
 	if ((rc = capsule_load(engine, &spec, &wasm, &mod, &r->from_cache,
-	    err)) != 0 ||
-	    (rc = capsule_check_shape(mod, spec.module, err)) != 0)
+	    err)) != 0)
 		goto out;
-	out.b = &r->out;
-	out.truncated = &r->out_truncated;
-	errs.b = &r->err;
-	errs.truncated = &r->err_truncated;
+	buf_free(&wasm);
+	cached = (unsigned char)r->from_cache;
+	if (capsule_send(fd, CAPSULE_F_LOADED, &cached, 1) != 0 ||
+	    capsule_child_limit(RLIMIT_DATA, spec.memory +
+	    CAPSULE_RUN_OVERHEAD + spec.stdin_len) != 0) {
+		rc = WARD_ESYS;
+		goto out;
+	}
+	if ((rc = capsule_check_shape(mod, spec.module, err)) != 0)
+		goto out;
+	memset(&out, 0, sizeof(out));
+	memset(&errs, 0, sizeof(errs));
+	out.fd = errs.fd = fd;
+	out.type = CAPSULE_F_OUT;
+	errs.type = CAPSULE_F_ERR;
+	out.max = errs.max = spec.output_max;
 	if ((rc = capsule_wasi(&spec, &out, &errs, &wasi, err)) != 0)
 		goto out;
 	linker = wasmtime_linker_new(engine);
@@ -661,7 +770,7 @@ capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
 		goto out;
 	}
 	wasmtime_context_set_epoch_deadline(ctx, 1);
-	if ((rc = capsule_timer_start(&timer, engine, spec.timeout_ms)) != 0) {
+	if ((rc = capsule_timer_start(&timer, engine, at)) != 0) {
 		buf_puts(err, "cannot start the deadline thread");
 		goto out;
 	}
@@ -702,6 +811,8 @@ capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
 	if (have_inst)
 		r->peak_memory = capsule_memory_size(ctx, &inst);
 	capsule_classify(r, &spec, spec.memory, e, trap, timed_out);
+	r->out_truncated = out.truncated;
+	r->err_truncated = errs.truncated;
 	rc = 0;
 out:
 	if (timer_on)
@@ -721,5 +832,631 @@ out:
 	if (engine != NULL)
 		wasm_engine_delete(engine);
 	buf_free(&wasm);
+	return rc;
+}
+
+/* ---- the child ---------------------------------------------------------- */
+
+/* Sets the soft limit; the hard one stays where the child's start put it. */
+static int
+capsule_child_limit(int resource, uint64_t soft)
+{
+	struct rlimit rl;
+
+#ifdef CAPSULE_NO_DATA_LIMIT
+	if (resource == RLIMIT_DATA)
+		return 0;
+#endif
+	if (getrlimit(resource, &rl) == -1)
+		return WARD_ESYS;
+	rl.rlim_cur = soft < rl.rlim_max ? soft : rl.rlim_max;
+	return setrlimit(resource, &rl) == -1 ? WARD_ESYS : 0;
+}
+
+static int
+capsule_child_limits(const struct capsule_spec *spec)
+{
+	struct rlimit rl;
+
+	/* No core file of a guest's memory or of the spec's stdin. */
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		return WARD_ESYS;
+	/* A backstop: the caller's SIGKILL at the deadline comes first. */
+	rl.rlim_cur = spec->timeout_ms / 1000 + 2;
+	rl.rlim_max = rl.rlim_cur + 1;
+	if (setrlimit(RLIMIT_CPU, &rl) == -1)
+		return WARD_ESYS;
+#ifndef CAPSULE_NO_DATA_LIMIT
+	rl.rlim_cur = CAPSULE_COMPILE_MEMORY;
+	rl.rlim_max = spec->memory + CAPSULE_RUN_OVERHEAD + spec->stdin_len;
+	if (rl.rlim_max < CAPSULE_COMPILE_MEMORY)
+		rl.rlim_max = CAPSULE_COMPILE_MEMORY;
+	if (setrlimit(RLIMIT_DATA, &rl) == -1)
+		return WARD_ESYS;
+#endif
+	return 0;
+}
+
+/* ---- the spec on the wire ----------------------------------------------- */
+
+/* Strings go with their NUL; NULL is the length UINT64_MAX. */
+static int
+capsule_put(struct buf *b, const void *p, size_t n, int str)
+{
+	uint64_t len = p == NULL ? UINT64_MAX : (uint64_t)n + (str != 0);
+
+	if (buf_add(b, &len, sizeof(len)) != 0)
+		return WARD_ETOOBIG;
+	if (p != NULL && (buf_add(b, p, n) != 0 ||
+	    (str && buf_add(b, "", 1) != 0)))
+		return WARD_ETOOBIG;
+	return 0;
+}
+
+static int
+capsule_put_u64(struct buf *b, uint64_t v)
+{
+	return buf_add(b, &v, sizeof(v)) != 0 ? WARD_ETOOBIG : 0;
+}
+
+static int
+capsule_put_str(struct buf *b, const char *s)
+{
+	return capsule_put(b, s, s != NULL ? strlen(s) : 0, 1);
+}
+
+static int
+capsule_encode(const struct capsule_spec *spec, const struct timespec *at,
+    struct buf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	rc |= capsule_put_u64(b, (uint64_t)getpid());
+	rc |= capsule_put_u64(b, (uint64_t)at->tv_sec);
+	rc |= capsule_put_u64(b, (uint64_t)at->tv_nsec);
+	rc |= capsule_put_u64(b, spec->fuel);
+	rc |= capsule_put_u64(b, spec->memory);
+	rc |= capsule_put_u64(b, spec->timeout_ms);
+	rc |= capsule_put_u64(b, spec->output_max);
+	rc |= capsule_put_str(b, spec->module);
+	rc |= capsule_put_str(b, spec->cache_dir);
+	rc |= capsule_put(b, spec->stdin_data, spec->stdin_len, 0);
+	rc |= capsule_put_u64(b, spec->argc);
+	for (i = 0; i < spec->argc; i++)
+		rc |= capsule_put_str(b, spec->argv[i]);
+	rc |= capsule_put_u64(b, spec->nenv);
+	for (i = 0; i < spec->nenv; i++)
+		rc |= capsule_put_str(b, spec->env[i]);
+	rc |= capsule_put_u64(b, spec->ndirs);
+	for (i = 0; i < spec->ndirs; i++) {
+		rc |= capsule_put_str(b, spec->dirs[i].host);
+		rc |= capsule_put_str(b, spec->dirs[i].guest);
+		rc |= capsule_put_u64(b, spec->dirs[i].writable != 0);
+	}
+	return rc != 0 ? WARD_ETOOBIG : 0;
+}
+
+/* A cursor over the spec; any short or malformed field sets bad. */
+struct capsule_rd {
+	const char	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static uint64_t
+capsule_get_u64(struct capsule_rd *rd)
+{
+	uint64_t v = 0;
+
+	if (rd->left < sizeof(v)) {
+		rd->bad = 1;
+		return 0;
+	}
+	memcpy(&v, rd->p, sizeof(v));
+	rd->p += sizeof(v);
+	rd->left -= sizeof(v);
+	return v;
+}
+
+/* Returns the bytes (NULL for NULL or on error); a string must end at its
+ * one NUL. */
+static const char *
+capsule_get(struct capsule_rd *rd, size_t *n, int str)
+{
+	uint64_t len = capsule_get_u64(rd);
+	const char *p = rd->p;
+
+	*n = 0;
+	if (rd->bad || len == UINT64_MAX)
+		return NULL;
+	if (len > rd->left || (str && (len == 0 || memchr(p, '\0', len) !=
+	    p + len - 1))) {
+		rd->bad = 1;
+		return NULL;
+	}
+	rd->p += len;
+	rd->left -= len;
+	*n = (size_t)len;
+	return p;
+}
+
+static const char *
+capsule_get_str(struct capsule_rd *rd)
+{
+	size_t n;
+
+	return capsule_get(rd, &n, 1);
+}
+
+/* A count of entries, each at least 8 bytes long. */
+static size_t
+capsule_get_count(struct capsule_rd *rd)
+{
+	uint64_t n = capsule_get_u64(rd);
+
+	if (n > rd->left / 8) {
+		rd->bad = 1;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Parses the spec in b; the arrays it allocates are freed by the caller. */
+static int
+capsule_decode(const struct buf *b, struct capsule_spec *spec,
+    struct timespec *at, pid_t *ppid)
+{
+	struct capsule_rd rd = { b->data, b->len, 0 };
+	const char **argv = NULL, **env = NULL;
+	struct capsule_dir *dirs = NULL;
+	size_t i;
+
+	memset(spec, 0, sizeof(*spec));
+	*ppid = (pid_t)capsule_get_u64(&rd);
+	at->tv_sec = (time_t)capsule_get_u64(&rd);
+	at->tv_nsec = (long)capsule_get_u64(&rd);
+	spec->fuel = capsule_get_u64(&rd);
+	spec->memory = capsule_get_u64(&rd);
+	spec->timeout_ms = (unsigned)capsule_get_u64(&rd);
+	spec->output_max = (size_t)capsule_get_u64(&rd);
+	spec->module = capsule_get_str(&rd);
+	spec->cache_dir = capsule_get_str(&rd);
+	spec->stdin_data = capsule_get(&rd, &spec->stdin_len, 0);
+	spec->argc = capsule_get_count(&rd);
+	if (rd.bad || spec->module == NULL ||
+	    (argv = calloc(spec->argc + 1, sizeof(*argv))) == NULL)
+		goto bad;
+	for (i = 0; i < spec->argc; i++)
+		if ((argv[i] = capsule_get_str(&rd)) == NULL)
+			goto bad;
+	spec->argv = argv;
+	spec->nenv = capsule_get_count(&rd);
+	if (rd.bad || (env = calloc(spec->nenv + 1, sizeof(*env))) == NULL)
+		goto bad;
+	for (i = 0; i < spec->nenv; i++)
+		if ((env[i] = capsule_get_str(&rd)) == NULL)
+			goto bad;
+	spec->env = env;
+	spec->ndirs = capsule_get_count(&rd);
+	if (rd.bad || (dirs = calloc(spec->ndirs + 1, sizeof(*dirs))) == NULL)
+		goto bad;
+	for (i = 0; i < spec->ndirs; i++) {
+		dirs[i].host = capsule_get_str(&rd);
+		dirs[i].guest = capsule_get_str(&rd);
+		dirs[i].writable = capsule_get_u64(&rd) != 0;
+		if (dirs[i].host == NULL)
+			goto bad;
+	}
+	spec->dirs = dirs;
+	if (rd.bad || rd.left != 0 || at->tv_nsec < 0 ||
+	    at->tv_nsec >= 1000000000L)
+		goto bad;
+	return 0;
+bad:
+	free(argv);
+	free(env);
+	free(dirs);
+	memset(spec, 0, sizeof(*spec));
+	return WARD_EPROTO;
+}
+
+int
+capsule_child_main(void)
+{
+	struct capsule_spec spec;
+	struct capsule_result r;
+	struct capsule_wire w;
+	struct timespec at;
+	struct buf in, err, msg;
+	char chunk[65536];
+	pid_t ppid;
+	ssize_t n;
+	int32_t code;
+	int rc, ret = CAPSULE_EXIT_SYSERR;
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&r, 0, sizeof(r));
+	buf_init(&in, CAPSULE_SPEC_MAX);
+	buf_init(&err, 0);
+	buf_init(&msg, 4096);
+	/* The caller may be gone before this; then the ppid check says so. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto out;
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(&in, chunk, (size_t)n) != 0)
+			goto out;
+	}
+	if (capsule_decode(&in, &spec, &at, &ppid) != 0 ||
+	    getppid() != ppid || capsule_child_limits(&spec) != 0)
+		goto out;
+	rc = capsule_exec(&spec, &at, STDOUT_FILENO, &r, &err);
+	if (rc != 0) {
+		code = rc;
+		if (buf_add(&msg, &code, sizeof(code)) != 0 ||
+		    buf_add(&msg, err.data ? err.data : "",
+		    err.data ? (err.len < 4000 ? err.len : 4000) : 0) != 0 ||
+		    capsule_send(STDOUT_FILENO, CAPSULE_F_FAIL, msg.data,
+		    msg.len) != 0)
+			goto out;
+	} else {
+		memset(&w, 0, sizeof(w));
+		w.stop = (int32_t)r.stop;
+		w.exit_code = r.exit_code;
+		w.out_truncated = r.out_truncated;
+		w.err_truncated = r.err_truncated;
+		w.from_cache = r.from_cache;
+		w.fuel_consumed = r.fuel_consumed;
+		w.peak_memory = r.peak_memory;
+		w.duration_us = r.duration_us;
+		memcpy(w.message, r.message, sizeof(w.message));
+		if (capsule_send(STDOUT_FILENO, CAPSULE_F_RESULT, &w,
+		    sizeof(w)) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free((void *)spec.argv);
+	free((void *)spec.env);
+	free((void *)spec.dirs);
+	capsule_result_clear(&r);
+	buf_free(&in);
+	buf_free(&err);
+	buf_free(&msg);
+	return ret;
+}
+
+/* ---- the caller ----------------------------------------------------------- */
+
+static int64_t
+capsule_ms_until(const struct timespec *at)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(at->tv_sec - now.tv_sec) * 1000 +
+	    (at->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/*
+ * Reads exactly n bytes from the child, killing it once kill_at passes
+ * (after that it waits for the EOF its death brings). Returns 0, or 1 at
+ * EOF (the bytes are incomplete), or WARD_EIO.
+ */
+static int
+capsule_recv(int fd, pid_t pid, const struct timespec *kill_at,
+    struct capsule_heard *h, void *p, size_t n)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char *c = p;
+	int64_t ms;
+	ssize_t k;
+	int pr;
+
+	while (n > 0) {
+		ms = -1;
+		if (!h->killed && (ms = capsule_ms_until(kill_at)) <= 0) {
+			kill(pid, SIGKILL);
+			h->killed = 1;
+			ms = -1;
+		}
+		if ((pr = poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX :
+		    (int)ms)) == -1 && errno != EINTR)
+			return WARD_EIO;
+		if (pr <= 0)
+			continue;
+		if ((k = read(fd, c, n)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return WARD_EIO;
+		}
+		if (k == 0)
+			return 1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Keeps what fits in b; more than fits is the child's sign of a cut. */
+static void
+capsule_keep(struct buf *b, int *truncated, const char *p, size_t n)
+{
+	size_t room = b->max - b->len;
+
+	if (n > room) {
+		*truncated = 1;
+		n = room;
+	}
+	if (n > 0 && buf_add(b, p, n) != 0)
+		*truncated = 1;
+}
+
+/* Reads the child's frames until its pipe closes. */
+static int
+capsule_listen(int fd, pid_t pid, const struct timespec *kill_at,
+    struct capsule_result *r, struct capsule_heard *h, struct buf *err)
+{
+	unsigned char hdr[8];
+	uint32_t len;
+	char *p;
+	int rc;
+
+	if ((p = malloc(CAPSULE_FRAME_MAX)) == NULL)
+		return WARD_ENOMEM;
+	for (;;) {
+		if ((rc = capsule_recv(fd, pid, kill_at, h, hdr,
+		    sizeof(hdr))) != 0)
+			break;
+		memcpy(&len, hdr + 4, sizeof(len));
+		if (len > CAPSULE_FRAME_MAX) {
+			rc = WARD_EPROTO;
+			break;
+		}
+		if ((rc = capsule_recv(fd, pid, kill_at, h, p, len)) != 0)
+			break;
+		switch (hdr[0]) {
+		case CAPSULE_F_OUT:
+			capsule_keep(&r->out, &r->out_truncated, p, len);
+			break;
+		case CAPSULE_F_ERR:
+			capsule_keep(&r->err, &r->err_truncated, p, len);
+			break;
+		case CAPSULE_F_LOADED:
+			h->loaded = 1;
+			r->from_cache = len == 1 && p[0] == 1;
+			break;
+		case CAPSULE_F_RESULT:
+			if (len != sizeof(h->w)) {
+				rc = WARD_EPROTO;
+				goto out;
+			}
+			memcpy(&h->w, p, len);
+			h->result = 1;
+			break;
+		case CAPSULE_F_FAIL:
+			/* One only: err has no cap of its own. */
+			if (len < sizeof(int32_t) || h->failed) {
+				rc = WARD_EPROTO;
+				goto out;
+			}
+			memcpy(&h->fail_rc, p, sizeof(int32_t));
+			buf_add(err, p + sizeof(int32_t), len - sizeof(int32_t));
+			h->failed = 1;
+			break;
+		default:
+			rc = WARD_EPROTO;
+			goto out;
+		}
+	}
+out:
+	free(p);
+	if (rc == WARD_EPROTO)
+		buf_puts(err, "the capsule process sent a malformed frame");
+	return rc < 0 ? rc : 0;
+}
+
+/* Starts /proc/self/exe in its hidden capsule mode on the spec in mfd. */
+static int
+capsule_spawn(int mfd, int wfd, pid_t *pid)
+{
+	static char *const envp[] = { NULL };
+	char *argv[] = { "ward", "capsule", CAPSULE_CHILD_ARG, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int rc = WARD_ESYS;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return WARD_ESYS;
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return WARD_ESYS;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	/* Descriptors the caller forgot to mark close-on-exec stay behind. */
+	if (posix_spawn_file_actions_adddup2(&fa, mfd, STDIN_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, wfd, STDOUT_FILENO) != 0 ||
+	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
+	    posix_spawnattr_setsigmask(&attr, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF) != 0)
+		goto out;
+	if (posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, envp) == 0)
+		rc = 0;
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/* The spec in a sealed-off memfd: no pipe to fill, no SIGPIPE. */
+static int
+capsule_spec_fd(const struct capsule_spec *spec, const struct timespec *at,
+    int *mfd, struct buf *err)
+{
+	struct buf b;
+	int rc;
+
+	*mfd = -1;
+	buf_init(&b, CAPSULE_SPEC_MAX);
+	if ((rc = capsule_encode(spec, at, &b)) != 0) {
+		buf_printf(err, "the arguments, environment and stdin of the "
+		    "capsule are over %u MiB", CAPSULE_SPEC_MAX >> 20);
+		goto out;
+	}
+	if ((*mfd = memfd_create("ward-capsule-spec", MFD_CLOEXEC)) == -1 ||
+	    capsule_write_all(*mfd, b.data, b.len) != 0 ||
+	    lseek(*mfd, 0, SEEK_SET) == -1) {
+		buf_printf(err, "cannot pass the capsule its spec: %s",
+		    strerror(errno));
+		rc = WARD_ESYS;
+	}
+out:
+	buf_free(&b);
+	if (rc != 0 && *mfd != -1) {
+		close(*mfd);
+		*mfd = -1;
+	}
+	return rc;
+}
+
+/* Makes sense of the child's end when it sent no result. */
+static int
+capsule_verdict(const struct capsule_spec *spec, const struct capsule_heard *h,
+    int status, struct capsule_result *r, struct buf *err)
+{
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	r->exit_code = -1;
+	if (h->killed || sig == SIGXCPU) {
+		r->stop = CAPSULE_TIMEOUT;
+		capsule_timeout_message(r, spec->timeout_ms);
+		return 0;
+	}
+	if (!h->loaded && sig != 0) {
+		buf_printf(err, "%s could not be compiled: the capsule process "
+		    "was killed by signal %d (compiling may use at most %llu "
+		    "MiB)", spec->module, sig,
+		    (unsigned long long)(CAPSULE_COMPILE_MEMORY >> 20));
+		return WARD_ETOOBIG;
+	}
+	if (!h->loaded) {
+		buf_printf(err, "the capsule process failed (status %d)",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return WARD_ESYS;
+	}
+	r->stop = CAPSULE_TRAP;
+	snprintf(r->message, sizeof(r->message), "failed: the capsule "
+	    "process died (%s %d)", sig ? "signal" : "status",
+	    sig ? sig : WEXITSTATUS(status));
+	return 0;
+}
+
+int
+capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
+    struct buf *err)
+{
+	struct capsule_spec spec = *spec0;
+	struct capsule_heard h;
+	struct timespec t0, at, kill_at;
+	pid_t pid = -1;
+	int rc, status = 0, mfd = -1, p[2] = { -1, -1 };
+
+	memset(r, 0, sizeof(*r));
+	memset(&h, 0, sizeof(h));
+	if (spec.fuel == 0)
+		spec.fuel = CAPSULE_FUEL_DEFAULT;
+	if (spec.memory == 0)
+		spec.memory = CAPSULE_MEMORY_DEFAULT;
+	if (spec.timeout_ms == 0)
+		spec.timeout_ms = CAPSULE_TIMEOUT_DEFAULT;
+	if (spec.output_max == 0)
+		spec.output_max = CAPSULE_OUTPUT_DEFAULT;
+	buf_init(&r->out, spec.output_max);
+	buf_init(&r->err, spec.output_max);
+	if (spec.module == NULL || spec.memory > CAPSULE_MEMORY_MAX ||
+	    spec.timeout_ms > CAPSULE_TIMEOUT_MAX ||
+	    (spec.argc > 0 && spec.argv == NULL) ||
+	    (spec.nenv > 0 && spec.env == NULL) ||
+	    (spec.ndirs > 0 && spec.dirs == NULL) ||
+	    (spec.stdin_len > 0 && spec.stdin_data == NULL)) {
+		buf_puts(err, "invalid capsule limits or arguments");
+		return WARD_EINVAL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	at = t0;
+	at.tv_sec += spec.timeout_ms / 1000;
+	at.tv_nsec += (long)(spec.timeout_ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	kill_at = at;
+	kill_at.tv_nsec += CAPSULE_GRACE_MS * 1000000L;
+	if (kill_at.tv_nsec >= 1000000000L) {
+		kill_at.tv_sec++;
+		kill_at.tv_nsec -= 1000000000L;
+	}
+	if ((rc = capsule_spec_fd(&spec, &at, &mfd, err)) != 0)
+		goto out;
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    (rc = capsule_spawn(mfd, p[1], &pid)) != 0) {
+		buf_printf(err, "cannot start the capsule process: %s",
+		    strerror(errno));
+		rc = WARD_ESYS;
+		goto out;
+	}
+	/* Only the child holds the write end now: its death is our EOF. */
+	close(p[1]);
+	p[1] = -1;
+	rc = capsule_listen(p[0], pid, &kill_at, r, &h, err);
+	if (rc != 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			rc = WARD_ESYS;
+			goto out;
+		}
+	if (rc != 0)
+		goto out;
+	if (h.failed) {
+		rc = h.fail_rc < 0 && h.fail_rc >= WARD_EEXIST ? h.fail_rc :
+		    WARD_ESYS;
+		goto out;
+	}
+	if (!h.result) {
+		r->duration_us = (uint64_t)(capsule_ms_until(&t0) * -1000);
+		rc = capsule_verdict(&spec, &h, status, r, err);
+		goto out;
+	}
+	if (h.w.stop < CAPSULE_EXITED || h.w.stop > CAPSULE_TRAP ||
+	    h.w.exit_code < -1 || h.w.exit_code > 255) {
+		buf_puts(err, "the capsule process sent a malformed result");
+		rc = WARD_ESYS;
+		goto out;
+	}
+	r->stop = (enum capsule_stop)h.w.stop;
+	r->exit_code = h.w.exit_code;
+	r->out_truncated |= h.w.out_truncated != 0;
+	r->err_truncated |= h.w.err_truncated != 0;
+	r->fuel_consumed = h.w.fuel_consumed;
+	r->peak_memory = h.w.peak_memory;
+	r->duration_us = h.w.duration_us;
+	memcpy(r->message, h.w.message, sizeof(r->message));
+	r->message[sizeof(r->message) - 1] = '\0';
+	rc = 0;
+out:
+	if (mfd != -1)
+		close(mfd);
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
 	return rc;
 }

@@ -22,6 +22,13 @@
 #define CAPSULE_TIMEOUT_MAX	86400000	/* ms */
 #define CAPSULE_OUTPUT_DEFAULT	(1u << 20)	/* per stream */
 #define CAPSULE_MODULE_MAX	(64u << 20)	/* bytes of .wasm */
+#define CAPSULE_COMPILE_MEMORY	(1ULL << 30)	/* the child's writable
+						 * memory while it compiles */
+
+/* capsule_run re-executes the current program as
+ * `argv[0] capsule CAPSULE_CHILD_ARG`; that program's main must then call
+ * capsule_child_main (ward's does, through `ward capsule`). */
+#define CAPSULE_CHILD_ARG	"--capsule-child"
 
 /* One preopened directory. */
 struct capsule_dir {
@@ -77,7 +84,8 @@ struct capsule_result {
 const char	*capsule_stop_name(enum capsule_stop stop);
 
 /*
- * Runs spec->module. Returns 0 when the program ran, whatever its outcome
+ * Runs spec->module in a child process (see CAPSULE_CHILD_ARG), which is
+ * SIGKILLed at the deadline wherever it is, compiling included. Returns 0 when the program ran, whatever its outcome
  * (*r says how it stopped; clear it with capsule_result_clear), or, with a
  * message in err: WARD_ENOENT (no module file), WARD_ETOOBIG (module over
  * CAPSULE_MODULE_MAX), WARD_EINVAL (not a WASI command module, an import
@@ -86,6 +94,14 @@ const char	*capsule_stop_name(enum capsule_stop stop);
  */
 int	capsule_run(const struct capsule_spec *spec, struct capsule_result *r,
 	    struct buf *err);
+
+/*
+ * The child side of capsule_run: reads the spec from stdin, runs it and
+ * reports to stdout in capsule_run's frames. Returns the process's exit
+ * status (0 when it reported, 111 when it could not). Only for a process
+ * that capsule_run started.
+ */
+int	capsule_child_main(void);
 
 /* Frees what *r holds and leaves it empty. NULL ok. */
 void	capsule_result_clear(struct capsule_result *r);

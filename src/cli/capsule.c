@@ -424,6 +424,9 @@ cmd_capsule(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return capsule_run_cmd(argc - 1, argv + 1);
+	/* capsule_run's child: not a user command. */
+	if (argc == 2 && strcmp(argv[1], CAPSULE_CHILD_ARG) == 0)
+		return capsule_child_main();
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		capsule_usage(stdout);

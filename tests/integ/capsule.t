@@ -4,6 +4,7 @@
 # by its fuel, memory, time and stack limits with a clear error. The guest
 # (tests/capsule/guest.c) is compiled here with clang-19 and wasi-libc.
 . "$(dirname "$0")/lib.sh"
+: "${WASM_TOOLS:?run through make test}"
 SRC=$(cd "$(dirname "$0")/../capsule" && pwd)
 cd "$T" || exit 2
 
@@ -110,6 +111,50 @@ is "${#OUT}" 1048576 "stdout is kept to 1 MiB"
 like "$ERR" 'output truncated: stdout kept to 1048576 bytes' \
     "and the truncation is reported"
 like "$ERR" 'done' "stderr is kept separately"
+
+# --- the deadline outside wasm code ----------------------------------------
+# Each run is a child process that is killed at the deadline, so a guest
+# blocked in a host call or a module still compiling is stopped too. The
+# bounds are coarse on purpose: shared machines are noisy.
+cat > sleep.c <<'EOF2'
+#include <unistd.h>
+int main(void) { sleep(30); return 0; }
+EOF2
+clang-19 --target=wasm32-wasi -O2 -o sleep.wasm sleep.c
+s0=$(date +%s)
+cap --timeout 1 sleep.wasm
+s1=$(date +%s)
+is "$RC" 124 "a guest sleeping 30 s is stopped by --timeout 1 with 124"
+[ $((s1 - s0)) -lt 20 ]; ok $? "well before its sleep ends ($((s1 - s0)) s)"
+mkfifo in/fifo
+s0=$(date +%s)
+cap --timeout 1 --dir in "$G" -- cat in/fifo
+s1=$(date +%s)
+is "$RC" 124 "a guest blocked on a FIFO in a granted dir is stopped by --timeout"
+[ $((s1 - s0)) -lt 20 ]; ok $? "well before anyone writes ($((s1 - s0)) s)"
+rm -f in/fifo
+# A module that takes seconds to compile: 3000 functions of 600 adds.
+python3 - > huge.wat <<'EOF2'
+body = "local.get 0 i32.const 7 i32.add local.set 0\n" * 600
+print("(module")
+for i in range(3000):
+    print("(func $f%d (param i32) (result i32) %s local.get 0)" % (i, body))
+print('(func (export "_start")))')
+EOF2
+"$WASM_TOOLS" parse huge.wat -o huge.wasm
+"$WARD" capsule run --timeout 0.5 --memory 1M huge.wasm </dev/null \
+    >/dev/null 2>"$T/err" & pid=$!
+hwm=0
+while kill -0 "$pid" 2>/dev/null; do
+	h=$(awk '/^VmHWM/ { print $2 }' /proc/$pid/status 2>/dev/null)
+	[ -n "$h" ] && hwm=$h
+	sleep 0.05
+done
+wait "$pid"; RC=$?
+is "$RC" 124 "a module still compiling at --timeout 0.5 is stopped with 124 ($(wc -c < huge.wasm) bytes)"
+like "$(cat "$T/err")" 'timeout after 500ms' "as a timeout"
+[ "$hwm" -gt 0 ] && [ "$hwm" -lt 65536 ]
+ok $? "the caller's memory stays small while the child compiles (${hwm} KiB)"
 
 # --- bad modules ----------------------------------------------------------
 head -c 4096 /dev/urandom > random.wasm

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +71,44 @@ module(const char *name, const char *wat, int raw)
 	return path;
 }
 
+/* A module of 1500 functions of 600 adds each: seconds of compiling. Its
+ * text is built in a child, so that this process's peak memory stays what
+ * it was. */
+static const char *
+huge(void)
+{
+	static char path[4200];
+	struct buf w;
+	pid_t pid;
+	int i, j, st;
+
+	snprintf(path, sizeof(path), "%s/huge.wasm", dir);
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid != 0) {
+		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			exit(2);
+		return path;
+	}
+
+	buf_init(&w, 0);
+	buf_puts(&w, "(module ");
+	for (i = 0; i < 1500; i++) {
+		buf_puts(&w, "(func (param i32) (result i32)");
+		for (j = 0; j < 600; j++)
+			buf_puts(&w, " local.get 0 i32.const 7 i32.add "
+			    "local.set 0");
+		buf_puts(&w, " local.get 0)\n");
+	}
+	buf_puts(&w, "(func (export \"_start\")))");
+	if (w.data == NULL)
+		die("huge");
+	(void)module("huge.wasm", w.data, 0);
+	buf_free(&w);
+	_exit(0);
+}
+
 static int
 run(struct capsule_spec *s, struct capsule_result *r, struct buf *err)
 {
@@ -79,16 +118,20 @@ run(struct capsule_spec *s, struct capsule_result *r, struct buf *err)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct capsule_spec s;
 	struct capsule_result r;
 	struct buf err;
 	const char *env[] = { "NOEQUALS" };
 	struct capsule_dir bad = { "/nonexistent/ward", NULL, 0 };
+	struct rusage ru0, ru1;
 	char cache[4200];
 	int rc;
 
+	/* capsule_run runs its child as this program. */
+	if (argc == 3 && strcmp(argv[2], CAPSULE_CHILD_ARG) == 0)
+		return capsule_child_main();
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
 	memset(&r, 0, sizeof(r));
@@ -195,6 +238,45 @@ main(void)
 	    r.message);
 	ok(strchr(r.message, '\n') == NULL, "of one line");
 	is_str(capsule_stop_name(r.stop), "trap", "named trap");
+
+	/* Blocked in a host call: WASI poll_oneoff sleeping 30 s on the
+	 * monotonic clock, after writing to stdout. */
+	s.module = module("sleep.wasm", "(module " WRITE
+	    WASI("poll_oneoff", "(param i32 i32 i32 i32) (result i32)")
+	    "(memory (export \"memory\") 1)"
+	    "(data (i32.const 200) \"before\")"
+	    "(func (export \"_start\")"
+	    "  (i32.store (i32.const 192) (i32.const 200))"
+	    "  (i32.store (i32.const 196) (i32.const 6))"
+	    "  (drop (call $fd_write (i32.const 1) (i32.const 192)"
+	    "    (i32.const 1) (i32.const 188)))"
+	    "  (i32.store (i32.const 16) (i32.const 1))"
+	    "  (i64.store (i32.const 24) (i64.const 30000000000))"
+	    "  (drop (call $poll_oneoff (i32.const 0) (i32.const 64)"
+	    "    (i32.const 1) (i32.const 128)))))", 0);
+	s.timeout_ms = 200;
+	rc = run(&s, &r, &err);
+	is_int(rc, 0, "a module sleeping in poll_oneoff runs");
+	is_int(r.stop, CAPSULE_TIMEOUT, "and is stopped at its deadline");
+	is_str(r.message, "timeout after 200ms", "as a timeout");
+	is_int(r.exit_code, -1, "with no exit code");
+	is_str(r.out.data, "before", "what it wrote before is kept");
+	ok(r.duration_us < 20000000, "well before its sleep ends (%llu ms)",
+	    (unsigned long long)(r.duration_us / 1000));
+
+	/* Compiling counts against the deadline, and its memory is the
+	 * child's: this one takes seconds to compile. */
+	s.module = huge();
+	s.timeout_ms = 300;
+	getrusage(RUSAGE_SELF, &ru0);
+	rc = run(&s, &r, &err);
+	getrusage(RUSAGE_SELF, &ru1);
+	is_int(rc, 0, "a module still compiling at its deadline runs");
+	is_int(r.stop, CAPSULE_TIMEOUT, "and is stopped as a timeout");
+	ok(!r.from_cache, "it was being compiled");
+	ok(ru1.ru_maxrss - ru0.ru_maxrss < 16 * 1024, "the caller's peak memory "
+	    "grew by %ld KiB", ru1.ru_maxrss - ru0.ru_maxrss);
+	s.timeout_ms = 0;
 
 	/* Bad modules and specs. */
 	s.module = module("imp.wasm", "(module (import \"env\" \"x\" (func))"
