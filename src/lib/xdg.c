@@ -94,7 +94,9 @@ xdg_dir(enum xdg_kind kind, char **out)
 	if (rc != 0)
 		return rc;
 made:
-	if ((rc = xdg_mkdirs(*out)) != 0)
+	/* Usually there already: a stat, not a mkdir per component (the
+	 * policy asks for these on every path decision). */
+	if (stat(*out, &st) == -1 && (rc = xdg_mkdirs(*out)) != 0)
 		goto fail;
 	if (stat(*out, &st) == -1) {
 		rc = WARD_ESYS;
