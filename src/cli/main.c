@@ -33,7 +33,8 @@ static const struct {
 	{ "audit",	cmd_audit,	"verify, show or export a session's "
 	    "audit log" },
 	{ "secret",	cmd_secret,	"the credential vault (secret set, list)" },
-	{ "replay",	cmd_replay,	"re-run a session against its audit log" },
+	{ "replay",	cmd_replay,	"show a session from its audit log and "
+	    "re-run it" },
 };
 
 static void

@@ -796,6 +796,21 @@ session_permit_one(struct session *s, const char *line,
 		    p.command);
 		return rc;
 	}
+	/* The question and its answer are recorded before the answer has
+	 * any effect (a write to ward.toml, a command that runs). */
+	if ((rc = session_audit(s, "prompt", json_pack("{s:o, s:o, s:s, "
+	    "s:s?, s:s, s:o?}", "command", session_jstr(p.command,
+	    strlen(p.command), SESSION_EVENT_TEXT_MAX), "line",
+	    session_jstr(line, strlen(line), SESSION_EVENT_TEXT_MAX),
+	    "reason", p.reason, "rule", part != NULL && part->rule != NULL ?
+	    part->rule->text : NULL, "answer", unattended ? "unattended" :
+	    answer_name(a), "pattern", pat != NULL ? session_jstr(pat,
+	    strlen(pat), 4096) : NULL))) != 0) {
+		buf_printf(out, "command_run: %s: the audit log cannot be "
+		    "written; it did not run", p.command);
+		free(pat);
+		return rc;
+	}
 	buf_init(&err, 0);
 	rc = 0;
 	if (unattended) {

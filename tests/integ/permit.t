@@ -102,4 +102,11 @@ like "$(tail -1 "$XDG_STATE_HOME/ward/daemon.log")" 'session .* (failed|finished
     "a client that hangs up mid-prompt ends its session"
 out=$(cd "$P" && "$WARD" run "again" 2>&1)
 like "$out" 'nobody can answer' "the daemon goes on serving; ward run still denies prompts"
+
+# Every prompt and its answer are in the sessions' audit logs.
+PR=$(grep -h '"kind":"prompt"' "$XDG_STATE_HOME"/ward/sessions/*/audit.log)
+like "$PR" '\{"data":\{"answer":"allow-always","command":"echo permit-ran","line":"echo permit-ran","pattern":"echo:\*","reason":"[^"]+","rule":null\},"kind":"prompt"' \
+    "the audit log records a prompt, the answer and the pattern it wrote"
+like "$PR" '"answer":"deny","command":"echo permit-ran"' "a Deny"
+like "$PR" '"answer":"unattended","command":"echo permit-ran"' "and an answer nobody gave"
 done_testing
