@@ -17,7 +17,7 @@
  *     deadline and the store's epoch deadline is 1, so running wasm traps
  *     at its next loop back-edge or function entry and the child reports
  *     its fuel and memory; the caller kills it CAPSULE_GRACE_MS later
- *     whatever it is doing. RLIMIT_CPU is a backstop.
+ *     whatever it is doing. No RLIMIT_CPU (see capsule_child_limits).
  *   - memory: the store limiter (memory bytes, instances, tables, table
  *     elements, memories); a memory.grow past it fails in the guest. The
  *     child's writable memory (RLIMIT_DATA) is capped at
@@ -590,15 +590,21 @@ capsule_memory_size(wasmtime_context_t *ctx, const wasmtime_instance_t *inst)
 	return size;
 }
 
+/* compiling: the deadline came before the module was compiled, so it was
+ * not cached either and every run with this timeout would end the same. */
 static void
-capsule_timeout_message(struct capsule_result *r, unsigned ms)
+capsule_timeout_message(struct capsule_result *r, unsigned ms, int compiling)
 {
+	const char *why = compiling ? " (the module was still compiling; "
+	    "a compiled module is cached, so give its first run a longer "
+	    "timeout)" : "";
+
 	if (ms % 1000 == 0)
-		snprintf(r->message, sizeof(r->message), "timeout after %us",
-		    ms / 1000);
+		snprintf(r->message, sizeof(r->message), "timeout after %us%s",
+		    ms / 1000, why);
 	else
-		snprintf(r->message, sizeof(r->message), "timeout after %ums",
-		    ms);
+		snprintf(r->message, sizeof(r->message), "timeout after %ums%s",
+		    ms, why);
 }
 
 /* Length of the first line of a wasmtime message (maybe not NUL-ended). */
@@ -657,7 +663,7 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 			    "exited with status %d", r->exit_code);
 		break;
 	case CAPSULE_TIMEOUT:
-		capsule_timeout_message(r, spec->timeout_ms);
+		capsule_timeout_message(r, spec->timeout_ms, 0);
 		break;
 	case CAPSULE_FUEL:
 		snprintf(r->message, sizeof(r->message), "out of fuel "
@@ -858,15 +864,18 @@ capsule_child_limits(const struct capsule_spec *spec)
 {
 	struct rlimit rl;
 
+	(void)spec;	/* unused when CAPSULE_NO_DATA_LIMIT */
 	/* No core file of a guest's memory or of the spec's stdin. */
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
 		return WARD_ESYS;
-	/* A backstop: the caller's SIGKILL at the deadline comes first. */
-	rl.rlim_cur = spec->timeout_ms / 1000 + 2;
-	rl.rlim_max = rl.rlim_cur + 1;
-	if (setrlimit(RLIMIT_CPU, &rl) == -1)
-		return WARD_ESYS;
+	/*
+	 * No RLIMIT_CPU: it counts the CPU time of all threads, and wasmtime
+	 * compiles on several, so any bound derived from the timeout could
+	 * stop a compile before the wall-clock deadline and pass it off as a
+	 * timeout. The caller's SIGKILL at the deadline, and PDEATHSIG if the
+	 * caller dies, already bound the child's life.
+	 */
 #ifndef CAPSULE_NO_DATA_LIMIT
 	rl.rlim_cur = CAPSULE_COMPILE_MEMORY;
 	rl.rlim_max = spec->memory + CAPSULE_RUN_OVERHEAD + spec->stdin_len;
@@ -1295,7 +1304,8 @@ out:
 	return rc;
 }
 
-/* The spec in a sealed-off memfd: no pipe to fill, no SIGPIPE. */
+/* The spec in a memfd (no pipe to fill, no SIGPIPE), sealed against any
+ * change once written: the child reads exactly what was encoded. */
 static int
 capsule_spec_fd(const struct capsule_spec *spec, const struct timespec *at,
     int *mfd, struct buf *err)
@@ -1310,8 +1320,11 @@ capsule_spec_fd(const struct capsule_spec *spec, const struct timespec *at,
 		    "capsule are over %u MiB", CAPSULE_SPEC_MAX >> 20);
 		goto out;
 	}
-	if ((*mfd = memfd_create("ward-capsule-spec", MFD_CLOEXEC)) == -1 ||
+	if ((*mfd = memfd_create("ward-capsule-spec", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 ||
 	    capsule_write_all(*mfd, b.data, b.len) != 0 ||
+	    fcntl(*mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1 ||
 	    lseek(*mfd, 0, SEEK_SET) == -1) {
 		buf_printf(err, "cannot pass the capsule its spec: %s",
 		    strerror(errno));
@@ -1334,9 +1347,9 @@ capsule_verdict(const struct capsule_spec *spec, const struct capsule_heard *h,
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 
 	r->exit_code = -1;
-	if (h->killed || sig == SIGXCPU) {
+	if (h->killed) {
 		r->stop = CAPSULE_TIMEOUT;
-		capsule_timeout_message(r, spec->timeout_ms);
+		capsule_timeout_message(r, spec->timeout_ms, !h->loaded);
 		return 0;
 	}
 	if (!h->loaded && sig != 0) {
@@ -1426,7 +1439,7 @@ capsule_run(const struct capsule_spec *spec0, struct capsule_result *r,
 	if (rc != 0)
 		goto out;
 	if (h.failed) {
-		rc = h.fail_rc < 0 && h.fail_rc >= WARD_EEXIST ? h.fail_rc :
+		rc = h.fail_rc < 0 && h.fail_rc >= WARD_E_LAST ? h.fail_rc :
 		    WARD_ESYS;
 		goto out;
 	}

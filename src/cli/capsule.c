@@ -136,9 +136,12 @@ capsule_parse_size(const char *s, uint64_t *out)
 }
 
 /*
- * Reads stdin whole, before the program starts: a guest blocked reading a
- * descriptor could not be stopped by its deadline. The read itself stops
- * at the same deadline.
+ * Reads stdin whole, before the program starts: the capsule takes stdin as
+ * bytes in its spec (the child's own stdin is the spec's memfd, and no
+ * descriptor of ours reaches the guest). A guest blocked in a host call is
+ * stopped at its deadline all the same; it is a writer that never closes
+ * the pipe that this read must not wait on forever, so it gives up a
+ * second after the timeout.
  */
 static int
 capsule_read_stdin(struct buf *b, unsigned timeout_ms)

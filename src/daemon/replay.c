@@ -218,7 +218,7 @@ replay_code(const char *name)
 {
 	int c;
 
-	for (c = WARD_EINVAL; c >= WARD_EEXIST; c--)
+	for (c = WARD_EINVAL; c >= WARD_E_LAST; c--)
 		if (strcmp(ward_strerror(c), name) == 0)
 			return c;
 	return WARD_EIO;

@@ -24,8 +24,12 @@ int	artcache_path(const char *dir, const char *kind, const char *tag,
  * Returns 1 when *bytes holds a trusted artifact, else 0 (recompile). */
 int	artcache_read(const char *dir, const char *path, struct buf *bytes);
 
-/* Stores len bytes at path atomically (a private temp file, fsync,
- * rename) with mode 0600. Best effort: a failure leaves no file. */
+/* Stores len bytes at path with mode 0600, complete or not at all: an
+ * unnamed O_TMPFILE file, fsync, linked into place (a named temp file and
+ * rename where the filesystem lacks O_TMPFILE). Also removes this user's
+ * named temp files in the directory that are over an hour old (left by
+ * killed writers). Nothing is written into a directory artcache_read would
+ * not trust. Best effort: a failure leaves no file. */
 void	artcache_write(const char *path, const void *data, size_t len);
 
 #endif

@@ -19,6 +19,10 @@ enum {
 	WARD_ESYS = -10,	/* a system call failed; errno was logged */
 	WARD_ETRAP = -11,	/* the guest trapped or ran out of budget */
 	WARD_EEXIST = -12,
+	/* The most negative code: a code read from elsewhere (a child
+	 * process, a log) is one of ours only in [WARD_E_LAST, -1]. A new
+	 * code goes above this line and moves it. */
+	WARD_E_LAST = WARD_EEXIST,
 };
 
 /* Returns a static, human-readable string for a WARD_E* code (never NULL). */

@@ -348,8 +348,37 @@ TOML
 EOF
 	is "$RC" 0 "code_run runs a project module with the granted directories"; [ "$RC" = 0 ] || { echo "$OUT" | tail -20; echo "$ERR" | tail -5; } | sed "s/^/# /"
 	is "$(cat "$P/data/out.txt" 2>/dev/null)" written "a writable grant is writable to the module"
+
+	# A module whose compiling outlasts code_run's 10 s (20000 locals
+	# all live around a loop: over a minute of register allocation) is
+	# killed while compiling; the session goes on, and is told why.
+	WT=${WASM_TOOLS:-$HOME/.cache/ward/tools/bin/wasm-tools}
+	if [ -x "$WT" ] && python3 - > "$T/slow.wat" <<'PY' && "$WT" parse "$T/slow.wat" -o "$P/wasm/slow.wasm"
+n = 20000
+o = ['(module (func (export "_start") (local i32) (local %s) (loop $l' % ' '.join(['i64'] * n)]
+for r in range(3):
+    for i in range(1, n + 1):
+        o.append('(local.set %d (i64.add (local.get %d) (local.get %d)))' % (i, i, (i * 7 + r) % n + 1))
+o.append('(br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))')
+print('\n'.join(o) + ')')
+PY
+	then
+		t0=$(date +%s)
+		run_script <<EOF
+{"tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/slow.wasm"}}]}
+{"expect": {"tool_result_contains": "the module was still compiling"}, "tool_calls": [{"name": "code_run", "arguments": {"module": "wasm/guest.wasm", "args": ["cat", "$P/data/in.txt"]}}]}
+{"text": "done", "expect": {"tool_result_contains": "DATA-OK"}}
+EOF
+		is "$RC" 0 "a module still compiling at code_run's deadline is stopped and says so, and the session's next code_run works ($(( $(date +%s) - t0 )) s)"; [ "$RC" = 0 ] || { echo "$OUT" | tail -20; echo "$ERR" | tail -5; } | sed "s/^/# /"
+		is "$(ls "$XDG_STATE_HOME/ward/cache" 2>/dev/null | grep -c '\.tmp$')" 0 "no temp file is left in the module cache"
+	else
+		ok 1 "no wasm-tools at $WT: the slow-compiling module not tested"
+		ok 1 "(no wasm-tools)"
+	fi
 else
 	ok 1 "clang-19 cannot build the capsule guest: $(head -1 "$T/cc.err")"
+	ok 1 "(code_run not tested)"
+	ok 1 "(code_run not tested)"
 	ok 1 "(code_run not tested)"
 fi
 

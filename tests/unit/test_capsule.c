@@ -7,6 +7,9 @@
  * tests/integ/capsule.t cover grants and escapes. The text is turned into
  * binary by wasm-tools ($WASM_TOOLS, as `make test-run` sets it).
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -107,6 +110,130 @@ huge(void)
 	(void)module("huge.wasm", w.data, 0);
 	buf_free(&w);
 	_exit(0);
+}
+
+/* The "Max cpu time" line of /proc/PID/limits (pid 0: this process). */
+static int
+cpu_limit(pid_t pid, char *line, size_t n)
+{
+	char path[64];
+	FILE *f;
+	int found = 0;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/limits");
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, (int)n, f) != NULL)
+		if (strncmp(line, "Max cpu time", 12) == 0) {
+			found = 1;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* A child of this process (capsule_run's), or 0. */
+static pid_t
+child_pid(void)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	pid_t pid = 0;
+	long ppid;
+	FILE *f;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		die("/proc");
+	while (pid == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold anything. */
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %ld", &ppid) == 1 &&
+		    ppid == (long)getpid())
+			pid = (pid_t)atol(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return pid;
+}
+
+struct bg {
+	struct capsule_spec	*s;
+	struct capsule_result	*r;
+	struct buf		*err;
+	int			 rc;
+	int			 done;
+};
+
+static void *
+bg_main(void *arg)
+{
+	struct bg *b = arg;
+
+	b->rc = capsule_run(b->s, b->r, b->err);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * Runs s in a thread and watches its child through /proc meanwhile: its CPU
+ * limit must stay this process's (wasmtime compiles on several threads, so
+ * an RLIMIT_CPU from the timeout could stop a compile early), and its spec
+ * memfd must be sealed.
+ */
+static void
+watch_child(struct capsule_spec *s, struct capsule_result *r,
+    struct buf *err)
+{
+	char mine[256], theirs[256], fd0[64];
+	struct bg b = { s, r, err, 0, 0 };
+	pthread_t th;
+	pid_t pid = 0;
+	int fd, seals = -1, samples = 0, differ = 0;
+
+	if (!cpu_limit(0, mine, sizeof(mine)))
+		die("/proc/self/limits");
+	capsule_result_clear(r);
+	buf_reset(err);
+	if (pthread_create(&th, NULL, bg_main, &b) != 0)
+		die("pthread_create");
+	while (!__atomic_load_n(&b.done, __ATOMIC_SEQ_CST)) {
+		if (pid == 0)
+			pid = child_pid();
+		if (pid != 0 && seals == -1) {
+			snprintf(fd0, sizeof(fd0), "/proc/%ld/fd/0", (long)pid);
+			if ((fd = open(fd0, O_RDONLY | O_CLOEXEC)) != -1) {
+				seals = fcntl(fd, F_GET_SEALS);
+				close(fd);
+			}
+		}
+		if (pid != 0 && cpu_limit(pid, theirs, sizeof(theirs))) {
+			samples++;
+			if (strcmp(mine, theirs) != 0) {
+				if (!differ)
+					printf("# child: %s", theirs);
+				differ = 1;
+			}
+		}
+		usleep(20000);
+	}
+	pthread_join(th, NULL);
+	is_int(b.rc, 0, "the watched run ran");
+	ok(samples >= 10, "the child was watched (%d samples)", samples);
+	ok(!differ, "the child has no CPU-time limit of its own");
+	ok(seals != -1 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL)) == (F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL), "the spec memfd is sealed (%#x)",
+	    seals);
 }
 
 static int
@@ -263,6 +390,9 @@ main(int argc, char **argv)
 	is_str(r.out.data, "before", "what it wrote before is kept");
 	ok(r.duration_us < 20000000, "well before its sleep ends (%llu ms)",
 	    (unsigned long long)(r.duration_us / 1000));
+	s.timeout_ms = 1500;
+	watch_child(&s, &r, &err);
+	is_int(r.stop, CAPSULE_TIMEOUT, "the watched run was stopped in time");
 
 	/* Compiling counts against the deadline, and its memory is the
 	 * child's: this one takes seconds to compile. */
@@ -274,6 +404,9 @@ main(int argc, char **argv)
 	is_int(rc, 0, "a module still compiling at its deadline runs");
 	is_int(r.stop, CAPSULE_TIMEOUT, "and is stopped as a timeout");
 	ok(!r.from_cache, "it was being compiled");
+	ok(strstr(r.message, "timeout after 300ms (the module was still "
+	    "compiling;") == r.message, "the message says it was compiling: "
+	    "%s", r.message);
 	ok(ru1.ru_maxrss - ru0.ru_maxrss < 16 * 1024, "the caller's peak memory "
 	    "grew by %ld KiB", ru1.ru_maxrss - ru0.ru_maxrss);
 	s.timeout_ms = 0;

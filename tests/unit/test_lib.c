@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lib/artcache.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/utf8.h"
@@ -689,10 +692,10 @@ test_xdg_mkdirs(void)
 static void
 test_err(void)
 {
-	const char *s[13];
+	const char *s[1 - WARD_E_LAST];
 	int i, j, bad = 0;
 
-	for (i = 0; i < 13; i++) {
+	for (i = 0; i < 1 - WARD_E_LAST; i++) {
 		s[i] = ward_strerror(-i);
 		if (s[i] == NULL || s[i][0] == '\0' ||
 		    strcmp(s[i], "unknown error") == 0) {
@@ -700,18 +703,124 @@ test_err(void)
 			bad++;
 		}
 	}
-	is_int(bad, 0, "every code 0..WARD_EEXIST has its own name");
-	for (i = 0, bad = 0; i < 13; i++)
-		for (j = i + 1; j < 13; j++)
+	is_int(bad, 0, "every code 0..WARD_E_LAST has its own name");
+	for (i = 0, bad = 0; i < 1 - WARD_E_LAST; i++)
+		for (j = i + 1; j < 1 - WARD_E_LAST; j++)
 			if (s[i] != NULL && s[j] != NULL &&
 			    strcmp(s[i], s[j]) == 0)
 				bad++;
 	is_int(bad, 0, "the names are distinct");
-	is_int(WARD_EEXIST, -12, "WARD_EEXIST is the last code");
+	is_int(WARD_E_LAST, WARD_EEXIST, "WARD_EEXIST is the last code");
 	is_str(ward_strerror(1), "unknown error", "positive code");
-	is_str(ward_strerror(-13), "unknown error", "past the last code");
+	/* A new code with a name but WARD_E_LAST not moved fails here. */
+	is_str(ward_strerror(WARD_E_LAST - 1), "unknown error",
+	    "past WARD_E_LAST");
 	is_str(ward_strerror(INT_MIN), "unknown error", "INT_MIN");
 	is_str(ward_strerror(WARD_ETOOBIG), "too large", "ETOOBIG's name");
+}
+
+/* --- artcache ----------------------------------------------------------- */
+
+static void
+put_file(const char *path, const char *text, time_t age)
+{
+	struct timespec ts[2];
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) != 0)
+		die(path);
+	if (age > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[0].tv_sec -= age;
+		ts[1] = ts[0];
+		if (utimensat(AT_FDCWD, path, ts, 0) == -1)
+			die(path);
+	}
+}
+
+/* Entries of dir other than . and .. whose name ends in suffix. */
+static int
+count_suffix(const char *dir, const char *suffix)
+{
+	struct dirent *de;
+	size_t n, k = strlen(suffix);
+	int count = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		die(dir);
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") &&
+		    n >= k && strcmp(de->d_name + n - k, suffix) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* The artifact cache writes whole files or none, leaves no temp file, and
+ * sweeps the stale ones killed writers left. */
+static void
+test_artcache(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 128], p[PATH_MAX + 256];
+	struct buf b;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/artcache", tmp);
+	if (mkdir(dir, 0700) == -1)
+		die(dir);
+	ok(artcache_path(dir, "capsule", "tag", "wasm", 4, path,
+	    sizeof(path)) == 0, "artcache: a path");
+	/* A writer killed an hour ago, one writing now, and a stranger. */
+	snprintf(p, sizeof(p), "%s.4242.tmp", path);
+	put_file(p, "half an artifact", 2 * 3600);
+	snprintf(p, sizeof(p), "%s/capsule-00.cwasm.4343.tmp", dir);
+	put_file(p, "being written", 0);
+	snprintf(p, sizeof(p), "%s/notes.tmp", dir);
+	put_file(p, "not ours to remove", 2 * 3600);
+	artcache_write(path, "ARTIFACT", 8);
+	buf_init(&b, 1 << 20);
+	ok(artcache_read(dir, path, &b) == 1 && b.len == 8 &&
+	    memcmp(b.data, "ARTIFACT", 8) == 0, "artcache: written and read");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "artcache: mode 0600 (%o)", st.st_mode & 0777);
+	snprintf(p, sizeof(p), "%s.4242.tmp", path);
+	ok(access(p, F_OK) == -1, "artcache: a stale temp file is swept");
+	snprintf(p, sizeof(p), "%s/capsule-00.cwasm.4343.tmp", dir);
+	ok(access(p, F_OK) == 0, "artcache: a fresh one is left alone");
+	snprintf(p, sizeof(p), "%s/notes.tmp", dir);
+	ok(access(p, F_OK) == 0, "artcache: a file not named like ours stays");
+	is_int(count_suffix(dir, ".tmp"), 2, "artcache: the write left no "
+	    "temp file");
+	/* A rejected artifact is replaced. */
+	artcache_write(path, "NEWER", 5);
+	buf_reset(&b);
+	ok(artcache_read(dir, path, &b) == 1 && b.len == 5 &&
+	    memcmp(b.data, "NEWER", 5) == 0, "artcache: an old artifact is "
+	    "replaced");
+	is_int(count_suffix(dir, ".cwasm"), 1, "artcache: one artifact");
+	/* A symlink in its place is replaced, never written through. */
+	snprintf(p, sizeof(p), "%s/target", dir);
+	put_file(p, "target", 0);
+	if (unlink(path) == -1 || symlink(p, path) == -1)
+		die(path);
+	artcache_write(path, "ARTIFACT", 8);
+	ok(lstat(path, &st) == 0 && S_ISREG(st.st_mode), "artcache: a "
+	    "symlink at the path is replaced by the file");
+	buf_reset(&b);
+	ok(artcache_read(dir, p, &b) == 1 && b.len == 6, "artcache: and its "
+	    "target is untouched");
+	/* Nothing is written where it would not be trusted. */
+	chmod(dir, 0777);
+	snprintf(p, sizeof(p), "%s/capsule-11.cwasm", dir);
+	artcache_write(p, "ARTIFACT", 8);
+	ok(access(p, F_OK) == -1, "artcache: nothing written into a "
+	    "world-writable directory");
+	chmod(dir, 0700);
+	buf_free(&b);
 }
 
 /* What a person is shown cannot hide, move or reorder anything. */
@@ -784,6 +893,7 @@ main(void)
 	test_xdg();
 	test_xdg_mkdirs();
 	test_err();
+	test_artcache();
 	if (chdir("/") == -1)
 		die("chdir /");
 	rm_tree(tmp);
