@@ -25,6 +25,8 @@
 #include "../lib/proto.h"
 #include "../lib/utf8.h"
 #include "../lib/xdg.h"
+#include "../sandbox/cmdrun.h"
+#include "../vault/vault.h"
 #include "server.h"
 #include "session.h"
 
@@ -306,6 +308,38 @@ out:
 	return bad;
 }
 
+/*
+ * `ward secret revoke NAME` revoked NAME in the vault and tells us: every
+ * running command that was given it is killed (cmdrun_revoke), and its
+ * session reports why. Trusting the peer costs nothing: it is the same
+ * user, who could kill those processes anyway. Returns 0, or -1 when the
+ * request was malformed.
+ */
+static int
+conn_revoke(struct conn *c, const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_t *r;
+	int n;
+
+	if (name == NULL || !vault_name_ok(name)) {
+		conn_error(c->fd, "revoke needs a secret \"name\"");
+		return -1;
+	}
+	n = cmdrun_revoke(name);
+	if (n > 0)
+		fprintf(stderr, "ward daemon: secret %s revoked: stopped %d "
+		    "running command(s)\n", name, n);
+	r = json_pack("{s:s, s:s, s:i}", "type", "revoked", "name", name,
+	    "stopped", (json_int_t)n);
+	if (r == NULL || proto_send(c->fd, r) != 0) {
+		json_decref(r);
+		return -1;
+	}
+	json_decref(r);
+	return 0;
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -343,6 +377,9 @@ conn_main(void *arg)
 			json_decref(r);
 		} else if (strcmp(type, "run") == 0) {
 			if (conn_run(c, m) != 0)
+				break;
+		} else if (strcmp(type, "revoke") == 0) {
+			if (conn_revoke(c, m) != 0)
 				break;
 		} else if (strcmp(type, "cancel") == 0) {
 			/* The turn it meant ended already. */

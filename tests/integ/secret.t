@@ -103,5 +103,56 @@ is "$?" 0 "back to a key file"
 out=$("$WARD" secret list)
 is "$out" "GH_TOKEN" "which opens it"
 
+# --- revoking a secret stops the commands that hold it ----------------------
+make_project
+mkdir -p "$P/out"
+printf 'echo holding >out/started; sleep 60; echo not-stopped\n' > "$P/hold.sh"
+printf 'echo second-ran\n' > "$P/second.sh"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["out/**"]
+
+[capabilities.allow.commands]
+patterns = [{ command = "sh:*", secrets = ["GH_TOKEN"] }]
+
+[command_run]
+command_timeout = 120
+TOML
+printf '%s' "$V" | "$WARD" secret set GH_TOKEN
+start=$(date +%s)
+(
+	run_script <<'EOF2'
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "sh hold.sh"}}]}
+{"expect": {"tool_error": true, "tool_result_contains": "stopped, the secret GH_TOKEN it was given was revoked", "tool_result_lacks": "not-stopped"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "sh second.sh"}}]}
+{"text": "done", "expect": {"tool_error": true, "tool_result_contains": "revoked", "tool_result_lacks": "second-ran"}}
+EOF2
+	echo "$RC" > "$T/hold.rc"
+	printf '%s\n%s\n' "$OUT" "$ERR" > "$T/hold.out"
+) &
+for i in $(seq 1 600); do [ -e "$P/out/started" ] && break; sleep 0.1; done
+[ -e "$P/out/started" ]; ok $? "a session runs a command holding GH_TOKEN"
+out=$("$WARD" secret revoke GH_TOKEN 2>&1); rc=$?
+is "$rc" 0 "revoke while it runs"
+like "$out" 'stopped 1 running command holding GH_TOKEN' "says it stopped it"
+wait
+took=$(( $(date +%s) - start ))
+[ "$took" -lt 40 ]; ok $? "the command ended well before its 60 s sleep (${took}s)"
+is "$(cat "$T/hold.rc")" 0 "the model was told it was stopped for the revoked secret, and the next command was refused"
+[ "$(cat "$T/hold.rc")" = 0 ] || sed 's/^/# /' "$T/hold.out" | tail -15
+rec=$(grep -rh '"kind":"command"' "$XDG_STATE_HOME/ward/sessions" | grep 'hold.sh')
+like "$rec" '"revoked":"GH_TOKEN"' "the audit log's command record says it was revoked"
+rec=$(grep -rh '"kind":"command"' "$XDG_STATE_HOME/ward/sessions" | grep 'second.sh')
+like "$rec" '"ran":false' "and the next command did not run"
+! grep -rqa "$V" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR" "$P"; ok $? "no file holds the value"
+"$WARD" daemon stop >/dev/null 2>&1
+out=$("$WARD" secret revoke GH_TOKEN 2>&1); rc=$?
+is "$rc" 0 "with no daemon, revoke just revokes"
+is "$out" "" "quietly"
+
 cleanup
 done_testing
