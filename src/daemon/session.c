@@ -186,6 +186,14 @@ session_llm_chat(void *ctx, const struct llm_request *req,
 		return rc;
 	}
 	if ((rc = llm_chat(s->llm, req, reply, err)) != 0) {
+		/* A provider's error may echo the request, tool results and
+		 * all: it goes to the user, the audit log and the agent. */
+		if (s->redact != NULL && cmdrun_redact_buf(s->redact,
+		    err) != 0) {
+			buf_reset(err);
+			buf_puts(err, "the model request failed (its error "
+			    "message could not be redacted)");
+		}
 		session_event(s, "error", "text", err->data ? err->data : "",
 		    NULL, NULL);
 		(void)session_audit(s, "llm_error", json_pack("{s:o}",

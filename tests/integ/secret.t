@@ -154,5 +154,28 @@ out=$("$WARD" secret revoke GH_TOKEN 2>&1); rc=$?
 is "$rc" 0 "with no daemon, revoke just revokes"
 is "$out" "" "quietly"
 
+# --- the daemon's own log is redacted ----------------------------------------
+L='lg_R7mQ2xV9kP4wZ8nT1'
+L64=$(printf %s "$L" | base64)
+printf '%s' "$L" | "$WARD" secret set LOG_TOKEN
+# A failure the daemon reports itself, quoting what it failed on.
+mkdir -p "$T/sock" && chmod 700 "$T/sock"
+"$WARD" daemon --socket "$T/sock/$L/d.sock" 2>"$T/dlog"
+is "$?" 111 "a daemon that cannot serve its socket fails"
+log=$(cat "$T/dlog")
+like "$log" "directory $T/sock/\[REDACTED:LOG_TOKEN\] must exist" "its own error message is redacted on its way to the log"
+unlike "$log" "$L" "and does not hold the value"
+# A provider's error that echoes the request back.
+run_script <<EOF
+{"error": "upstream 400: invalid request near '$L' ($L64)"}
+EOF
+"$WARD" daemon stop >/dev/null 2>&1
+log=$(cat "$XDG_STATE_HOME/ward/daemon.log")
+like "$log" "session [0-9a-f]+ failed: .*near '\[REDACTED:LOG_TOKEN\]'" "daemon.log has the failure, redacted"
+! grep -qaF -e "$L" -e "${L64%??????}" "$XDG_STATE_HOME/ward/daemon.log"; ok $? "daemon.log holds neither the value nor its base64"
+like "$ERR" "near '\[REDACTED:LOG_TOKEN\]'" "the error the client prints is redacted"
+unlike "$ERR$OUT" "$L" "the client never prints the value"
+! grep -rqaF -e "$L" -e "${L64%??????}" "$XDG_STATE_HOME"; ok $? "nor does the audit log or the transcript"
+
 cleanup
 done_testing
