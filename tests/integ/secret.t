@@ -177,5 +177,61 @@ like "$ERR" "near '\[REDACTED:LOG_TOKEN\]'" "the error the client prints is reda
 unlike "$ERR$OUT" "$L" "the client never prints the value"
 ! grep -rqaF -e "$L" -e "${L64%??????}" "$XDG_STATE_HOME"; ok $? "nor does the audit log or the transcript"
 
+# --- five secrets in one session: no value in any encoding in any file -------
+names="FIVE_A FIVE_B FIVE_C FIVE_D FIVE_E"
+vals="fA9q-Zt3xW7p/Lm2 fB8r+Yu4vX6o?Kn1 fC7s~Xv5uY5n>Jo0 fD6t_Wy6tZ4m<Ip9 fE5u=Vz7sA3l}Hq8"
+set -- $vals
+for n in $names; do printf '%s' "$1" | "$WARD" secret set "$n"; shift; done
+"$WARD" secret list | grep -c '^FIVE_' | grep -qx 5; ok $? "five secrets stored"
+cat > "$P/show.sh" <<'SH'
+for n in FIVE_A FIVE_B FIVE_C FIVE_D FIVE_E; do
+	eval v=\$$n
+	printf 'raw=%s\n' "$v"
+	printf %s "$v" | base64
+	printf %s "$v" | base64 | tr '+/' '-_'
+	printf 'x%s' "$v" | base64
+	printf 'xy%s' "$v" | base64
+	printf %s "$v" | od -An -tx1 | tr -d ' \n'; echo
+	printf %s "$v" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; echo
+done
+SH
+printf 'seq 1 200000; sh show.sh >&2\n' > "$P/spill.sh"
+printf 'sh show.sh >&2; exit 3\n' > "$P/fail.sh"
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.commands]
+patterns = [{ command = "sh:*", secrets = ["FIVE_A", "FIVE_B", "FIVE_C", "FIVE_D", "FIVE_E"] }]
+TOML
+run_script <<'EOF'
+{"tool_calls": [{"name": "command_run", "arguments": {"command": "sh show.sh"}}]}
+{"expect": {"tool_error": false, "tool_result_contains": "raw=[REDACTED:FIVE_E]", "tool_result_lacks": "fE5u"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "sh spill.sh"}}]}
+{"expect": {"tool_result_contains": "more bytes of output"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "sh fail.sh"}}]}
+{"text": "done", "expect": {"tool_result_contains": "[REDACTED:FIVE_C]"}}
+EOF
+is "$RC" 0 "a session runs commands holding five secrets, each redacted"
+[ "$RC" = 0 ] || printf '%s\n%s\n' "$OUT" "$ERR" | tail -12 | sed 's/^/# /'
+"$WARD" daemon stop >/dev/null 2>&1
+ls "$XDG_STATE_HOME"/ward/sessions/*/* >/dev/null 2>&1; ok $? "the session left its files"
+found=
+for v in $vals; do
+	b=$(printf %s "$v" | base64 -w0)
+	u=$(printf %s "$b" | tr '+/' '-_')
+	h=$(printf %s "$v" | od -An -tx1 | tr -d ' \n')
+	H=$(printf %s "$h" | tr a-f A-F)
+	# base64's first and last characters mix in neighbouring bits
+	# (doc/VAULT.md): look for the part that is the value's alone.
+	for pat in "$v" "${b:1:16}" "${u:1:16}" "$h" "$H"; do
+		hit=$(grep -rlaF -e "$pat" "$XDG_STATE_HOME" "$XDG_DATA_HOME" \
+		    "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR" "$P" 2>/dev/null)
+		[ -z "$hit" ] || found="$found $pat in $hit;"
+	done
+done
+is "$found" "" "no file under the state, data, config and runtime dirs or the project holds any value or encoding"
+[ -s "$XDG_DATA_HOME/ward/vault" ] && ! grep -qaF -e fA9q -e fE5u "$XDG_DATA_HOME/ward/vault"; ok $? "the vault file holds only ciphertext"
+
 cleanup
 done_testing
