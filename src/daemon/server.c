@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -76,6 +77,10 @@ struct server_log {
 					   from (st_ino 0: none yet) */
 	int		 have_rd;	/* rd is current (NULL: no vault) */
 	struct redact	*rd;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 busy;		/* the thread holds bytes it read */
+	int		 sync;		/* mu and cv are initialised */
 };
 
 static struct server_log server_log;
@@ -95,6 +100,10 @@ server_log_clear(struct server_log *l)
 		close(l->stop[1]);
 	redact_free(l->rd);
 	free(l->vault);
+	if (l->sync) {
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+	}
 	memset(l, 0, sizeof(*l));
 	l->in = l->out = l->old1 = l->stop[0] = l->stop[1] = -1;
 }
@@ -168,6 +177,9 @@ server_log_main(void *arg)
 		if (rv > 0 && pf[1].revents != 0)
 			stopping = 1;	/* what is in the pipe, then out */
 		n = -2;		/* not read */
+		pthread_mutex_lock(&l->mu);
+		l->busy = 1;
+		pthread_mutex_unlock(&l->mu);
 		if (rv > 0 && pf[0].revents != 0 &&
 		    (n = read(l->in, chunk, sizeof(chunk))) > 0 &&
 		    buf_add(&line, chunk, (size_t)n) != 0)
@@ -190,11 +202,42 @@ server_log_main(void *arg)
 			server_log_emit(l, line.data, line.len);
 			buf_reset(&line);
 		}
+		pthread_mutex_lock(&l->mu);
+		l->busy = 0;
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mu);
 		if (eof)
 			break;
 	}
 	buf_free(&line);
 	return NULL;
+}
+
+void
+server_log_sync(void)
+{
+	struct server_log *l = &server_log;
+	struct timespec until;
+	int n, i;
+
+	if (!l->on)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	/* Up to a second: the log must not hold a session up for long. */
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < 100; i++) {
+		if (!l->busy && (ioctl(l->in, FIONREAD, &n) == -1 || n == 0))
+			break;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&l->cv, &l->mu, &until);
+	}
+	pthread_mutex_unlock(&l->mu);
 }
 
 int
@@ -221,6 +264,9 @@ server_log_start(struct buf *err)
 	}
 	l->in = p[0];
 	p[0] = -1;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	l->sync = 1;
 	if (pthread_create(&l->t, NULL, server_log_main, l) != 0) {
 		buf_puts(err, "cannot start the log's thread");
 		goto out;
@@ -522,6 +568,8 @@ conn_run(struct conn *c, json_t *req)
 	fprintf(stderr, "ward daemon: session %s %s%s%s\n", res.id,
 	    rc == 0 ? "finished" : "failed", rc == 0 ? "" : ": ",
 	    rc == 0 ? "" : err.len ? err.data : ward_strerror(rc));
+	/* In the log before the client hears the session ended. */
+	server_log_sync();
 	if (rc == 0) {
 		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
 		    "finished";
@@ -571,9 +619,11 @@ conn_revoke(struct conn *c, const json_t *req)
 		return -1;
 	}
 	n = cmdrun_revoke(name);
-	if (n > 0)
+	if (n > 0) {
 		fprintf(stderr, "ward daemon: secret %s revoked: stopped %d "
 		    "running command(s)\n", name, n);
+		server_log_sync();
+	}
 	r = json_pack("{s:s, s:s, s:i}", "type", "revoked", "name", name,
 	    "stopped", (json_int_t)n);
 	if (r == NULL || proto_send(c->fd, r) != 0) {
@@ -820,6 +870,7 @@ server_run(const struct server_opts *o, struct buf *err)
 	s.lfd = lfd;
 	fprintf(stderr, "ward daemon: serving %s (agent %s, %s)\n", path,
 	    o->agent_path, host_from_cache(s.host) ? "cached" : "compiled");
+	server_log_sync();
 	if (o->ready_fd >= 0) {
 		dprintf(o->ready_fd, "ready\n");
 		close(o->ready_fd);

@@ -31,6 +31,10 @@ char	*server_socket_path(struct buf *err);
 int	server_log_start(struct buf *err);
 void	server_log_stop(void);
 
+/* Waits (up to a second) until what was written to fd 2 so far is in the
+ * log: a line the client may look for once it hears back. Thread-safe. */
+void	server_log_sync(void);
+
 /* Loads the agent, binds the socket and serves until shutdown or idle
  * timeout. Returns 0, or a negative WARD_E* with a message in err
  * (WARD_EEXIST: another daemon is serving this socket). */
