@@ -192,7 +192,9 @@ cmd_daemon(int argc, char **argv)
 	o.agent_path = agent_real;
 	buf_init(&err, 4096);
 	o.ready_fd = ready;
-	rc = server_run(&o, &err);
+	/* No vault value reaches daemon.log, whatever writes it. */
+	if ((rc = server_log_start(&err)) == 0)
+		rc = server_run(&o, &err);
 	if (rc != 0) {
 		fprintf(stderr, "ward daemon: %s\n", err.len ? err.data :
 		    ward_strerror(rc));
@@ -200,6 +202,7 @@ cmd_daemon(int argc, char **argv)
 			dprintf(ready, "%s\n", err.len ? err.data :
 			    ward_strerror(rc));
 	}
+	server_log_stop();
 	buf_free(&err);
 	return rc == 0 ? WARD_EXIT_OK : rc == WARD_EEXIST ? WARD_EXIT_FAIL :
 	    WARD_EXIT_SYSERR;

@@ -5,9 +5,16 @@
  * (cmdrun.c). A denied command is refused with exit 126; otherwise the exit
  * code is the command's.
  */
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,7 @@
 #include "../lib/xdg.h"
 #include "../policy/approval.h"
 #include "../sandbox/cmdrun.h"
+#include "../vault/vault.h"
 
 extern char **environ;
 
@@ -53,9 +61,9 @@ sandbox_usage(FILE *f)
 	    "control characters are shown, not sent. stdin is passed on unless "
 	    "it is a\n"
 	    "terminal (the command then reads /dev/null).\n"
-	    "Exit status: the command's; 124 timeout, 126 refused (denied, or "
+	    "Exit status: the command's; 124 timeout, 126 refused (denied, "
 	    "the manifest\n"
-	    "is not approved), 1 invalid manifest, 2 usage, 111 the sandbox "
+	    "is not approved, or a secret it holds was revoked while it ran), 1 invalid manifest, 2 usage, 111 the sandbox "
 	    "could not be\n"
 	    "built (the message says which layer and how to fix it).\n", f);
 }
@@ -103,6 +111,120 @@ sandbox_spill(char **out)
 	return 0;
 }
 
+/*
+ * No daemon tells this process about a revoke (doc/VAULT.md), so while
+ * the command runs it watches the vault itself: each time the file is
+ * replaced it is read again and every revoked secret goes to
+ * cmdrun_revoke, which stops the command if it holds that one. It watches
+ * from before cmdrun reads the vault, so no revoke between the two is
+ * missed (cmdrun lists the command before it lets the vault's lock go).
+ */
+struct sandbox_watch {
+	pthread_t	 t;
+	int		 in;		/* inotify on the vault's directory */
+	int		 stop[2];	/* closed: stop watching */
+};
+
+static void
+sandbox_revoked(void)
+{
+	struct vault *v = NULL;
+	struct buf err;
+	size_t i;
+
+	buf_init(&err, 0);
+	/* A vault that does not open now cannot hand out secrets either;
+	 * what already runs goes on (it opened when the command started). */
+	if (vault_open(getenv("WARD_VAULT_PASSPHRASE"), &v, &err) == 0)
+		for (i = 0; i < vault_count(v); i++)
+			if (vault_is_revoked(v, vault_name(v, i)) == 1)
+				(void)cmdrun_revoke(vault_name(v, i));
+	vault_free(v);
+	buf_free(&err);
+}
+
+static void *
+sandbox_watch_main(void *arg)
+{
+	struct sandbox_watch *w = arg;
+	struct pollfd pf[2];
+	char ev[4096] __attribute__((aligned(__alignof__(struct
+	    inotify_event))));
+	const struct inotify_event *e;
+	ssize_t n, off;
+	int changed;
+
+	for (;;) {
+		pf[0].fd = w->in;
+		pf[0].events = POLLIN;
+		pf[1].fd = w->stop[0];
+		pf[1].events = POLLIN;
+		if (poll(pf, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[1].revents != 0)
+			break;
+		if ((n = read(w->in, ev, sizeof(ev))) <= 0) {
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			break;
+		}
+		for (changed = 0, off = 0; off < n; off += (ssize_t)sizeof(*e) +
+		    e->len) {
+			e = (const struct inotify_event *)(ev + off);
+			if ((e->mask & IN_Q_OVERFLOW) != 0 || (e->len > 0 &&
+			    strcmp(e->name, "vault") == 0))
+				changed = 1;
+		}
+		if (changed)
+			sandbox_revoked();
+	}
+	return NULL;
+}
+
+/* Returns 0 watching, or -1 (errno set) when the vault's directory
+ * cannot be watched. It is created if missing: a vault made while the
+ * command starts must be watched too. */
+static int
+sandbox_watch_start(struct sandbox_watch *w)
+{
+	char *dir = NULL;
+	int rc = -1, e;
+
+	w->stop[0] = w->stop[1] = -1;
+	if ((w->in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1)
+		return -1;
+	if (xdg_dir(XDG_DATA, &dir) != 0 || xdg_mkdirs(dir) != 0 ||
+	    inotify_add_watch(w->in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) == -1 ||
+	    pipe2(w->stop, O_CLOEXEC) == -1 ||
+	    pthread_create(&w->t, NULL, sandbox_watch_main, w) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		e = errno;
+		close(w->in);
+		if (w->stop[0] != -1) {
+			close(w->stop[0]);
+			close(w->stop[1]);
+		}
+		errno = e;
+	}
+	free(dir);
+	return rc;
+}
+
+static void
+sandbox_watch_stop(struct sandbox_watch *w)
+{
+	close(w->stop[1]);
+	pthread_join(w->t, NULL);
+	close(w->stop[0]);
+	close(w->in);
+}
+
 static int
 sandbox_run(int argc, char **argv)
 {
@@ -118,6 +240,7 @@ sandbox_run(int argc, char **argv)
 	struct policy *pol = NULL;
 	struct cmdrun_opts o;
 	struct cmdrun_result r;
+	struct sandbox_watch watch;
 	struct buf text, err, line;
 	long timeout = 0;
 	int c, rc, ret = WARD_EXIT_SYSERR;
@@ -216,7 +339,17 @@ sandbox_run(int argc, char **argv)
 	o.stdin_fd = isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
 	o.envp = environ;
 	buf_reset(&err);
-	if ((rc = cmdrun(pol, root, line.data, &o, &r, &err)) != 0) {
+	/* Fail closed: a command that could not be stopped by a revoke
+	 * does not get secrets. */
+	if (sandbox_watch_start(&watch) != 0) {
+		fprintf(stderr, "ward sandbox: cannot watch the vault for "
+		    "revocations: %m\n");
+		ret = WARD_EXIT_SYSERR;
+		goto out;
+	}
+	rc = cmdrun(pol, root, line.data, &o, &r, &err);
+	sandbox_watch_stop(&watch);
+	if (rc != 0) {
 		fputs("ward sandbox: ", stderr);
 		sandbox_put(stderr, err.data ? err.data : ward_strerror(rc),
 		    err.data ? err.len : strlen(ward_strerror(rc)));
@@ -251,6 +384,12 @@ sandbox_run(int argc, char **argv)
 		fprintf(stderr, "ward sandbox: timed out; the command and "
 		    "everything it started were killed\n");
 	ret = r.env.exit_code;
+	if (r.revoked != NULL) {
+		fprintf(stderr, "ward sandbox: stopped: the secret %s it was "
+		    "given was revoked; the command and everything it "
+		    "started were killed\n", r.revoked);
+		ret = WARD_EXIT_POLICY;
+	}
 out:
 	/* Keep the spill file only when it holds what was not printed. */
 	if (spill != NULL && (!r.ran || r.env.total <= r.env.out.len))

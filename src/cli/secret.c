@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "client.h"
+#include "../daemon/server.h"
 #include "../lib/err.h"
+#include "../lib/proto.h"
 #include "../vault/vault.h"
 
 #define SECRET_IN_MAX	(VAULT_VALUE_MAX + 2)	/* room for a CR LF */
@@ -43,7 +46,8 @@ secret_usage(FILE *f)
 	    "  list        names, never values; revoked ones are marked\n"
 	    "  revoke      keep the name (and go on redacting the value) but "
 	    "never hand it\n"
-	    "              out again\n"
+	    "              out again; running commands that hold it are "
+	    "stopped\n"
 	    "  rotate      re-encrypt every value under a new key\n"
 	    "  passphrase  lock the vault with a passphrase (read like a "
 	    "value) through\n"
@@ -163,6 +167,50 @@ secret_open(struct vault **vp, unsigned char **pwp, struct buf *err)
 	return vault_open((const char *)*pwp, vp, err);
 }
 
+/*
+ * After a revoke: the daemon, if one is serving, stops every command it
+ * runs that was given name (doc/PROTOCOL.md `revoke`). With no daemon no
+ * agent command is running. Returns 0 (*stopped set), or WARD_EIO with a
+ * message when a daemon serves but did not confirm: commands holding the
+ * secret may still run.
+ */
+static int
+secret_stop_holders(const char *name, int *stopped, struct buf *err)
+{
+	json_t *m = NULL, *r = NULL;
+	char *path;
+	int fd = -1, rc = WARD_EIO;
+
+	*stopped = 0;
+	if ((path = server_socket_path(err)) == NULL)
+		return WARD_ESYS;
+	if ((fd = client_dial_existing(path)) < 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((m = json_pack("{s:s, s:s}", "type", "revoke", "name",
+	    name)) == NULL || proto_send(fd, m) != 0 ||
+	    proto_recv(fd, &r, err) != 0 ||
+	    strcmp(proto_type(r), "revoked") != 0) {
+		buf_reset(err);
+		buf_printf(err, "%s is revoked, but the daemon serving %s did "
+		    "not confirm that it stopped the commands holding it%s%s",
+		    name, path, r != NULL ? ": " : "", r != NULL &&
+		    json_string_value(json_object_get(r, "message")) != NULL ?
+		    json_string_value(json_object_get(r, "message")) : "");
+		goto out;
+	}
+	*stopped = (int)json_integer_value(json_object_get(r, "stopped"));
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	json_decref(m);
+	json_decref(r);
+	free(path);
+	return rc;
+}
+
 static int
 secret_set(struct vault *v, const char *name, struct buf *err)
 {
@@ -212,7 +260,7 @@ cmd_secret(int argc, char **argv)
 	struct buf err;
 	const char *op, *name = NULL;
 	size_t i;
-	int rc, want, remove = 0;
+	int rc, want, remove = 0, stopped;
 
 	buf_init(&err, 0);
 	if (argc < 2) {
@@ -266,8 +314,19 @@ cmd_secret(int argc, char **argv)
 		rc = secret_set(v, name, &err);
 	else if (strcmp(op, "rm") == 0)
 		rc = vault_rm(v, name, &err);
-	else if (strcmp(op, "revoke") == 0)
-		rc = vault_revoke(v, name, &err);
+	else if (strcmp(op, "revoke") == 0) {
+		if ((rc = vault_revoke(v, name, &err)) != 0)
+			goto out;
+		/* Written: no command gets it from now on. Let the lock go
+		 * first, then stop the ones that have it. */
+		vault_free(v);
+		v = NULL;
+		if ((rc = secret_stop_holders(name, &stopped, &err)) == 0 &&
+		    stopped > 0)
+			printf("ward secret: stopped %d running command%s "
+			    "holding %s\n", stopped, stopped == 1 ? "" : "s",
+			    name);
+	}
 	else if (strcmp(op, "rotate") == 0) {
 		/* The same kind of lock: the passphrase with a fresh salt,
 		 * or a fresh key file. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,9 +23,13 @@
 #include <unistd.h>
 
 #include "../lib/err.h"
+#include "../lib/keyfile.h"
 #include "../lib/proto.h"
 #include "../lib/utf8.h"
 #include "../lib/xdg.h"
+#include "../sandbox/cmdrun.h"
+#include "../vault/redact.h"
+#include "../vault/vault.h"
 #include "server.h"
 #include "session.h"
 
@@ -48,6 +53,269 @@ struct conn {
 	int		 cancel;	/* the client cancelled the turn */
 	int		 bad;		/* it sent a malformed frame */
 };
+
+/*
+ * The daemon's own log (daemon.log: its stdout and stderr). Every line
+ * goes through the vault's redactor before it is written, so that a value
+ * an error message happens to quote (a provider's error echoing a
+ * request, a command's output in a failure) never lands there. fds 1 and
+ * 2 become a pipe read by one thread, which redacts each line and writes
+ * it to where fd 2 went before. That thread never writes to fd 1 or 2.
+ */
+#define SERVER_LOG_LINE_MAX	(64u << 10)	/* longer: redacted in parts */
+#define SERVER_LOG_IDLE_MS	500		/* a partial line is let out */
+
+struct server_log {
+	int		 on;
+	pthread_t	 t;
+	int		 in;		/* the pipe's read end */
+	int		 out;		/* where the log goes (old fd 2) */
+	int		 old1;		/* fd 1 as it was */
+	int		 stop[2];	/* stop[1] closed: drain and end */
+	char		*vault;		/* the vault's path */
+	struct stat	 vst;		/* the vault the redactor was built
+					   from (st_ino 0: none yet) */
+	int		 have_rd;	/* rd is current (NULL: no vault) */
+	struct redact	*rd;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 busy;		/* the thread holds bytes it read */
+	int		 sync;		/* mu and cv are initialised */
+};
+
+static struct server_log server_log;
+
+static void
+server_log_clear(struct server_log *l)
+{
+	if (l->in != -1)
+		close(l->in);
+	if (l->out != -1)
+		close(l->out);
+	if (l->old1 != -1)
+		close(l->old1);
+	if (l->stop[0] != -1)
+		close(l->stop[0]);
+	if (l->stop[1] != -1)
+		close(l->stop[1]);
+	redact_free(l->rd);
+	free(l->vault);
+	if (l->sync) {
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+	}
+	memset(l, 0, sizeof(*l));
+	l->in = l->out = l->old1 = l->stop[0] = l->stop[1] = -1;
+}
+
+/* 1 when the vault is not the one rd was built from. */
+static int
+server_log_stale(struct server_log *l, struct stat *now)
+{
+	if (stat(l->vault, now) == -1)
+		memset(now, 0, sizeof(*now));
+	return !l->have_rd || now->st_dev != l->vst.st_dev ||
+	    now->st_ino != l->vst.st_ino || now->st_size != l->vst.st_size ||
+	    now->st_mtim.tv_sec != l->vst.st_mtim.tv_sec ||
+	    now->st_mtim.tv_nsec != l->vst.st_mtim.tv_nsec;
+}
+
+/* Writes one line (or part of one) to the log, redacted. A line that
+ * cannot be redacted is withheld: fail closed. */
+static void
+server_log_emit(struct server_log *l, const char *p, size_t n)
+{
+	struct stat now;
+	struct buf b, err;
+	int rc = 0;
+
+	buf_init(&b, 0);
+	buf_init(&err, 0);
+	if (server_log_stale(l, &now)) {
+		redact_free(l->rd);
+		l->rd = NULL;
+		l->have_rd = 0;
+		if ((rc = cmdrun_redactor(&l->rd, &err)) == 0) {
+			l->have_rd = 1;
+			l->vst = now;
+		}
+	}
+	if (rc == 0 && (rc = buf_add(&b, p, n)) == 0 && l->rd != NULL)
+		rc = cmdrun_redact_buf(l->rd, &b);
+	if (rc != 0) {
+		buf_reset(&b);
+		buf_printf(&b, "ward daemon: [a log line was withheld: it "
+		    "could not be redacted: %s]\n", err.len > 0 ? err.data :
+		    ward_strerror(rc));
+	}
+	if (b.len > 0)
+		(void)keyfile_write_all(l->out, b.data, b.len);
+	buf_free(&b);
+	buf_free(&err);
+}
+
+static void *
+server_log_main(void *arg)
+{
+	struct server_log *l = arg;
+	struct pollfd pf[2];
+	struct buf line;
+	char chunk[8192], *nl;
+	size_t k;
+	ssize_t n;
+	int stopping = 0, eof, rv;
+
+	buf_init(&line, 0);
+	for (;;) {
+		pf[0].fd = l->in;
+		pf[0].events = POLLIN;
+		pf[1].fd = stopping ? -1 : l->stop[0];
+		pf[1].events = POLLIN;
+		rv = poll(pf, 2, stopping ? 0 : SERVER_LOG_IDLE_MS);
+		if (rv == -1 && errno == EINTR)
+			continue;
+		if (rv > 0 && pf[1].revents != 0)
+			stopping = 1;	/* what is in the pipe, then out */
+		n = -2;		/* not read */
+		pthread_mutex_lock(&l->mu);
+		l->busy = 1;
+		pthread_mutex_unlock(&l->mu);
+		if (rv > 0 && pf[0].revents != 0 &&
+		    (n = read(l->in, chunk, sizeof(chunk))) > 0 &&
+		    buf_add(&line, chunk, (size_t)n) != 0)
+			buf_reset(&line);	/* out of memory: dropped */
+		/* The end: every writer is gone (EOF), or asked to stop and
+		 * nothing is left to read. */
+		eof = n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EINTR) || (stopping && n <= 0) || rv == -1;
+		while (line.len > 0 && (nl = memchr(line.data, '\n',
+		    line.len)) != NULL) {
+			k = (size_t)(nl - line.data) + 1;
+			server_log_emit(l, line.data, k);
+			memmove(line.data, line.data + k, line.len - k);
+			line.len -= k;
+		}
+		/* A partial line goes out when it grows too long, when the
+		 * writer went quiet, or at the end. */
+		if (line.len > 0 && (line.len >= SERVER_LOG_LINE_MAX ||
+		    rv == 0 || eof)) {
+			server_log_emit(l, line.data, line.len);
+			buf_reset(&line);
+		}
+		pthread_mutex_lock(&l->mu);
+		l->busy = 0;
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		if (eof)
+			break;
+	}
+	buf_free(&line);
+	return NULL;
+}
+
+void
+server_log_sync(void)
+{
+	struct server_log *l = &server_log;
+	struct timespec until;
+	int n, i;
+
+	if (!l->on)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	/* Up to a second: the log must not hold a session up for long. */
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < 100; i++) {
+		if (!l->busy && (ioctl(l->in, FIONREAD, &n) == -1 || n == 0))
+			break;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&l->cv, &l->mu, &until);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+int
+server_log_start(struct buf *err)
+{
+	struct server_log *l = &server_log;
+	char *dir = NULL;
+	int p[2] = { -1, -1 }, rc = WARD_ESYS;
+
+	memset(l, 0, sizeof(*l));
+	l->in = l->out = l->old1 = l->stop[0] = l->stop[1] = -1;
+	if (xdg_dir(XDG_DATA, &dir) != 0 ||
+	    asprintf(&l->vault, "%s/vault", dir) == -1) {
+		l->vault = NULL;
+		buf_puts(err, "cannot find the vault to redact the log with");
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(l->stop, O_CLOEXEC) == -1 ||
+	    (l->out = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    (l->old1 = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
+		buf_printf(err, "cannot set up the log: %s", strerror(errno));
+		goto out;
+	}
+	l->in = p[0];
+	p[0] = -1;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	l->sync = 1;
+	if (pthread_create(&l->t, NULL, server_log_main, l) != 0) {
+		buf_puts(err, "cannot start the log's thread");
+		goto out;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	/* From here on nothing the process writes reaches the log raw. */
+	if (dup2(p[1], STDOUT_FILENO) == -1 ||
+	    dup2(p[1], STDERR_FILENO) == -1) {
+		buf_printf(err, "cannot set up the log: %s", strerror(errno));
+		close(l->stop[1]);
+		l->stop[1] = -1;
+		pthread_join(l->t, NULL);
+		(void)dup2(l->old1, STDOUT_FILENO);
+		(void)dup2(l->out, STDERR_FILENO);
+		goto out;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	l->on = 1;
+	rc = 0;
+out:
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	if (rc != 0)
+		server_log_clear(l);
+	free(dir);
+	return rc;
+}
+
+void
+server_log_stop(void)
+{
+	struct server_log *l = &server_log;
+
+	if (!l->on)
+		return;
+	l->on = 0;
+	fflush(stdout);
+	fflush(stderr);
+	/* The pipe's last write ends go; the thread drains what is left. */
+	(void)dup2(l->old1, STDOUT_FILENO);
+	(void)dup2(l->out, STDERR_FILENO);
+	close(l->stop[1]);
+	l->stop[1] = -1;
+	pthread_join(l->t, NULL);
+	server_log_clear(l);
+}
 
 char *
 server_socket_path(struct buf *err)
@@ -238,6 +506,23 @@ out:
 	return rc;
 }
 
+/* Passes b through a redactor of the vault as it is now. Returns 0 or a
+ * WARD_E* (then b must not be shown). */
+static int
+server_redact(struct buf *b)
+{
+	struct redact *rd = NULL;
+	struct buf err;
+	int rc;
+
+	buf_init(&err, 0);
+	if ((rc = cmdrun_redactor(&rd, &err)) == 0 && rd != NULL)
+		rc = cmdrun_redact_buf(rd, b);
+	redact_free(rd);
+	buf_free(&err);
+	return rc;
+}
+
 /* Returns 0, or -1 when the request was malformed (the connection is then
  * closed, as for any malformed frame). */
 static int
@@ -272,10 +557,19 @@ conn_run(struct conn *c, json_t *req)
 	}
 	c->cancel = c->bad = 0;
 	rc = session_run(c->srv->host, &cfg, prompt, &sink, &res, &err);
+	/* The reason may quote what it failed on (a script line, a
+	 * provider's answer): no vault value goes back to the client. */
+	if (rc != 0 && err.len > 0 && server_redact(&err) != 0) {
+		buf_reset(&err);
+		buf_puts(&err, "the session failed (the reason could not be "
+		    "redacted)");
+	}
 	/* One line per session in daemon.log: what ended it. */
 	fprintf(stderr, "ward daemon: session %s %s%s%s\n", res.id,
 	    rc == 0 ? "finished" : "failed", rc == 0 ? "" : ": ",
 	    rc == 0 ? "" : err.len ? err.data : ward_strerror(rc));
+	/* In the log before the client hears the session ended. */
+	server_log_sync();
 	if (rc == 0) {
 		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
 		    "finished";
@@ -304,6 +598,40 @@ conn_run(struct conn *c, json_t *req)
 out:
 	buf_free(&err);
 	return bad;
+}
+
+/*
+ * `ward secret revoke NAME` revoked NAME in the vault and tells us: every
+ * running command that was given it is killed (cmdrun_revoke), and its
+ * session reports why. Trusting the peer costs nothing: it is the same
+ * user, who could kill those processes anyway. Returns 0, or -1 when the
+ * request was malformed.
+ */
+static int
+conn_revoke(struct conn *c, const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_t *r;
+	int n;
+
+	if (name == NULL || !vault_name_ok(name)) {
+		conn_error(c->fd, "revoke needs a secret \"name\"");
+		return -1;
+	}
+	n = cmdrun_revoke(name);
+	if (n > 0) {
+		fprintf(stderr, "ward daemon: secret %s revoked: stopped %d "
+		    "running command(s)\n", name, n);
+		server_log_sync();
+	}
+	r = json_pack("{s:s, s:s, s:i}", "type", "revoked", "name", name,
+	    "stopped", (json_int_t)n);
+	if (r == NULL || proto_send(c->fd, r) != 0) {
+		json_decref(r);
+		return -1;
+	}
+	json_decref(r);
+	return 0;
 }
 
 static void *
@@ -343,6 +671,9 @@ conn_main(void *arg)
 			json_decref(r);
 		} else if (strcmp(type, "run") == 0) {
 			if (conn_run(c, m) != 0)
+				break;
+		} else if (strcmp(type, "revoke") == 0) {
+			if (conn_revoke(c, m) != 0)
 				break;
 		} else if (strcmp(type, "cancel") == 0) {
 			/* The turn it meant ended already. */
@@ -539,6 +870,7 @@ server_run(const struct server_opts *o, struct buf *err)
 	s.lfd = lfd;
 	fprintf(stderr, "ward daemon: serving %s (agent %s, %s)\n", path,
 	    o->agent_path, host_from_cache(s.host) ? "cached" : "compiled");
+	server_log_sync();
 	if (o->ready_fd >= 0) {
 		dprintf(o->ready_fd, "ready\n");
 		close(o->ready_fd);
@@ -597,6 +929,7 @@ server_run(const struct server_opts *o, struct buf *err)
 		 * here rather than free what they hold. */
 		fprintf(stderr, "ward daemon: exiting with %d connection(s) "
 		    "still open\n", atomic_load(&s.conns));
+		server_log_stop();
 		_exit(0);
 	}
 out:

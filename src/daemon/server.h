@@ -20,6 +20,21 @@ struct server_opts {
 /* Returns the default socket path (malloc'd) or NULL with err set. */
 char	*server_socket_path(struct buf *err);
 
+/*
+ * Sends all the process writes on fds 1 and 2 (daemon.log) through the
+ * vault's redactor, line by line, to where fd 2 went; a line that cannot
+ * be redacted is replaced by a note saying so. Returns 0, or a WARD_E*
+ * with a message in err (nothing changed). server_log_stop writes out
+ * what is pending and puts fds 1 and 2 back; it is a no-op when the log
+ * was not started. Neither is thread-safe: call them around server_run.
+ */
+int	server_log_start(struct buf *err);
+void	server_log_stop(void);
+
+/* Waits (up to a second) until what was written to fd 2 so far is in the
+ * log: a line the client may look for once it hears back. Thread-safe. */
+void	server_log_sync(void);
+
 /* Loads the agent, binds the socket and serves until shutdown or idle
  * timeout. Returns 0, or a negative WARD_E* with a message in err
  * (WARD_EEXIST: another daemon is serving this socket). */

@@ -290,6 +290,14 @@ session_llm_chat(void *ctx, const struct llm_request *req,
 		return rc;
 	}
 	if ((rc = llm_chat(s->llm, req, reply, err)) != 0) {
+		/* A provider's error may echo the request, tool results and
+		 * all: it goes to the user, the audit log and the agent. */
+		if (s->redact != NULL && cmdrun_redact_buf(s->redact,
+		    err) != 0) {
+			buf_reset(err);
+			buf_puts(err, "the model request failed (its error "
+			    "message could not be redacted)");
+		}
 		session_event(s, "error", "text", err->data ? err->data : "",
 		    NULL, NULL);
 		(void)session_audit(s, "llm_error", json_pack("{s:o}",
@@ -936,11 +944,12 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 	/* What ran (or not), for the audit log: the decision, the rule,
 	 * the outcome and the proxy's refusals. */
 	(void)session_audit(s, "command", json_pack("{s:o, s:s, s:s?, s:s?, "
-	    "s:b, s:I, s:b, s:I, s:I, s:o}", "command", session_jstr(cmd,
+	    "s:b, s:I, s:b, s:s?, s:I, s:I, s:o}", "command", session_jstr(cmd,
 	    strlen(cmd), SESSION_EVENT_TEXT_MAX), "decision",
 	    cmdpat_name(r.decision), "rule", r.rule, "reason", r.reason,
 	    "ran", r.ran, "exit_code", (json_int_t)(r.ran ?
 	    r.env.exit_code : -1), "timed_out", r.ran && r.env.timed_out,
+	    "revoked", r.revoked,
 	    "bytes_out", (json_int_t)(r.ran ? r.env.total : 0),
 	    "duration_ms", (json_int_t)(r.ran ? r.env.duration_us / 1000 : 0),
 	    "denials", session_jstr(r.denials.data, r.denials.len, 65536)));
@@ -961,9 +970,18 @@ session_command(struct session *s, const char *cmd, uint64_t timeout,
 			(void)unlink(spill);
 		if (r.denials.len > 0)
 			buf_printf(out, "\n%s", r.denials.data);
-		buf_printf(out, "\n[exit code %d%s]", r.env.exit_code,
-		    r.env.timed_out ? ": timed out, the command and "
-		    "everything it started were killed" : "");
+		if (r.revoked != NULL) {
+			/* Stopped by ward, not failed: the model must not
+			 * retry it as if it had. */
+			buf_printf(out, "\n[exit code %d: stopped, the secret "
+			    "%s it was given was revoked; the command and "
+			    "everything it started were killed]",
+			    r.env.exit_code, r.revoked);
+			rc = WARD_EDENIED;
+		} else
+			buf_printf(out, "\n[exit code %d%s]", r.env.exit_code,
+			    r.env.timed_out ? ": timed out, the command and "
+			    "everything it started were killed" : "");
 		to->exit_code = r.env.exit_code;
 		to->truncated = r.env.total > r.env.out.len;
 	}

@@ -19,6 +19,7 @@
 #include "manifest.h"
 #include "pathpat.h"
 #include "toml.h"
+#include "../vault/vault.h"
 
 struct manifest_ctx {
 	const char	*file;
@@ -27,7 +28,7 @@ struct manifest_ctx {
 
 /* The kinds of string list; each is checked differently. */
 enum manifest_list { MANIFEST_LIST_ANY, MANIFEST_LIST_HOST,
-    MANIFEST_LIST_ENV };
+    MANIFEST_LIST_ENV, MANIFEST_LIST_SECRET };
 
 static const char *const manifest_providers[] = { "anthropic", "openai",
     "openrouter", "openai-compatible", "script", NULL };
@@ -264,6 +265,27 @@ manifest_envname(const char *s)
 	return 1;
 }
 
+/*
+ * A vault name (vault_name_ok's rule: [A-Z_][A-Z0-9_]*, at most
+ * VAULT_NAME_MAX bytes), checked here so that a grant naming a secret
+ * that can never exist fails when the manifest loads, not when the command
+ * runs. Kept apart from vault.c so the policy does not link the vault.
+ */
+static int
+manifest_secretname(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) > VAULT_NAME_MAX ||
+	    (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 static void
 manifest_strs_free(struct manifest_strs *l)
 {
@@ -320,6 +342,13 @@ manifest_strlist(struct manifest_ctx *c, const struct toml_node *tab,
 		if (kind == MANIFEST_LIST_ENV && !manifest_envname(s)) {
 			rc = manifest_err(c, e, NULL, "%s %s: '%s' is not an "
 			    "environment variable name", section, key, s);
+			goto out;
+		}
+		if (kind == MANIFEST_LIST_SECRET && !manifest_secretname(s)) {
+			rc = manifest_err(c, e, NULL, "%s %s: '%s' is not a "
+			    "vault secret name ([A-Z_][A-Z0-9_]*, at most %d "
+			    "bytes, as `ward secret set` takes)", section, key,
+			    s, VAULT_NAME_MAX);
 			goto out;
 		}
 		if ((out->v[out->n] = strdup(s)) == NULL) {
@@ -474,7 +503,7 @@ manifest_allow_one(struct manifest_ctx *c, const struct toml_node *e,
 		    (rc = manifest_strlist(c, e, "domains", psec,
 		    MANIFEST_LIST_HOST, &g->domains)) != 0 ||
 		    (rc = manifest_strlist(c, e, "secrets", psec,
-		    MANIFEST_LIST_ENV, &g->secrets)) != 0 ||
+		    MANIFEST_LIST_SECRET, &g->secrets)) != 0 ||
 		    (rc = manifest_enum(c, e, "approve", psec, approves, 1,
 		    &g->approve_each)) != 0)
 			return rc;
@@ -770,10 +799,12 @@ manifest_secrets(struct manifest_ctx *c, const struct toml_node *root,
 	for (i = 0; i < toml_len(tab); i++) {
 		k = toml_key(tab, i);
 		e = toml_value(tab, i);
-		if (strlen(k->name) != k->len || !manifest_envname(k->name))
+		if (strlen(k->name) != k->len ||
+		    !manifest_secretname(k->name))
 			return manifest_err(c, NULL, &k->span, "[secrets]: "
-			    "'%.*s' is not a secret name", (int)k->len,
-			    k->name);
+			    "'%.*s' is not a vault secret name "
+			    "([A-Z_][A-Z0-9_]*, at most %d bytes)", (int)k->len,
+			    k->name, VAULT_NAME_MAX);
 		if (toml_type(e) != TOML_TABLE)
 			return manifest_type(c, e, "[secrets]", k->name,
 			    "a table");

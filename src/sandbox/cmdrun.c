@@ -2,6 +2,7 @@
  * Decide, build the envelope, serve its network, run; see cmdrun.h.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,92 @@
 #include "cmdrun.h"
 #include "grant.h"
 #include "proxy.h"
+
+/*
+ * The commands running in this process that were given secrets, and the
+ * names each holds, so that revoking a secret stops them
+ * (cmdrun_revoke). A command is listed while the vault is still open
+ * (and so locked) after its values were read: a revoke, which writes the
+ * vault under the same lock before it calls cmdrun_revoke, either comes
+ * first (then vault_get refuses the secret) or finds the command listed.
+ */
+struct cmdrun_live {
+	struct cmdrun_live	*next;
+	const struct grant_strv	*names;		/* the grant's secrets */
+	int			 fd[2];		/* a byte in: stop it */
+	char			*revoked;	/* the name that stopped it */
+};
+
+static pthread_mutex_t	 cmdrun_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cmdrun_live *cmdrun_live_head;
+
+static int
+cmdrun_live_add(struct cmdrun_live *l, const struct grant_strv *names)
+{
+	memset(l, 0, sizeof(*l));
+	l->names = names;
+	if (pipe2(l->fd, O_CLOEXEC | O_NONBLOCK) == -1) {
+		l->fd[0] = l->fd[1] = -1;
+		return WARD_ESYS;
+	}
+	pthread_mutex_lock(&cmdrun_live_mu);
+	l->next = cmdrun_live_head;
+	cmdrun_live_head = l;
+	pthread_mutex_unlock(&cmdrun_live_mu);
+	return 0;
+}
+
+/* Unlists l; *revoked gets the name that stopped it (or NULL). */
+static void
+cmdrun_live_remove(struct cmdrun_live *l, char **revoked)
+{
+	struct cmdrun_live **pp;
+
+	if (l->fd[0] == -1)
+		return;		/* never listed */
+	pthread_mutex_lock(&cmdrun_live_mu);
+	for (pp = &cmdrun_live_head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	pthread_mutex_unlock(&cmdrun_live_mu);
+	close(l->fd[0]);
+	close(l->fd[1]);
+	l->fd[0] = l->fd[1] = -1;
+	if (revoked != NULL) {
+		free(*revoked);
+		*revoked = l->revoked;
+	} else
+		free(l->revoked);
+	l->revoked = NULL;
+}
+
+int
+cmdrun_revoke(const char *name)
+{
+	struct cmdrun_live *l;
+	size_t i;
+	int n = 0;
+
+	pthread_mutex_lock(&cmdrun_live_mu);
+	for (l = cmdrun_live_head; l != NULL; l = l->next)
+		for (i = 0; i < l->names->n; i++) {
+			if (strcmp(l->names->v[i], name) != 0)
+				continue;
+			/* Without the name the result could not say why;
+			 * the command is stopped all the same. */
+			if (l->revoked == NULL)
+				l->revoked = strdup(name);
+			if (write(l->fd[1], "r", 1) != 1) {
+				/* Full: it is readable already. */
+			}
+			n++;
+			break;
+		}
+	pthread_mutex_unlock(&cmdrun_live_mu);
+	return n;
+}
 
 /* What the proxy's callbacks see: the command's hosts, and where its
  * refusals are collected (the proxy calls from its own threads). */
@@ -151,7 +238,7 @@ cmdrun_have_vault(void)
  */
 static int
 cmdrun_inject(const struct manifest *m, struct grant *g,
-    struct cmdrun_result *r, struct buf *err)
+    struct cmdrun_live *live, struct cmdrun_result *r, struct buf *err)
 {
 	struct vault *v = NULL;
 	struct buf kv;
@@ -202,6 +289,10 @@ cmdrun_inject(const struct manifest *m, struct grant *g,
 	if (val != NULL)
 		vault_value_free(val);
 	buf_free(&kv);
+	/* Listed before the vault's lock is let go: see cmdrun_live. */
+	if (rc == 0 && (rc = cmdrun_live_add(live, &g->secrets)) != 0)
+		buf_printf(err, "sandbox: cannot make a pipe: %s",
+		    strerror(errno));
 	vault_free(v);
 	g->spec.envp = g->env.v;
 	return rc;
@@ -297,12 +388,15 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	struct proxy_policy pp;
 	struct proxy *px = NULL;
 	struct redact *red = NULL;
+	struct cmdrun_live live;
 	const char **addrs = NULL;
 	size_t naddrs;
 	int sv[2] = { -1, -1 }, rc, locked = 0;
 
 	memset(r, 0, sizeof(*r));
 	memset(&g, 0, sizeof(g));
+	memset(&live, 0, sizeof(live));
+	live.fd[0] = live.fd[1] = -1;
 	buf_init(&r->denials, 64 * 1024);
 	if ((rc = policy_command(pol, cmd, &dec, err)) != 0)
 		return rc;
@@ -317,7 +411,8 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 		goto out;	/* refused: a result, not an error */
 	if ((rc = grant_build(pol, root, &dec, o->envp, &g, err)) != 0)
 		goto out;
-	if ((rc = cmdrun_inject(policy_manifest(pol), &g, r, err)) == 1) {
+	if ((rc = cmdrun_inject(policy_manifest(pol), &g, &live, r,
+	    err)) == 1) {
 		rc = 0;
 		goto out;	/* revoked: refused, a result */
 	}
@@ -328,6 +423,7 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 		g.spec.timeout_ms = o->timeout_s * 1000;
 	g.spec.spill_path = o->spill_path;
 	g.spec.stdin_fd = o->stdin_fd;
+	g.spec.cancel_fd = live.fd[0];
 	if (g.domains.n > 0) {
 		memset(&net, 0, sizeof(net));
 		net.m = policy_manifest(pol);
@@ -356,8 +452,15 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 		sv[0] = -1;	/* the proxy's now */
 		g.spec.net_fd = sv[1];
 	}
-	if ((rc = envelope_run(&g.spec, &r->env, err)) == 0)
+	rc = envelope_run(&g.spec, &r->env, err);
+	cmdrun_live_remove(&live, &r->revoked);
+	if (rc == 0)
 		r->ran = 1;
+	/* Only a command killed for it was stopped by a revocation. */
+	if (rc == 0 && !r->env.cancelled) {
+		free(r->revoked);
+		r->revoked = NULL;
+	}
 	/* Nothing a command prints reaches anyone with a secret in it: the
 	 * output, the spill file and the proxy's refusals. */
 	if (rc == 0 && red != NULL &&
@@ -367,6 +470,7 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	    (rc = cmdrun_redact_file(red, o->spill_path)) != 0)))
 		buf_puts(err, "sandbox: the output could not be redacted");
 out:
+	cmdrun_live_remove(&live, NULL);
 	redact_free(red);
 	/* The command is gone; its proxy goes with it. */
 	proxy_stop(px);
@@ -390,6 +494,7 @@ cmdrun_result_clear(struct cmdrun_result *r)
 	if (r == NULL)
 		return;
 	free(r->rule);
+	free(r->revoked);
 	if (r->ran)
 		envelope_result_clear(&r->env);
 	buf_free(&r->denials);

@@ -27,6 +27,9 @@ struct cmdrun_result {
 	char			*rule;		/* the deciding rule, or NULL */
 	int			 ran;		/* 1 when the command ran */
 	struct envelope_result	 env;		/* valid when ran */
+	char			*revoked;	/* when ran and env.cancelled:
+						   the secret whose revocation
+						   stopped it; else NULL */
 	struct buf		 denials;	/* "sandbox denied network:
 						   HOST: why" lines */
 };
@@ -42,6 +45,15 @@ int	cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	    const struct cmdrun_opts *o, struct cmdrun_result *r,
 	    struct buf *err);
 void	cmdrun_result_clear(struct cmdrun_result *r);
+
+/*
+ * Stops every command cmdrun is running in this process that was given
+ * the secret name: its whole sandbox is killed, and its result has
+ * env.cancelled set and revoked naming the secret. The caller revokes the
+ * secret in the vault first (so no new command gets it). Returns how many
+ * were stopped. May be called from any thread.
+ */
+int	cmdrun_revoke(const char *name);
 
 struct redact;
 

@@ -1866,7 +1866,7 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
     struct envelope_result *r, struct buf *err)
 {
 	const struct envelope_spec *s = c->s;
-	struct pollfd	 pf[3];
+	struct pollfd	 pf[4];
 	char		 emsg[ERR_MAX];
 	size_t		 elen = 0;
 	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
@@ -1944,6 +1944,10 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 		pf[1].events = POLLIN;
 		pf[2].fd = pidfd;
 		pf[2].events = POLLIN;
+		/* Someone else wants it stopped now (a revoked secret). */
+		pf[3].fd = s->cancel_fd > 0 && !r->cancelled ? s->cancel_fd :
+		    -1;
+		pf[3].events = POLLIN;
 		if (deadline != 0 && !r->timed_out) {
 			now = envelope_now_us();
 			if (now >= deadline) {
@@ -1953,7 +1957,7 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 			} else
 				tmo = (int)((deadline - now + 999) / 1000);
 		}
-		if (poll(pf, 3, tmo) == -1) {
+		if (poll(pf, 4, tmo) == -1) {
 			if (errno == EINTR)
 				continue;
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -1975,6 +1979,10 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 			if (n <= 0 || elen == sizeof(emsg))
 				erropen = 0;
 		}
+		if (pf[3].revents != 0 && !r->cancelled) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			r->cancelled = 1;
+		}
 		if (pf[2].revents != 0)
 			break;
 	}
@@ -1987,7 +1995,7 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	    (n = read(ep[0], emsg + elen, sizeof(emsg) - elen)) > 0)
 		elen += (size_t)n;
 	r->duration_us = envelope_now_us() - t0;
-	if (elen > 0 && !r->timed_out) {
+	if (elen > 0 && !r->timed_out && !r->cancelled) {
 		rv = emsg[0] == 'T' && c->mode == C_WARM ? 1 :
 		    envelope_setup_err(emsg, elen, err);
 		envelope_result_clear(r);

@@ -69,6 +69,9 @@ struct envelope_spec {
 	char *const	 *envp;		/* the whole environment; NULL: empty */
 	const char	 *command;	/* run as /bin/sh -c COMMAND */
 	unsigned	  timeout_ms;	/* 0: none; on expiry all is killed */
+	int		  cancel_fd;	/* > 0: once it is readable, all is
+					 * killed (r->cancelled); 0 or -1:
+					 * none (fd 0 is never one) */
 	size_t		  max_output;	/* bytes of output kept in the result */
 	const char	 *spill_path;	/* NULL, or a new file (0600, O_EXCL)
 					 * that receives the output, up to
@@ -88,6 +91,7 @@ struct envelope_result {
 	int		 exit_code;	/* the command's; 128+N for signal N;
 					 * 124 on timeout */
 	int		 timed_out;
+	int		 cancelled;	/* killed through cancel_fd */
 	struct buf	 out;		/* the first max_output bytes */
 	size_t		 total;		/* bytes written in all */
 	uint64_t	 duration_us;

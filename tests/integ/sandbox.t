@@ -388,6 +388,25 @@ is "$RC" 126 "a command whose grant names a revoked secret is refused"
 like "$OUT" 'revoked' "saying so"
 unlike "$OUT" 'SB-STARTED' "and it did not run"
 
+# A revoke while `ward sandbox run` holds the secret stops it (no daemon:
+# the CLI watches the vault itself).
+printf '%s' "$SECRET_VALUE" | "$WARD" secret set GH_TOKEN >/dev/null 2>&1
+printf 'echo x > out/rev-started; sleep 60; echo not-stopped\n' > t/hold.sh
+rm -f out/rev-started
+start=$(date +%s)
+"$WARD" sandbox run -- sh t/hold.sh > "$T/hold.out" 2>&1 &
+hold=$!
+for i in $(seq 1 600); do [ -e out/rev-started ] && break; sleep 0.1; done
+[ -e out/rev-started ]; ok $? "sandbox run: a command holding GH_TOKEN runs"
+"$WARD" secret revoke GH_TOKEN >/dev/null 2>&1
+wait "$hold"; RC=$?
+took=$(( $(date +%s) - start ))
+is "$RC" 126 "a revoke stops it (exit 126)"
+[ "$took" -lt 40 ]; ok $? "well before its 60 s sleep (${took}s)"
+OUT=$(cat "$T/hold.out")
+like "$OUT" 'stopped: the secret GH_TOKEN it was given was revoked' "saying why"
+unlike "$OUT" 'not-stopped' "and it did not go on"
+
 # --- fail closed -----------------------------------------------------------
 for layer in userns landlock seccomp; do
 	rm -f "$T/layer-ran"

@@ -470,7 +470,22 @@ test_secrets(void)
 	is_str(fail(HDR "[secrets]\nX = 1\n"), "t.toml:3:5: [secrets] X "
 	    "must be a table, not integer", "a non-table refused");
 	is_str(fail(HDR "[secrets.\"A-B\"]\n"), "t.toml:2:10: [secrets]: "
-	    "'A-B' is not a secret name", "a bad name refused");
+	    "'A-B' is not a vault secret name ([A-Z_][A-Z0-9_]*, at most 64 "
+	    "bytes)", "a bad name refused");
+	is_str(fail(HDR "[secrets.gh_token]\n"), "t.toml:2:10: [secrets]: "
+	    "'gh_token' is not a vault secret name ([A-Z_][A-Z0-9_]*, at "
+	    "most 64 bytes)", "a lower-case name refused: the vault has "
+	    "none");
+	is_str(fail(HDR "[capabilities.allow.commands]\npatterns = [{ "
+	    "command = \"gh:*\", secrets = [\"GH_TOKEN\", \"gh_token\"] }]\n"),
+	    "t.toml:3:56: [capabilities.allow.commands.patterns] secrets: "
+	    "'gh_token' is not a vault secret name ([A-Z_][A-Z0-9_]*, at most "
+	    "64 bytes, as `ward secret set` takes)", "a grant naming a "
+	    "lower-case secret refused at load, naming the key");
+	ok(strstr(fail(HDR "[capabilities.allow.commands]\npatterns = [{ "
+	    "command = \"gh:*\", secrets = [\"A234567890123456789012345678901"
+	    "2345678901234567890123456789012345\"] }]\n"), "not a vault "
+	    "secret name") != NULL, "a name over 64 bytes refused");
 	ok(strstr(fail(HDR "[secrets.X]\nhosts = [\"exa mple\"]\n"),
 	    "bad domain") != NULL, "a bad host refused");
 	is_str(fail(HDR "secrets = 1\n"), "t.toml:2:11: the top level "
