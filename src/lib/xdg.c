@@ -96,7 +96,8 @@ xdg_dir(enum xdg_kind kind, char **out)
 made:
 	/* Usually there already: a stat, not a mkdir per component (the
 	 * policy asks for these on every path decision). */
-	if (stat(*out, &st) == -1 && (rc = xdg_mkdirs(*out)) != 0)
+	if ((stat(*out, &st) == -1 || !S_ISDIR(st.st_mode)) &&
+	    (rc = xdg_mkdirs(*out)) != 0)
 		goto fail;
 	if (stat(*out, &st) == -1) {
 		rc = WARD_ESYS;

@@ -269,8 +269,9 @@ test_pending(void)
 	struct stat st;
 	off_t before;
 	json_t *j;
-	char *text;
+	char *text, *p;
 	size_t n;
+	int k;
 
 	unlink(logp);
 	unlink(ckp);
@@ -303,9 +304,11 @@ test_pending(void)
 	json_decref(j);
 	is_int(audit_close(log), 0, "close");
 	is_int(verify(NULL), 0, "the log verifies");
-	is_int((int)rep.records, 6, "with every record and the seal");
 	ok(rep.sealed, "sealed");
 	text = slurp(logp, &n);
+	for (p = text, k = 0; (p = strstr(p, "\"kind\":\"x\"")) != NULL; p++)
+		k++;
+	is_int(k, 5, "with every record");
 	ok(strstr(text, "pending at close") != NULL,
 	    "close wrote the last pending record before the seal");
 	free(text);
