@@ -33,6 +33,7 @@
 #include "client.h"
 
 #define TUI_LINES_MAX	5000	/* transcript lines kept */
+#define TUI_PREVIEW_MAX	(256u << 10)	/* streaming text shown, at most */
 #define TUI_COMPOSER_MAX (64u << 10)
 
 enum tui_style { TUI_PLAIN, TUI_USER, TUI_TOOL, TUI_ERROR, TUI_NOTE };
@@ -55,6 +56,8 @@ struct tui {
 	struct tui_line	*lines;
 	size_t		 nlines;
 	json_t		*tasks;		/* the last `tasks` event's list */
+	struct buf	 preview;	/* the model's text streaming in */
+	size_t		 npreview;	/* its lines at the transcript's end */
 	json_int_t	 ctx_used;	/* tokens of the last model request */
 	json_int_t	 ctx_len;	/* the model's context, 0: unknown */
 	struct buf	 composer;
@@ -84,17 +87,19 @@ tui_on_winch(int sig)
 }
 
 /* Appends text (untrusted) to the transcript, one entry per line. */
-static void
+/* Adds text (shown visibly) to the transcript; returns the lines added. */
+static size_t
 tui_add(struct tui *t, enum tui_style style, const char *text)
 {
 	struct buf vis;
 	char *p, *nl;
+	size_t added = 0;
 
 	buf_init(&vis, 0);
 	if (utf8_visible(&vis, text, strlen(text), UTF8_KEEP_LF) != 0 ||
 	    vis.data == NULL) {
 		buf_free(&vis);
-		return;
+		return 0;
 	}
 	for (p = vis.data; p != NULL; p = nl) {
 		if ((nl = strchr(p, '\n')) != NULL)
@@ -108,8 +113,34 @@ tui_add(struct tui *t, enum tui_style style, const char *text)
 		if ((t->lines[t->nlines].text = strdup(p)) == NULL)
 			break;
 		t->lines[t->nlines++].style = style;
+		added++;
 	}
 	buf_free(&vis);
+	return added;
+}
+
+/* Takes the model's streaming text off the end of the transcript. */
+static void
+tui_preview_drop(struct tui *t)
+{
+	for (; t->npreview > 0 && t->nlines > 0; t->npreview--)
+		free(t->lines[--t->nlines].text);
+	t->npreview = 0;
+}
+
+/* A `delta` event: the text so far replaces the last preview lines. */
+static void
+tui_preview(struct tui *t, const json_t *m)
+{
+	const char *text = json_string_value(json_object_get(m, "text"));
+
+	tui_preview_drop(t);
+	if (json_is_true(json_object_get(m, "reset")))
+		buf_reset(&t->preview);
+	else if (text != NULL && t->preview.len < TUI_PREVIEW_MAX)
+		(void)buf_puts(&t->preview, text);
+	if (t->preview.len > 0)
+		t->npreview = tui_add(t, TUI_PLAIN, t->preview.data);
 }
 
 static void
@@ -421,6 +452,15 @@ tui_event(struct tui *t, const json_t *m)
 
 	if (kind == NULL)
 		return;
+	if (strcmp(kind, "delta") == 0) {
+		tui_preview(t, m);
+		return;
+	}
+	/* The reply itself (or what follows it) replaces its preview. */
+	if (strcmp(kind, "usage") != 0 && strcmp(kind, "tasks") != 0) {
+		tui_preview_drop(t);
+		buf_reset(&t->preview);
+	}
 	if (strcmp(kind, "assistant") == 0 && text != NULL)
 		tui_add(t, TUI_PLAIN, text);
 	else if (strcmp(kind, "tool_call") == 0 && name != NULL) {
@@ -457,6 +497,8 @@ tui_done(struct tui *t, const json_t *m)
 
 	if (s != NULL)
 		snprintf(t->session, sizeof(t->session), "%s", s);
+	tui_preview_drop(t);
+	buf_reset(&t->preview);
 	if (!json_is_true(json_object_get(m, "ok")))
 		tui_addf(t, TUI_ERROR, "session stopped: ", e ? e : "?");
 	t->running = 0;
@@ -778,6 +820,7 @@ cmd_tui(int argc, char **argv)
 	t.rows = 24;
 	t.cols = 80;
 	buf_init(&t.composer, TUI_COMPOSER_MAX);
+	buf_init(&t.preview, 0);
 	if ((t.lines = calloc(TUI_LINES_MAX, sizeof(*t.lines))) == NULL) {
 		close(t.fd);
 		free(t.model_name);
@@ -813,5 +856,6 @@ out:
 	free(t.model_name);
 	json_decref(t.permit);
 	buf_free(&t.composer);
+	buf_free(&t.preview);
 	return code;
 }

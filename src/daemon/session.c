@@ -273,14 +273,42 @@ session_idle(const char *store_dir)
 	return newest > 0 && now > newest ? (uint64_t)(now - newest) : 0;
 }
 
+/* The model's text while it streams in, for the TUI: `delta` events
+ * (reset: a retried request starts over). The reply that counts comes
+ * after, as an `assistant` event. */
+static void
+session_preview(void *arg, const char *text, size_t len)
+{
+	struct session *s = arg;
+	struct buf b;
+	json_t *ev;
+
+	buf_init(&b, 0);
+	if (text != NULL && (buf_add(&b, text, len) != 0 ||
+	    (s->redact != NULL && cmdrun_redact_buf(s->redact, &b) != 0)))
+		goto out;
+	ev = text == NULL ? json_pack("{s:s, s:b}", "kind", "delta", "reset",
+	    1) : json_pack("{s:s, s:s%}", "kind", "delta", "text", b.data,
+	    b.len);
+	if (ev != NULL)
+		s->sink->event(s->sink->arg, ev);
+	json_decref(ev);
+out:
+	buf_free(&b);
+}
+
 static int
-session_llm_chat(void *ctx, const struct llm_request *req,
+session_llm_chat(void *ctx, const struct llm_request *in,
     struct llm_reply *reply, struct buf *err)
 {
 	struct session *s = ctx;
+	struct llm_request r = *in, *req = &r;
 	json_t *calls, *c;
 	size_t i;
 	int rc;
+
+	r.on_text = session_preview;
+	r.on_text_arg = s;
 
 	if ((rc = session_audit(s, "llm_request", json_pack("{s:I, s:I}",
 	    "messages", (json_int_t)req->nmsgs, "tools",

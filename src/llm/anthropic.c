@@ -539,18 +539,36 @@ out:
 	return rc;
 }
 
+/* The text a content_block_delta event adds to a text block. */
+static const char *
+anthropic_text_of(json_t *ev)
+{
+	json_t *d = json_object_get(ev, "delta");
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *dtype = json_string_value(json_object_get(d, "type"));
+
+	if (type == NULL || strcmp(type, "content_block_delta") != 0 ||
+	    dtype == NULL || strcmp(dtype, "text_delta") != 0)
+		return NULL;
+	return json_string_value(json_object_get(d, "text"));
+}
+
 static int
 anthropic_chat(struct llm *l, const struct llm_request *req,
     struct llm_reply *reply, struct buf *err)
 {
 	struct anthropic *a = (struct anthropic *)l;
+	struct http_text_preview tp;
 	struct http_resp r;
 	char *body = NULL;
 	int rc;
 
 	if ((rc = anthropic_request(a, req, &body, err)) != 0)
 		return rc;
-	if ((rc = http_post(&a->http, body, &r, err)) != 0)
+	http_preview_begin(&a->http, &tp, req, anthropic_text_of);
+	rc = http_post(&a->http, body, &r, err);
+	http_preview_end(&a->http);
+	if (rc != 0)
 		goto out;
 	if (strcmp(r.ctype, "text/event-stream") == 0)
 		rc = anthropic_parse_stream(a, &r.body, reply, err);

@@ -142,14 +142,43 @@ http_close(struct http *h)
 	memset(h, 0, sizeof(*h));
 }
 
+struct http_sink {
+	struct http	*h;
+	struct buf	*body;
+};
+
+/* Hands the events completed since the last call to the preview: up to
+ * the last blank line (an SSE event ends with one). */
+static void
+http_preview_feed(struct http_preview *pv, const struct buf *b)
+{
+	size_t end;
+
+	for (end = b->len; end > pv->done + 1; end--)
+		if (b->data[end - 1] == '\n' && (b->data[end - 2] == '\n' ||
+		    (end > pv->done + 2 && b->data[end - 2] == '\r' &&
+		    b->data[end - 3] == '\n')))
+			break;
+	if (end <= pv->done + 1)
+		return;
+	(void)http_sse(b->data + pv->done, end - pv->done, pv->event,
+	    pv->arg);
+	pv->done = end;
+}
+
 static size_t
 http_write(char *p, size_t size, size_t n, void *arg)
 {
-	struct buf *b = arg;
+	struct http_sink *s = arg;
+	long status = 0;
 
 	/* size is 1 per libcurl's contract; a short count aborts. */
-	if (buf_add(b, p, size * n) != 0)
+	if (buf_add(s->body, p, size * n) != 0)
 		return 0;
+	if (s->h->preview != NULL && curl_easy_getinfo(s->h->easy,
+	    CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
+	    status < 300)
+		http_preview_feed(s->h->preview, s->body);
 	return size * n;
 }
 
@@ -230,11 +259,16 @@ http_once_post(struct http *h, const char *body, struct http_resp *r,
     char *ebuf)
 {
 	CURL *c = h->easy;
+	struct http_sink sink = { h, &r->body };
 	CURLcode cc;
 	char *ct = NULL;
 	size_t i;
 
 	buf_reset(&r->body);
+	if (h->preview != NULL) {
+		h->preview->done = 0;
+		h->preview->restart(h->preview->arg);
+	}
 	r->status = 0;
 	r->ctype[0] = '\0';
 	curl_easy_reset(c);
@@ -249,7 +283,7 @@ http_once_post(struct http *h, const char *body, struct http_resp *r,
 	    (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body)) != CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write)) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body)) !=
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink)) !=
 	    CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(h->timeout_ms < HTTP_CONNECT_MS ? h->timeout_ms :
@@ -425,4 +459,50 @@ http_key_free(char *key)
 		return;
 	explicit_bzero(key, strlen(key));
 	free(key);
+}
+
+static int
+http_text_event(void *arg, const char *event, char *data, size_t len)
+{
+	struct http_text_preview *tp = arg;
+	const char *text;
+	json_t *j;
+
+	(void)event;
+	if ((j = json_loadb(data, len, 0, NULL)) == NULL)
+		return 0;
+	if ((text = tp->text_of(j)) != NULL && text[0] != '\0')
+		tp->req->on_text(tp->req->on_text_arg, text, strlen(text));
+	json_decref(j);
+	return 0;
+}
+
+static void
+http_text_restart(void *arg)
+{
+	struct http_text_preview *tp = arg;
+
+	tp->req->on_text(tp->req->on_text_arg, NULL, 0);
+}
+
+void
+http_preview_begin(struct http *h, struct http_text_preview *tp,
+    const struct llm_request *req, const char *(*text_of)(json_t *))
+{
+	h->preview = NULL;
+	if (req->on_text == NULL)
+		return;
+	memset(tp, 0, sizeof(*tp));
+	tp->req = req;
+	tp->text_of = text_of;
+	tp->pv.event = http_text_event;
+	tp->pv.restart = http_text_restart;
+	tp->pv.arg = tp;
+	h->preview = &tp->pv;
+}
+
+void
+http_preview_end(struct http *h)
+{
+	h->preview = NULL;
 }

@@ -9,11 +9,27 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "../lib/buf.h"
+#include "llm.h"
 
 #define HTTP_MAX_BODY		(8u << 20)	/* a response past this fails */
 #define HTTP_ATTEMPTS		4
+
+/*
+ * A live look at a streamed 2xx response while it arrives, to show the
+ * model's text as it is written. It only ever sees what the reply will be
+ * parsed from afterwards, whole; what it makes of it is for display.
+ */
+struct http_preview {
+	/* Each complete SSE event, as http_sse gives them; returns ignored. */
+	int	(*event)(void *arg, const char *event, char *data, size_t len);
+	/* A new attempt starts from the beginning: forget what was shown. */
+	void	(*restart)(void *arg);
+	void	*arg;
+	size_t	 done;		/* body bytes already handed to event */
+};
 
 struct http {
 	const char		*who;		/* provider name for messages */
@@ -23,6 +39,7 @@ struct http {
 	CURL			*easy;
 	unsigned long		 retry_ms;	/* base backoff delay */
 	unsigned long		 timeout_ms;	/* whole request */
+	struct http_preview	*preview;	/* NULL: none; the caller's */
 };
 
 struct http_resp {
@@ -68,6 +85,20 @@ void	http_put_text(const struct http *h, const char *s, struct buf *err);
 int	http_sse(const char *p, size_t n,
 	    int (*fn)(void *arg, const char *event, char *data, size_t len),
 	    void *arg);
+
+/* The model's text out of a streamed reply, for llm_request.on_text. */
+struct http_text_preview {
+	struct http_preview	 pv;
+	const struct llm_request *req;
+	/* The reply text one event's parsed data adds, or NULL. */
+	const char		*(*text_of)(json_t *data);
+};
+
+/* Points h's preview at tp for one request (nothing when req->on_text is
+ * NULL); http_preview_end(h) takes it away again. */
+void	http_preview_begin(struct http *h, struct http_text_preview *tp,
+	    const struct llm_request *req, const char *(*text_of)(json_t *));
+void	http_preview_end(struct http *h);
 
 /* Reads an API key from the environment into *out (free with
  * http_key_free). A missing key is WARD_EINVAL when required, else *out is

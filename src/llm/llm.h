@@ -54,6 +54,14 @@ struct llm_request {
 	size_t				 nmsgs;
 	const struct llm_tool_decl	*tools;
 	size_t				 ntools;
+	/*
+	 * Optional (NULL: none): called with the reply's text as a streamed
+	 * reply arrives, piece by piece, for display only (the reply is what
+	 * counts); text NULL means start over (a retried request).
+	 */
+	void				(*on_text)(void *arg, const char *text,
+					    size_t len);
+	void				*on_text_arg;
 };
 
 struct llm_reply {

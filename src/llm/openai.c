@@ -372,11 +372,21 @@ openai_reply(struct openai_acc *acc, struct llm_reply *reply)
 	return 0;
 }
 
+/* The text a chat.completion.chunk adds: its first choice's delta. */
+static const char *
+openai_text_of(json_t *chunk)
+{
+	return json_string_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(chunk, "choices"), 0), "delta"),
+	    "content"));
+}
+
 static int
 openai_chat(struct llm *l, const struct llm_request *req,
     struct llm_reply *reply, struct buf *err)
 {
 	struct openai *o = (struct openai *)l;
+	struct http_text_preview tp;
 	struct openai_acc acc;
 	struct http_resp r;
 	char *body = NULL;
@@ -387,8 +397,12 @@ openai_chat(struct llm *l, const struct llm_request *req,
 	acc.o = o;
 	acc.err = err;
 	buf_init(&acc.text, HTTP_MAX_BODY);
-	if ((rc = openai_request(o, req, &body, err)) != 0 ||
-	    (rc = http_post(&o->http, body, &r, err)) != 0)
+	if ((rc = openai_request(o, req, &body, err)) != 0)
+		goto out;
+	http_preview_begin(&o->http, &tp, req, openai_text_of);
+	rc = http_post(&o->http, body, &r, err);
+	http_preview_end(&o->http);
+	if (rc != 0)
 		goto out;
 	if (strcmp(r.ctype, "text/event-stream") == 0) {
 		rc = http_sse(r.body.data, r.body.len, openai_event, &acc);

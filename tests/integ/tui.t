@@ -164,5 +164,50 @@ like "$(screen)" 'tasks: 1 of 2 done' "the task list shows how many are done"
 like "$(screen)" '\[>\] 2 fix the <U\+001B>\[31mbug' "an unfinished task first, marked in progress, shown visibly"
 like "$(screen)" '\[x\] 1 write the tests' "a done task is marked"
 
+# 9. The model's text shows while it streams in, then once, whole.
+mkdir "$T/srv"
+python3 "$(dirname "$0")/llm_server.py" "$T/srv" & echo $! >> "$T/pids"
+for _i in $(seq 1000); do [ -e "$T/srv/port" ] && break; sleep 0.01; done
+cat > "$T/srv/queue" <<'Q'
+{"stream": true, "split": 4, "chunk": 560, "stall": 4, "anthropic": {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "Streaming hello from the model"}], "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5}}}
+Q
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[model]
+provider = "anthropic"
+name = "claude-tui"
+
+[capabilities.allow.read]
+paths = ["**"]
+TOML
+# The daemon talks to the model: one started from this environment.
+"$WARD" daemon stop >/dev/null 2>&1
+start -e ANTHROPIC_API_KEY=sk-tui-test -e ANTHROPIC_BASE_URL=http://127.0.0.1:$(cat "$T/srv/port") \
+    -e http_proxy= -e https_proxy= -e HTTP_PROXY= -e HTTPS_PROXY= -e ALL_PROXY=
+keys go Enter
+wait_for 'Stre'; ok $? "the first words show while the reply is still streaming"
+unlike "$(screen)" "hello from the model" "the rest is not there yet"
+wait_for 'daemon idle'
+is "$(screen | grep -c 'Streaming hello from the model')" 1 "the whole reply shows once when it is complete"
+cat > "$T/srv/queue" <<'Q'
+{"stream": true, "split": 4, "chunk": 520, "stall": 4, "openai": {"content": "Chunked words from gpt", "finish_reason": "stop"}}
+Q
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[model]
+provider = "openai"
+name = "gpt-tui"
+TOML
+"$WARD" daemon stop >/dev/null 2>&1
+start -e OPENAI_API_KEY=sk-tui-test -e OPENAI_BASE_URL=http://127.0.0.1:$(cat "$T/srv/port")/v1 \
+    -e http_proxy= -e https_proxy= -e HTTP_PROXY= -e HTTPS_PROXY= -e ALL_PROXY=
+keys go Enter
+wait_for 'Chun'; ok $? "openai: the first words show while the reply streams"
+unlike "$(screen)" "words from gpt" "openai: the rest is not there yet"
+wait_for 'daemon idle'
+is "$(screen | grep -c 'Chunked words from gpt')" 1 "openai: the whole reply shows once"
+
 $TM kill-server 2>/dev/null
 done_testing
