@@ -28,7 +28,7 @@ struct manifest_ctx {
 
 /* The kinds of string list; each is checked differently. */
 enum manifest_list { MANIFEST_LIST_ANY, MANIFEST_LIST_HOST,
-    MANIFEST_LIST_ENV, MANIFEST_LIST_SECRET };
+    MANIFEST_LIST_ENV, MANIFEST_LIST_ENV_PLAIN, MANIFEST_LIST_SECRET };
 
 static const char *const manifest_providers[] = { "anthropic", "openai",
     "openrouter", "openai-compatible", "script", NULL };
@@ -299,6 +299,38 @@ manifest_strs_free(struct manifest_strs *l)
 }
 
 /* An array of strings, each checked as kind says. */
+/*
+ * Whether a variable's name says it holds a credential (*_KEY, *_TOKEN,
+ * *_SECRET, *PASSWORD*, ...; any case). Such a variable reaches only the
+ * commands whose grant names it (DESIGN §2: credentials come from the
+ * vault), so default_env_vars, which every command gets, refuses it.
+ */
+static int
+manifest_credential_name(const char *name)
+{
+	static const char *const ends[] = { "_KEY", "_TOKEN", "_SECRET",
+	    "_PAT", "_PASS", "_PASSWD", "_PWD_HASH", "_CREDENTIALS",
+	    "_APIKEY", "_AUTH" };
+	static const char *const anywhere[] = { "PASSWORD", "PASSWD",
+	    "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL", "SECRET_",
+	    "_TOKEN_", "ACCESS_KEY" };
+	static const char *const exact[] = { "TOKEN", "SECRET", "PASSWORD" };
+	size_t i, n = strlen(name), k;
+
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		k = strlen(ends[i]);
+		if (n >= k && strcasecmp(name + n - k, ends[i]) == 0)
+			return 1;
+	}
+	for (i = 0; i < sizeof(anywhere) / sizeof(anywhere[0]); i++)
+		if (strcasestr(name, anywhere[i]) != NULL)
+			return 1;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcasecmp(name, exact[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 manifest_strlist(struct manifest_ctx *c, const struct toml_node *tab,
     const char *key, const char *section, enum manifest_list kind,
@@ -339,7 +371,17 @@ manifest_strlist(struct manifest_ctx *c, const struct toml_node *tab,
 			    why.data ? why.data : "invalid");
 			goto out;
 		}
-		if (kind == MANIFEST_LIST_ENV && !manifest_envname(s)) {
+		if (kind == MANIFEST_LIST_ENV_PLAIN &&
+		    manifest_credential_name(s)) {
+			rc = manifest_err(c, e, NULL, "%s %s: '%s' looks like "
+			    "a credential: every command would get it; name "
+			    "it in the env_vars of the grant that needs it, or "
+			    "keep it in the vault (ward secret set) and name "
+			    "it in that grant's secrets", section, key, s);
+			goto out;
+		}
+		if ((kind == MANIFEST_LIST_ENV ||
+		    kind == MANIFEST_LIST_ENV_PLAIN) && !manifest_envname(s)) {
 			rc = manifest_err(c, e, NULL, "%s %s: '%s' is not an "
 			    "environment variable name", section, key, s);
 			goto out;
@@ -570,7 +612,7 @@ manifest_commands(struct manifest_ctx *c, const struct toml_node *allow,
 	    (rc = manifest_strlist(c, tab, "default_domains", asec,
 	    MANIFEST_LIST_HOST, &m->default_domains)) != 0 ||
 	    (rc = manifest_strlist(c, tab, "default_env_vars", asec,
-	    MANIFEST_LIST_ENV, &m->default_env_vars)) != 0 ||
+	    MANIFEST_LIST_ENV_PLAIN, &m->default_env_vars)) != 0 ||
 	    (rc = manifest_allow_patterns(c, tab, m)) != 0))
 		return rc;
 

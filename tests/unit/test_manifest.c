@@ -39,6 +39,9 @@ fail(const char *text)
 }
 
 #define HDR "schema_version = 1\n"
+#define CRED	" looks like a credential: every command would get it; " \
+	"name it in the env_vars of the grant that needs it, or keep it in " \
+	"the vault (ward secret set) and name it in that grant's secrets"
 
 static void
 test_example(void)
@@ -301,6 +304,19 @@ test_types(void)
 		    "[\"A-B\"]\n", "t.toml:3:21: [capabilities.allow.commands] "
 		    "default_env_vars: 'A-B' is not an environment variable "
 		    "name", "a bad env var name" },
+		{ HDR "[capabilities.allow.commands]\ndefault_env_vars = "
+		    "[\"LANG\", \"Npm_Token\"]\n", "t.toml:3:29: "
+		    "[capabilities.allow.commands] default_env_vars: "
+		    "'Npm_Token'" CRED, "a credential in "
+		    "default_env_vars (any case)" },
+		{ HDR "[capabilities.allow.commands]\ndefault_env_vars = "
+		    "[\"DB_PASSWORD_FILE\"]\n", "t.toml:3:21: [capabilities."
+		    "allow.commands] default_env_vars: 'DB_PASSWORD_FILE'" CRED,
+		    "PASSWORD anywhere in the name" },
+		{ HDR "[capabilities.allow.commands]\ndefault_env_vars = "
+		    "[\"AWS_SECRET_ACCESS_KEY\"]\n", "t.toml:3:21: "
+		    "[capabilities.allow.commands] default_env_vars: "
+		    "'AWS_SECRET_ACCESS_KEY'" CRED, "*_KEY" },
 		{ HDR "[security\n", "t.toml:2:", "TOML syntax errors carry "
 		    "the file name" },
 	};
