@@ -40,6 +40,21 @@ R=$("$WARD" replay --agent "$WARD_BUILD/tests/exercise.wasm" "$sid" 2>&1); rc=$?
 is "$rc" 1 "replay against another agent exits 1"
 like "$R" '^replay: diverged at record [0-9]+: the agent called file_read \{.*\} where the log has a model request$' "and names the record and the call where it diverged"
 
+# 2b. A recorded model response changed by someone holding the audit key:
+#     the forged log verifies, and re-running the agent against it shows
+#     where it stops matching what was recorded.
+fid=${sid%?}0; [ "$fid" = "$sid" ] && fid=${sid%?}1
+mkdir -p "$XDG_STATE_HOME/ward/sessions/$fid"
+"$WARD_BUILD/tests/test_audit" forge "$XDG_STATE_HOME/ward/sessions/$sid/audit.log" \
+    "$XDG_STATE_HOME/ward/sessions/$fid/audit.log" llm_response 'README.md' 'src/main.c'
+ok $? "(the first model response forged and the log re-signed)"
+"$WARD" audit verify --session "$fid" --require-sealed >/dev/null 2>&1
+is "$?" 0 "the forged log verifies"
+R=$("$WARD" replay "$fid" 2>&1); rc=$?
+is "$rc" 1 "replay of the forged log exits 1"
+like "$R" '^replay: diverged at record [0-9]+: the agent called file_read \{"path":"src/main.c"\}.*README\.md' \
+    "it names the call the forged response led to and the one the log recorded"
+
 # 3. A log with one byte changed does not verify and is not replayed.
 log="$XDG_STATE_HOME/ward/sessions/$sid/audit.log"
 cp "$log" "$T/audit.bak"

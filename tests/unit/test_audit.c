@@ -689,6 +689,94 @@ helper(int argc, char **argv)
 	return 0;
 }
 
+/* The records of a log, as forge reads them. */
+struct forge {
+	json_t	*recs;
+};
+
+static int
+forge_each(void *arg, json_t *rec, const unsigned char hash[AUDIT_HASH_BYTES])
+{
+	struct forge *f = arg;
+
+	(void)hash;
+	return json_array_append(f->recs, rec) == 0 ? 0 : WARD_ENOMEM;
+}
+
+/*
+ * `forge IN OUT KIND FIND REPLACE`: what someone holding the audit key
+ * could do. Writes OUT as a new, validly chained and signed session log
+ * with IN's records, the first KIND record's data changed (FIND replaced
+ * by REPLACE in its JSON text). For replay's tests: such a log verifies,
+ * and only re-running the agent against it shows the lie.
+ */
+static int
+forge(int argc, char **argv)
+{
+	const struct audit_opts o = { "ward-session", 0, 0 };
+	struct forge f = { json_array() };
+	unsigned char pk[32];
+	struct audit_report r;
+	struct audit_log *log;
+	struct keyfile_key k;
+	struct buf err, t;
+	const char *kind;
+	json_t *rec, *data;
+	char *text, *at;
+	size_t i;
+	int done = 0, rc;
+
+	buf_init(&err, 0);
+	memset(&r, 0, sizeof(r));
+	if (argc != 7 || audit_key_load(0, &k, &err) != 0) {
+		fprintf(stderr, "forge: %s\n", err.data ? err.data : "usage");
+		return 2;
+	}
+	memcpy(pk, k.pk, sizeof(pk));
+	if (audit_verify(argv[2], pk, NULL, forge_each, &f, &r) != 0 ||
+	    audit_open(argv[3], &k, &o, &log, &err) != 0) {
+		fprintf(stderr, "forge: %s\n", err.data ? err.data :
+		    r.why.data ? r.why.data : "cannot read or write");
+		return 1;
+	}
+	json_array_foreach(f.recs, i, rec) {
+		kind = json_string_value(json_object_get(rec, "kind"));
+		if (strcmp(kind, "checkpoint") == 0)
+			continue;
+		data = json_incref(json_object_get(rec, "data"));
+		if (!done && strcmp(kind, argv[4]) == 0) {
+			text = json_dumps(data, JSON_COMPACT);
+			if (text != NULL && (at = strstr(text, argv[5])) != NULL) {
+				buf_init(&t, 0);
+				buf_add(&t, text, (size_t)(at - text));
+				buf_puts(&t, argv[6]);
+				buf_puts(&t, at + strlen(argv[5]));
+				json_decref(data);
+				data = json_loads(t.data, 0, NULL);
+				buf_free(&t);
+				done = 1;
+			}
+			free(text);
+		}
+		rc = audit_append(log, kind, data);
+		json_decref(data);
+		if (rc != 0) {
+			fprintf(stderr, "forge: append: %s\n",
+			    ward_strerror(rc));
+			return 1;
+		}
+	}
+	keyfile_clear(&k);
+	audit_report_free(&r);
+	json_decref(f.recs);
+	if (audit_close(log) != 0 || !done) {
+		fprintf(stderr, "forge: %s\n", done ? "close failed" :
+		    "nothing to change");
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -696,6 +784,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "mklog") == 0)
 		return helper(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "forge") == 0)
+		return forge(argc, argv);
 
 	if (sodium_init() < 0 || mkdtemp(tmp) == NULL)
 		die("setup");
