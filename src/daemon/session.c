@@ -76,6 +76,7 @@ struct session {
 	unsigned			 ncmds;
 	struct session_task		*tasks;
 	size_t				 ntasks;
+	char				*tasks_path;	/* where they are kept */
 	struct audit_log		*audit;		/* NULL: refuse all */
 	struct redact			*redact;	/* NULL: no vault */
 	char				 manifest_sha[65]; /* of the approved
@@ -570,6 +571,106 @@ session_write(struct session *s, const char *name, json_t *args,
 	else
 		rc = tools_file_delete(s->tools, real, out);
 	free(real);
+	return rc;
+}
+
+/*
+ * The task list outlives one message: it is kept beside the session's
+ * audit log (written whole, synced, renamed) and read back when the
+ * session is resumed, so the TUI's next message and `--resume` see it.
+ */
+static int
+session_tasks_save(struct session *s)
+{
+	char tmp[PATH_MAX], *text = NULL, *dir = NULL;
+	json_t *list, *t;
+	size_t i;
+	int fd = -1, rc = WARD_ENOMEM;
+
+	if ((list = json_array()) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < s->ntasks; i++)
+		if ((t = json_pack("{s:s, s:s}", "title", s->tasks[i].title,
+		    "status", session_task_status[s->tasks[i].status])) ==
+		    NULL || json_array_append_new(list, t) != 0)
+			goto out;
+	if ((text = json_dumps(list, JSON_COMPACT)) == NULL ||
+	    (dir = strdup(s->tasks_path)) == NULL)
+		goto out;
+	rc = WARD_EIO;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", s->tasks_path) >=
+	    sizeof(tmp) || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		goto out;
+	if (keyfile_write_all(fd, text, strlen(text)) != 0 || fsync(fd) == -1 ||
+	    close(fd) == -1) {
+		fd = -1;
+		unlink(tmp);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, s->tasks_path) == -1) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = keyfile_fsync_dir(dirname(dir));
+out:
+	if (fd != -1)
+		close(fd);
+	free(dir);
+	free(text);
+	json_decref(list);
+	return rc;
+}
+
+/* Reads the kept task list, if any; what does not look like one is an
+ * error (the session does not start on a corrupted list). */
+static int
+session_tasks_load(struct session *s, struct buf *err)
+{
+	json_error_t jerr;
+	json_t *list, *t;
+	const char *title, *status;
+	size_t i, k;
+	int rc = 0;
+
+	if ((list = json_load_file(s->tasks_path, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		if (access(s->tasks_path, F_OK) == -1 && errno == ENOENT)
+			return 0;
+		buf_printf(err, "%s: %s", s->tasks_path, jerr.text);
+		return WARD_EPROTO;
+	}
+	if (!json_is_array(list) || json_array_size(list) > SESSION_TASKS_MAX)
+		goto bad;
+	if (json_array_size(list) > 0 && (s->tasks = calloc(
+	    json_array_size(list), sizeof(*s->tasks))) == NULL) {
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(list, i, t) {
+		title = json_string_value(json_object_get(t, "title"));
+		status = json_string_value(json_object_get(t, "status"));
+		for (k = 0; k < 3 && status != NULL; k++)
+			if (strcmp(status, session_task_status[k]) == 0)
+				break;
+		if (title == NULL || *title == '\0' ||
+		    strlen(title) > SESSION_TASK_TITLE_MAX || status == NULL ||
+		    k == 3)
+			goto bad;
+		if ((s->tasks[i].title = strdup(title)) == NULL) {
+			rc = WARD_ENOMEM;
+			goto out;
+		}
+		s->tasks[i].status = (int)k;
+		s->ntasks++;
+	}
+	goto out;
+bad:
+	buf_printf(err, "%s: not a task list", s->tasks_path);
+	rc = WARD_EPROTO;
+out:
+	json_decref(list);
 	return rc;
 }
 
@@ -1073,6 +1174,13 @@ session_tool(void *ctx, const char *name, json_t *args,
 	    strcmp(name, "task_update") == 0 ||
 	    strcmp(name, "task_list") == 0)) {
 		rc = session_tasks(s, name, args, &out->text);
+		if (rc == 0 && strcmp(name, "task_list") != 0 &&
+		    session_tasks_save(s) != 0) {
+			buf_reset(&out->text);
+			buf_puts(&out->text, "the task list could not be "
+			    "saved");
+			rc = WARD_EIO;
+		}
 		session_tasks_event(s);
 	} else if (strcmp(name, "command_run") == 0) {
 		rc = session_command(s, session_str(args, "command"),
@@ -1691,6 +1799,16 @@ session_run(struct host *h, const struct session_config *cfg,
 		goto out;
 	}
 	s.idle_seconds = session_idle(s.store_dir);
+	if (asprintf(&s.tasks_path, "%s/sessions/%s/tasks.json",
+	    cfg->state_dir, res->id) == -1) {
+		s.tasks_path = NULL;
+		rc = WARD_ENOMEM;
+		goto out;
+	}
+	if ((rc = session_tasks_load(&s, err)) != 0)
+		goto out;
+	if (s.ntasks > 0)
+		session_tasks_event(&s);	/* the TUI shows them again */
 	if (asprintf(&s.spill_dir, "%s/sessions/%s/spill", cfg->state_dir,
 	    res->id) == -1) {
 		s.spill_dir = NULL;
@@ -1805,6 +1923,7 @@ out:
 	while (s.ntasks > 0)
 		free(s.tasks[--s.ntasks].title);
 	free(s.tasks);
+	free(s.tasks_path);
 	free(s.store_dir);
 	free(rootcopy);
 	free(hdrs);

@@ -153,4 +153,34 @@ like "$EV" '^diverged False 3 5$' "and the verdict"
 printf '%s' "$J" | LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')"
 is "$?" 1 "--json writes no control byte either"
 
+# 6. A resumed session: tasks, a write and a delete, on top of the
+#    conversation it continues; replay re-runs both parts in order.
+approve_project "$P" <<'TOML'
+schema_version = 1
+
+[capabilities.allow.read]
+paths = ["**"]
+
+[capabilities.allow.write]
+paths = ["notes/**"]
+TOML
+run_script <<'EOF'
+{"text": "Planning.", "tool_calls": [{"id": "a", "name": "task_create", "arguments": {"title": "write notes"}}, {"id": "b", "name": "file_write", "arguments": {"path": "notes/a.txt", "content": "first\n"}}]}
+{"text": "Planned."}
+EOF
+is "$RC" 0 "a session to resume finishes"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+run_script --resume "$sid" <<'EOF'
+{"text": "Going on.", "tool_calls": [{"id": "c", "name": "task_update", "arguments": {"id": "1", "status": "done"}}, {"id": "d", "name": "task_list", "arguments": {}}, {"id": "e", "name": "file_delete", "arguments": {"path": "notes/a.txt"}}, {"id": "f", "name": "file_write", "arguments": {"path": "README.md", "content": "no"}}]}
+{"text": "Finished."}
+EOF
+is "$RC" 0 "the resumed session finishes"
+[ ! -e "$P/notes/a.txt" ]; ok $? "it deleted the file"
+R=$("$WARD" replay "$sid" 2>&1); rc=$?
+is "$rc" 0 "a resumed session replays with no divergence"
+like "$R" '^replay: 4 model turns, 6 tool calls, no divergence$' "both parts, every call"
+like "$R" 'session_resume|resumed' "the resume shows"
+like "$R" '1 \[done\] write notes' "the task list as the agent saw it"
+like "$R" 'deny write README.md' "a denied write with its decision"
+
 done_testing

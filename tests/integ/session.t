@@ -541,4 +541,23 @@ like "$TR" 'a result of 10800 bytes, trimmed after the session sat idle' "a note
 like "$TR" 'big\.txt' "the call that produced it is kept"
 like "$TR" 'hello from the readme' "recent small results are kept"
 
+# 19. The task list is kept with the session: a resumed session goes on
+#     with it; a kept list that is not one stops the session.
+run_script <<'EOF'
+{"tool_calls": [{"name": "task_create", "arguments": {"title": "kept task"}}]}
+{"text": "made"}
+EOF
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+run_script --resume "$sid" <<'EOF'
+{"tool_calls": [{"name": "task_list", "arguments": {}}]}
+{"text": "listed", "expect": {"tool_result_contains": "1 [pending] kept task"}}
+EOF
+is "$RC" 0 "a resumed session has the task list it left"
+printf '[{"title": 5}]' > "$XDG_STATE_HOME/ward/sessions/$sid/tasks.json"
+run_script --resume "$sid" <<'EOF'
+{"text": "never"}
+EOF
+is "$RC" 1 "a kept task list that is not one stops the session"
+like "$ERR" 'tasks.json: not a task list' "saying which file"
+
 done_testing
