@@ -57,7 +57,7 @@ proto_read_all(int fd, void *p, size_t n)
 int
 proto_send(int fd, const json_t *msg)
 {
-	unsigned char hdr[4];
+	unsigned char *f;
 	char *s;
 	size_t n;
 	int rc;
@@ -69,14 +69,20 @@ proto_send(int fd, const json_t *msg)
 		free(s);
 		return WARD_ETOOBIG;
 	}
-	hdr[0] = (unsigned char)(n >> 24);
-	hdr[1] = (unsigned char)(n >> 16);
-	hdr[2] = (unsigned char)(n >> 8);
-	hdr[3] = (unsigned char)n;
-	rc = proto_write_all(fd, hdr, 4);
-	if (rc == 0)
-		rc = proto_write_all(fd, s, n);
+	/* One write a frame: the peer wakes once, not for the header and
+	 * again for the body. */
+	if ((f = malloc(n + 4)) == NULL) {
+		free(s);
+		return WARD_ENOMEM;
+	}
+	f[0] = (unsigned char)(n >> 24);
+	f[1] = (unsigned char)(n >> 16);
+	f[2] = (unsigned char)(n >> 8);
+	f[3] = (unsigned char)n;
+	memcpy(f + 4, s, n);
 	free(s);
+	rc = proto_write_all(fd, f, n + 4);
+	free(f);
 	return rc;
 }
 
