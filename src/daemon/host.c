@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1073,6 +1074,35 @@ host_check_imports(struct host *h, struct buf *err)
 	return rc;
 }
 
+/*
+ * The pooling allocator reserves address space for all its memories up
+ * front (HOST_POOL_MEMORIES slots of wasmtime's 4 GiB reservation plus
+ * guards) and wasmtime's C API aborts the process when it cannot. Try the
+ * same reservation first so that a `ulimit -v` or a strict overcommit
+ * policy is an error that says so, not a crash.
+ */
+#define HOST_POOL_MEMORIES	64
+#define HOST_POOL_SLOT		((size_t)4 << 30 | (size_t)64 << 20)
+
+static int
+host_vm_room(struct buf *err)
+{
+	size_t len = HOST_POOL_MEMORIES * HOST_POOL_SLOT;
+	void *p;
+
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+	    MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		buf_printf(err, "cannot reserve the %zu GiB of address space "
+		    "the wasm engine's instance pool needs (%s); is a virtual "
+		    "memory limit (ulimit -v) set?", len >> 30,
+		    strerror(errno));
+		return WARD_ESYS;
+	}
+	munmap(p, len);
+	return 0;
+}
+
 int
 host_new(struct host **out, const char *wasm_path, const char *cache_dir,
     const struct host_limits *lim, struct buf *err)
@@ -1092,6 +1122,10 @@ host_new(struct host **out, const char *wasm_path, const char *cache_dir,
 		h->lim.memory_bytes = 256u << 20;
 	if (h->lim.step_ms == 0)
 		h->lim.step_ms = 5000;
+	if ((rc = host_vm_room(err)) != 0) {
+		free(h);
+		return rc;
+	}
 	cfg = wasm_config_new();
 	wasmtime_config_epoch_interruption_set(cfg, true);
 	wasmtime_config_wasm_component_model_set(cfg, true);
@@ -1099,7 +1133,8 @@ host_new(struct host **out, const char *wasm_path, const char *cache_dir,
 	pool = wasmtime_pooling_allocation_config_new();
 	wasmtime_pooling_allocation_config_total_component_instances_set(pool,
 	    64);
-	wasmtime_pooling_allocation_config_total_memories_set(pool, 64);
+	wasmtime_pooling_allocation_config_total_memories_set(pool,
+	    HOST_POOL_MEMORIES);
 	wasmtime_pooling_allocation_config_total_tables_set(pool, 64);
 	wasmtime_pooling_allocation_config_total_core_instances_set(pool, 256);
 	wasmtime_pooling_allocation_config_total_stacks_set(pool, 64);

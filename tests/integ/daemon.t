@@ -126,4 +126,10 @@ out=$("$WARD" daemon --socket "$T/shared/d.sock" 2>&1); rc=$?
 is "$rc" 111 "--socket in a world-writable directory is refused"
 like "$out" 'writable by nobody else' "and says why"
 
+# A virtual memory limit too small for the wasm engine's instance pool is
+# a clear error, not an abort inside wasmtime.
+OUT=$( (ulimit -v 8000000; "$WARD" daemon --socket "$T/vm.sock") 2>&1); RC=$?
+is "$RC" 111 "a daemon under ulimit -v exits 111"
+like "$OUT" 'cannot reserve the [0-9]+ GiB of address space .*ulimit -v' "saying what it needs and why"
+
 done_testing
