@@ -55,6 +55,7 @@
 
 #include "../lib/artcache.h"
 #include "../lib/err.h"
+#include "../lib/keyfile.h"
 #include "../lib/utf8.h"
 #include "capsule.h"
 
@@ -175,24 +176,6 @@ capsule_errmsg(wasmtime_error_t *e, struct buf *err)
 
 /* ---- frames and output ------------------------------------------------ */
 
-static int
-capsule_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return WARD_EIO;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Only the thread that runs the guest sends, so frames never interleave. */
 static int
 capsule_send(int fd, char type, const void *p, size_t n)
@@ -202,8 +185,8 @@ capsule_send(int fd, char type, const void *p, size_t n)
 
 	hdr[0] = (unsigned char)type;
 	memcpy(hdr + 4, &len, sizeof(len));
-	if (capsule_write_all(fd, hdr, sizeof(hdr)) != 0 ||
-	    capsule_write_all(fd, p, n) != 0)
+	if (keyfile_write_all(fd, hdr, sizeof(hdr)) != 0 ||
+	    keyfile_write_all(fd, p, n) != 0)
 		return WARD_EIO;
 	return 0;
 }
@@ -1322,7 +1305,7 @@ capsule_spec_fd(const struct capsule_spec *spec, const struct timespec *at,
 	}
 	if ((*mfd = memfd_create("ward-capsule-spec", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) == -1 ||
-	    capsule_write_all(*mfd, b.data, b.len) != 0 ||
+	    keyfile_write_all(*mfd, b.data, b.len) != 0 ||
 	    fcntl(*mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE | F_SEAL_SEAL) == -1 ||
 	    lseek(*mfd, 0, SEEK_SET) == -1) {
