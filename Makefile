@@ -21,7 +21,7 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(WARN) -g -Isrc -isystem $(WASMTIME_DIR)/i
 OPT	?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS	?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
-LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -ljansson \
+LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -lcrypto -ljansson \
 	  -lpcre2-8 -lseccomp -ltree-sitter -lcurl -lpthread -ldl -lm
 
 # tree-sitter-bash's generated parser (deps/install.sh fetches it): built

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "../lib/err.h"
 #include "../lib/xdg.h"
 #include "audit.h"
+#include "canon.h"
 
 #define AUDIT_DOMAIN	"ward-audit-record-v1"	/* sizeof counts its NUL */
 #define AUDIT_DUMP	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
@@ -29,6 +31,17 @@
 #define AUDIT_B64	sodium_base64_VARIANT_ORIGINAL
 #define AUDIT_SIG_B64	92	/* base64 of 4-byte key ID + 64-byte sig */
 #define AUDIT_DASH	"\xe2\x80\x94 "	/* U+2014, the signature line mark */
+
+/*
+ * SHA-256 for the chain and the tree, from OpenSSL's libcrypto: it uses
+ * the CPU's SHA extensions where there are any, and libsodium's portable
+ * C was a fifth of verify's time and much of what append does under the
+ * log's lock (bench/README.md). One context per thread of use: the
+ * writer's is used under its lock, each scan and proof has its own.
+ */
+struct audit_sha {
+	EVP_MD_CTX	*ctx;
+};
 
 /* The Merkle tree as its compact range: the roots of the perfect subtrees
  * that the bits of n name, largest first. */
@@ -66,6 +79,8 @@ struct audit_scan {
 	uint64_t		 last_ckpt;	/* size of the last one */
 	int			 want_seal;	/* this record must be a seal */
 	struct buf		 dump;		/* scratch: re-encoding */
+	struct audit_canon	*canon;		/* the one-pass checker */
+	struct audit_sha	 sha;
 	struct audit_report	*rep;
 	audit_each_fn		 each;
 	void			*arg;
@@ -82,6 +97,7 @@ struct audit_log {
 	struct keyfile_key	 key;
 	unsigned char		 keyid[4];
 	struct audit_tree	 t;
+	struct audit_sha	 sha;		/* under mu */
 	uint64_t		 ckpt_size;	/* records the last one covers */
 	struct timespec		 ckpt_time;
 	struct buf		 pending;	/* lines not yet written */
@@ -92,10 +108,53 @@ struct audit_log {
 	int			 broken;	/* sticky WARD_E* */
 };
 
+static EVP_MD *audit_md;		/* fetched once: a fetch per hash costs
+					 * more than the hash */
+static pthread_once_t audit_once = PTHREAD_ONCE_INIT;
+
+static void
+audit_init_once(void)
+{
+	if (sodium_init() >= 0)
+		audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static int
 audit_init(void)
 {
-	return sodium_init() < 0 ? WARD_ESYS : 0;
+	pthread_once(&audit_once, audit_init_once);
+	return audit_md == NULL ? WARD_ESYS : 0;
+}
+
+static int
+audit_sha_new(struct audit_sha *h)
+{
+	if ((h->ctx = EVP_MD_CTX_new()) == NULL)
+		return WARD_ENOMEM;
+	return 0;
+}
+
+static void
+audit_sha_free(struct audit_sha *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+/* out = SHA-256(a || b || c); b and c may be NULL. */
+static int
+audit_sha(struct audit_sha *h, const void *a, size_t alen, const void *b,
+    size_t blen, const void *c, size_t clen, unsigned char out[AUDIT_HASH_BYTES])
+{
+	unsigned int n;
+
+	if (EVP_DigestInit_ex2(h->ctx, audit_md, NULL) != 1 ||
+	    EVP_DigestUpdate(h->ctx, a, alen) != 1 ||
+	    (b != NULL && EVP_DigestUpdate(h->ctx, b, blen) != 1) ||
+	    (c != NULL && EVP_DigestUpdate(h->ctx, c, clen) != 1) ||
+	    EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != AUDIT_HASH_BYTES)
+		return WARD_ESYS;
+	return 0;
 }
 
 static void
@@ -109,80 +168,79 @@ audit_be64(uint64_t v, unsigned char be[8])
 
 /* The record hash: domain, seq, previous hash, then the line, each of
  * fixed size or length-prefixed so no two inputs share an encoding. */
-static void
-audit_record_hash(uint64_t seq, const unsigned char prev[AUDIT_HASH_BYTES],
-    const char *line, size_t len, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_record_hash(struct audit_sha *h, uint64_t seq,
+    const unsigned char prev[AUDIT_HASH_BYTES], const char *line, size_t len,
+    unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char be[8];
+	unsigned char pre[sizeof(AUDIT_DOMAIN) + 8 + AUDIT_HASH_BYTES + 8];
+	unsigned char *p = pre;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)AUDIT_DOMAIN,
-	    sizeof(AUDIT_DOMAIN));
-	audit_be64(seq, be);
-	crypto_hash_sha256_update(&st, be, sizeof(be));
-	crypto_hash_sha256_update(&st, prev, AUDIT_HASH_BYTES);
-	audit_be64(len, be);
-	crypto_hash_sha256_update(&st, be, sizeof(be));
-	crypto_hash_sha256_update(&st, (const unsigned char *)line, len);
-	crypto_hash_sha256_final(&st, out);
+	memcpy(p, AUDIT_DOMAIN, sizeof(AUDIT_DOMAIN));
+	p += sizeof(AUDIT_DOMAIN);
+	audit_be64(seq, p);
+	p += 8;
+	memcpy(p, prev, AUDIT_HASH_BYTES);
+	p += AUDIT_HASH_BYTES;
+	audit_be64(len, p);
+	return audit_sha(h, pre, sizeof(pre), line, len, NULL, 0, out);
 }
 
 /* RFC 6962: leaf = H(0x00 || data), node = H(0x01 || left || right). */
-static void
-audit_leaf(const unsigned char rh[AUDIT_HASH_BYTES],
+static int
+audit_leaf(struct audit_sha *h, const unsigned char rh[AUDIT_HASH_BYTES],
     unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char z = 0;
+	const unsigned char z = 0;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &z, 1);
-	crypto_hash_sha256_update(&st, rh, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_final(&st, out);
+	return audit_sha(h, &z, 1, rh, AUDIT_HASH_BYTES, NULL, 0, out);
 }
 
-static void
-audit_node(const unsigned char l[AUDIT_HASH_BYTES],
+static int
+audit_node(struct audit_sha *h, const unsigned char l[AUDIT_HASH_BYTES],
     const unsigned char r[AUDIT_HASH_BYTES], unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char one = 1;
+	const unsigned char one = 1;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &one, 1);
-	crypto_hash_sha256_update(&st, l, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_update(&st, r, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_final(&st, out);
+	return audit_sha(h, &one, 1, l, AUDIT_HASH_BYTES, r, AUDIT_HASH_BYTES,
+	    out);
 }
 
-static void
-audit_tree_add(struct audit_tree *t, const unsigned char rh[AUDIT_HASH_BYTES])
+/* Adds a record hash; on error t is unchanged. */
+static int
+audit_tree_add(struct audit_sha *h, struct audit_tree *t,
+    const unsigned char rh[AUDIT_HASH_BYTES])
 {
-	unsigned char h[AUDIT_HASH_BYTES];
+	unsigned char x[AUDIT_HASH_BYTES];
 	uint64_t m;
+	int sp = t->sp, rc;
 
-	audit_leaf(rh, h);
+	if ((rc = audit_leaf(h, rh, x)) != 0)
+		return rc;
 	for (m = t->n; m & 1; m >>= 1)
-		audit_node(t->stack[--t->sp], h, h);
-	memcpy(t->stack[t->sp++], h, sizeof(h));
+		if ((rc = audit_node(h, t->stack[--sp], x, x)) != 0)
+			return rc;
+	memcpy(t->stack[sp++], x, sizeof(x));
+	t->sp = sp;
 	memcpy(t->prev, rh, AUDIT_HASH_BYTES);
 	t->n++;
+	return 0;
 }
 
 /* The root of the tree of all t->n records; the empty tree's is H(""). */
-static void
-audit_tree_root(const struct audit_tree *t, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_tree_root(struct audit_sha *h, const struct audit_tree *t,
+    unsigned char out[AUDIT_HASH_BYTES])
 {
-	int i;
+	int i, rc;
 
-	if (t->sp == 0) {
-		crypto_hash_sha256(out, NULL, 0);
-		return;
-	}
+	if (t->sp == 0)
+		return audit_sha(h, "", 0, NULL, 0, NULL, 0, out);
 	memcpy(out, t->stack[t->sp - 1], AUDIT_HASH_BYTES);
 	for (i = t->sp - 2; i >= 0; i--)
-		audit_node(t->stack[i], out, out);
+		if ((rc = audit_node(h, t->stack[i], out, out)) != 0)
+			return rc;
+	return 0;
 }
 
 /* The C2SP key ID: SHA-256(name || 0x0A || 0x01 || pk)[:4]. */
@@ -386,14 +444,22 @@ audit_no_reals(json_t *j)
 }
 
 static int
-audit_kind_ok(const char *k)
+audit_kind_okn(const char *k, size_t len)
 {
 	size_t i;
 
-	for (i = 0; k[i] != '\0'; i++)
+	if (len == 0 || len > AUDIT_KIND_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
 		if ((k[i] < 'a' || k[i] > 'z') && k[i] != '_')
 			return 0;
-	return i > 0 && i <= AUDIT_KIND_MAX;
+	return 1;
+}
+
+static int
+audit_kind_ok(const char *k)
+{
+	return audit_kind_okn(k, strnlen(k, AUDIT_KIND_MAX + 1));
 }
 
 /* Appends the canonical encoding of j to out. */
@@ -583,13 +649,14 @@ static int
 audit_scan_trust(struct audit_scan *s)
 {
 	unsigned char root[AUDIT_HASH_BYTES];
-	int i;
+	int i, rc;
 
 	for (i = 0; i < s->ntrust; i++) {
 		if (s->trust[i].size != s->t.n)
 			continue;
 		s->want_seal |= s->trust[i].seal;
-		audit_tree_root(&s->t, root);
+		if ((rc = audit_tree_root(&s->sha, &s->t, root)) != 0)
+			return rc;
 		if (sodium_memcmp(root, s->trust[i].root, 32) != 0) {
 			buf_printf(&s->rep->why, "record %" PRIu64 ": the "
 			    "log differs from the %s (Merkle root at its "
@@ -632,7 +699,8 @@ audit_scan_checkpoint(struct audit_scan *s, json_t *data)
 		    "records before it (inconsistent checkpoints)");
 		goto out;
 	}
-	audit_tree_root(&s->t, root);
+	if ((rc = audit_tree_root(&s->sha, &s->t, root)) != 0)
+		goto out;
 	if (sodium_memcmp(root, nt.root, 32) != 0) {
 		rc = audit_bad(s, "Merkle root differs from the signed "
 		    "checkpoint (records before it were changed)");
@@ -651,19 +719,49 @@ out:
 	return rc;
 }
 
-/* One line (without its newline). */
+/*
+ * A record that is canonical, in sequence and chained: its hash, then
+ * the checkpoint or seal rules and the caller's callback. rec is the
+ * parsed record; it may be NULL unless ckpt or s->each.
+ */
 static int
-audit_scan_line(struct audit_scan *s, const char *line, size_t len)
+audit_scan_accept(struct audit_scan *s, const char *line, size_t len,
+    int ckpt, json_t *rec)
 {
 	unsigned char rh[AUDIT_HASH_BYTES];
+	int rc;
+
+	if ((rc = audit_record_hash(&s->sha, s->t.n, s->t.prev, line, len,
+	    rh)) != 0)
+		return rc;
+	if (ckpt) {
+		if ((rc = audit_scan_checkpoint(s, json_object_get(rec,
+		    "data"))) != 0)
+			return rc;
+	} else if (s->want_seal)
+		return audit_bad(s, "the seal a checkpoint names was removed");
+	s->want_seal = 0;
+	if (s->each != NULL && (rc = s->each(s->arg, rec, rh)) != 0)
+		return rc;
+	if ((rc = audit_tree_add(&s->sha, &s->t, rh)) != 0)
+		return rc;
+	s->rep->records = s->t.n;
+	return 0;
+}
+
+/*
+ * The definition of a good record, through jansson: parse, check the
+ * members, re-encode and compare. Slow, so it runs only for what the
+ * one-pass checker did not accept, and it says why the line is bad.
+ */
+static int
+audit_scan_slow(struct audit_scan *s, const char *line, size_t len)
+{
 	char hex[2 * AUDIT_HASH_BYTES + 1];
 	json_t *rec, *seq, *kind, *prev, *ts, *data;
 	json_error_t jerr;
 	int rc = WARD_EPROTO;
 
-	s->rep->sealed = 0;
-	if ((rc = audit_scan_trust(s)) != 0)
-		return rc;
 	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (rec == NULL)
 		return audit_bad(s, "not JSON");
@@ -701,21 +799,47 @@ audit_scan_line(struct audit_scan *s, const char *line, size_t len)
 		    "record's hash (chain broken)");
 		goto out;
 	}
-	audit_record_hash(s->t.n, s->t.prev, line, len, rh);
-	if (strcmp(json_string_value(kind), "checkpoint") == 0) {
-		if ((rc = audit_scan_checkpoint(s, data)) != 0)
-			goto out;
-	} else if (s->want_seal) {
-		rc = audit_bad(s, "the seal a checkpoint names was removed");
-		goto out;
-	}
-	s->want_seal = 0;
-	if (s->each != NULL && (rc = s->each(s->arg, rec, rh)) != 0)
-		goto out;
-	audit_tree_add(&s->t, rh);
-	s->rep->records = s->t.n;
-	rc = 0;
+	rc = audit_scan_accept(s, line, len,
+	    strcmp(json_string_value(kind), "checkpoint") == 0, rec);
 out:
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * One line (without its newline). The one-pass checker (canon.h) decides
+ * only in the line's favour: whatever it refuses, and a record whose seq
+ * or prev is off, goes through audit_scan_slow, which is what verify has
+ * always done, so the verdict and the reason are that path's. A tree is
+ * built only where one is needed: a checkpoint's note, and the caller's
+ * callback (show, export, replay).
+ */
+static int
+audit_scan_line(struct audit_scan *s, const char *line, size_t len)
+{
+	char hex[2 * AUDIT_HASH_BYTES + 1];
+	struct audit_canon_rec r;
+	json_t *rec = NULL;
+	int ckpt, rc;
+
+	s->rep->sealed = 0;
+	if ((rc = audit_scan_trust(s)) != 0)
+		return rc;
+	if (s->canon == NULL &&
+	    (s->canon = malloc(sizeof(*s->canon))) == NULL)
+		return WARD_ENOMEM;
+	sodium_bin2hex(hex, sizeof(hex), s->t.prev, sizeof(s->t.prev));
+	if (audit_canon_record(s->canon, line, len, &r) != 0 ||
+	    !audit_kind_okn(r.kind, r.kindlen) || r.seq < 0 ||
+	    (uint64_t)r.seq != s->t.n || r.prevlen != 2 * AUDIT_HASH_BYTES ||
+	    memcmp(r.prev, hex, r.prevlen) != 0)
+		return audit_scan_slow(s, line, len);
+	ckpt = r.kindlen == strlen("checkpoint") &&
+	    memcmp(r.kind, "checkpoint", r.kindlen) == 0;
+	if ((ckpt || s->each != NULL) && (rec = json_loadb(line, len,
+	    JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return audit_scan_slow(s, line, len);
+	rc = audit_scan_accept(s, line, len, ckpt, rec);
 	json_decref(rec);
 	return rc;
 }
@@ -803,7 +927,8 @@ out:
 	return rc;
 }
 
-static void
+/* Sets s up; audit_scan_free it whatever this returns. */
+static int
 audit_scan_init(struct audit_scan *s, const unsigned char *pk,
     struct audit_report *rep)
 {
@@ -813,6 +938,16 @@ audit_scan_init(struct audit_scan *s, const unsigned char *pk,
 	buf_init(&s->dump, AUDIT_LINE_MAX + 1);
 	s->pk = pk;
 	s->rep = rep;
+	return audit_sha_new(&s->sha);
+}
+
+static void
+audit_scan_free(struct audit_scan *s)
+{
+	buf_free(&s->dump);
+	free(s->canon);
+	s->canon = NULL;
+	audit_sha_free(&s->sha);
 }
 
 /* Loads path's .checkpoint mirror and trusted, then reads fd. */
@@ -866,10 +1001,10 @@ audit_verify(const char *path, const unsigned char *pk, const char *trusted,
 	off_t good;
 	int fd = -1, rc;
 
-	audit_scan_init(&s, pk, rep);
+	rc = audit_scan_init(&s, pk, rep);
 	s.each = each;
 	s.arg = arg;
-	if ((rc = audit_init()) != 0)
+	if (rc != 0 || (rc = audit_init()) != 0)
 		goto out;
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		rc = errno == ENOENT ? WARD_ENOENT : WARD_ESYS;
@@ -886,7 +1021,7 @@ audit_verify(const char *path, const unsigned char *pk, const char *trusted,
 out:
 	if (fd != -1)
 		close(fd);
-	buf_free(&s.dump);
+	audit_scan_free(&s);
 	return rc;
 }
 
@@ -935,11 +1070,11 @@ audit_add(struct audit_log *log, const char *kind, const char *data,
 	    (rc = buf_printf(&log->pending, ",\"kind\":\"%s\",\"prev\":\"%s\","
 	    "\"seq\":%" PRIu64 ",\"ts\":\"%s\"}", kind, hex, log->t.n, ts)) != 0)
 		goto out;
-	audit_record_hash(log->t.n, log->t.prev, log->pending.data + at,
-	    log->pending.len - at, rh);
-	if ((rc = buf_add(&log->pending, "\n", 1)) != 0)
+	if ((rc = audit_record_hash(&log->sha, log->t.n, log->t.prev,
+	    log->pending.data + at, log->pending.len - at, rh)) != 0 ||
+	    (rc = buf_add(&log->pending, "\n", 1)) != 0 ||
+	    (rc = audit_tree_add(&log->sha, &log->t, rh)) != 0)
 		goto out;
-	audit_tree_add(&log->t, rh);
 out:
 	if (rc != 0) {
 		log->pending.len = at;
@@ -960,7 +1095,8 @@ audit_add_checkpoint(struct audit_log *log, int seal)
 
 	buf_init(&note, 0);
 	buf_init(&data, 0);
-	audit_tree_root(&log->t, root);
+	if ((rc = audit_tree_root(&log->sha, &log->t, root)) != 0)
+		goto out;
 	if ((rc = audit_note_sign(&log->key, log->keyid, log->origin,
 	    log->t.n, root, seal, &note)) != 0)
 		goto out;
@@ -1167,6 +1303,7 @@ audit_free(struct audit_log *log)
 	if (log->fd != -1)
 		close(log->fd);
 	keyfile_clear(&log->key);
+	audit_sha_free(&log->sha);
 	buf_free(&log->pending);
 	buf_free(&log->spare);
 	free(log->note);
@@ -1246,8 +1383,8 @@ audit_open(const char *path, const struct keyfile_key *key,
 	int rc;
 
 	*out = NULL;
-	audit_scan_init(&s, key->pk, &rep);
-	if ((rc = audit_init()) != 0)
+	if ((rc = audit_scan_init(&s, key->pk, &rep)) != 0 ||
+	    (rc = audit_init()) != 0)
 		goto out;
 	rc = WARD_EINVAL;
 	if (opts == NULL || opts->origin == NULL || opts->origin[0] == '\0' ||
@@ -1271,6 +1408,9 @@ audit_open(const char *path, const struct keyfile_key *key,
 	pthread_cond_init(&log->cv, NULL);
 	buf_init(&log->pending, 0);
 	buf_init(&log->spare, 0);
+	if ((rc = audit_sha_new(&log->sha)) != 0)
+		goto out;
+	rc = WARD_ENOMEM;
 	log->key = *key;
 	audit_keyid(key->pk, log->keyid);
 	log->every_records = opts->every_records ? opts->every_records :
@@ -1322,7 +1462,7 @@ audit_open(const char *path, const struct keyfile_key *key,
 out:
 	if (log != NULL)
 		audit_free(log);
-	buf_free(&s.dump);
+	audit_scan_free(&s);
 	audit_report_free(&rep);
 	return rc;
 }
@@ -1339,26 +1479,26 @@ audit_split(uint64_t n)
 	return k;
 }
 
-static void
-audit_mth(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t lo,
-    uint64_t hi, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_mth(struct audit_sha *sh, const unsigned char (*rh)[AUDIT_HASH_BYTES],
+    uint64_t lo, uint64_t hi, unsigned char out[AUDIT_HASH_BYTES])
 {
 	unsigned char l[AUDIT_HASH_BYTES], r[AUDIT_HASH_BYTES];
 	uint64_t k;
+	int rc;
 
-	if (hi - lo == 1) {
-		audit_leaf(rh[lo], out);
-		return;
-	}
+	if (hi - lo == 1)
+		return audit_leaf(sh, rh[lo], out);
 	k = audit_split(hi - lo);
-	audit_mth(rh, lo, lo + k, l);
-	audit_mth(rh, lo + k, hi, r);
-	audit_node(l, r, out);
+	if ((rc = audit_mth(sh, rh, lo, lo + k, l)) != 0 ||
+	    (rc = audit_mth(sh, rh, lo + k, hi, r)) != 0)
+		return rc;
+	return audit_node(sh, l, r, out);
 }
 
 static int
-audit_path(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t m,
-    uint64_t lo, uint64_t hi, struct buf *out)
+audit_path(struct audit_sha *sh, const unsigned char (*rh)[AUDIT_HASH_BYTES],
+    uint64_t m, uint64_t lo, uint64_t hi, struct buf *out)
 {
 	unsigned char h[AUDIT_HASH_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(AUDIT_HASH_BYTES, AUDIT_B64)];
@@ -1369,13 +1509,13 @@ audit_path(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t m,
 		return 0;
 	k = audit_split(hi - lo);
 	if (m < lo + k) {
-		if ((rc = audit_path(rh, m, lo, lo + k, out)) != 0)
+		if ((rc = audit_path(sh, rh, m, lo, lo + k, out)) != 0 ||
+		    (rc = audit_mth(sh, rh, lo + k, hi, h)) != 0)
 			return rc;
-		audit_mth(rh, lo + k, hi, h);
 	} else {
-		if ((rc = audit_path(rh, m, lo + k, hi, out)) != 0)
+		if ((rc = audit_path(sh, rh, m, lo + k, hi, out)) != 0 ||
+		    (rc = audit_mth(sh, rh, lo, lo + k, h)) != 0)
 			return rc;
-		audit_mth(rh, lo, lo + k, h);
 	}
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), AUDIT_B64);
 	return buf_printf(out, "%s\n", b64);
@@ -1385,7 +1525,13 @@ int
 audit_proof(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t size,
     uint64_t index, struct buf *out)
 {
+	struct audit_sha sh = { NULL };
+	int rc;
+
 	if (index >= size)
 		return WARD_EINVAL;
-	return audit_path(rh, index, 0, size, out);
+	if ((rc = audit_init()) == 0 && (rc = audit_sha_new(&sh)) == 0)
+		rc = audit_path(&sh, rh, index, 0, size, out);
+	audit_sha_free(&sh);
+	return rc;
 }
