@@ -7,14 +7,18 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +35,8 @@
 #define AUDIT_B64	sodium_base64_VARIANT_ORIGINAL
 #define AUDIT_SIG_B64	92	/* base64 of 4-byte key ID + 64-byte sig */
 #define AUDIT_DASH	"\xe2\x80\x94 "	/* U+2014, the signature line mark */
+#define AUDIT_WORDS	2	/* batches alive: one being written, one
+				 * filling up */
 
 /*
  * SHA-256 for the chain and the tree, from OpenSSL's libcrypto: it uses
@@ -86,9 +92,20 @@ struct audit_scan {
 	void			*arg;
 };
 
+/*
+ * The writer. Records are added to pending under mu, and written in
+ * batches: the thread that finds no write in progress writes everything
+ * pending with one write and one fdatasync (group commit) while the
+ * others add to the next batch. Waiters do not sleep on mu: each sleeps
+ * on its batch's futex word, which is bumped when that batch is on disk,
+ * so a finished write wakes only its own waiters, and they return
+ * without taking mu again. (A condition variable on mu woke all 64 of
+ * the bench's threads at every write and had each take mu in turn: on 2
+ * cores that was most of append's time.) One waiter of the next batch is
+ * then woken to write it.
+ */
 struct audit_log {
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
 	int			 fd;
 	char			*ckpath;	/* <path>.checkpoint */
 	char			*origin;
@@ -103,9 +120,19 @@ struct audit_log {
 	struct buf		 pending;	/* lines not yet written */
 	struct buf		 spare;		/* the flusher's empty buffer */
 	char			*note;		/* newest note in pending */
-	uint64_t		 durable;	/* records on disk */
+	uint64_t		 batch;		/* number of the batch pending
+						 * fills; its word is
+						 * word[batch % AUDIT_WORDS] */
+	uint64_t		 flight;	/* records the batch being
+						 * written ends at */
+	uint64_t		 wanted;	/* highest record waited for */
 	int			 flushing;
-	int			 broken;	/* sticky WARD_E* */
+	time_t			 ts_sec;	/* the second ts_text spells */
+	char			 ts_text[64];
+	/* Read without mu by waiters woken on their word: */
+	_Atomic uint64_t	 durable;	/* records on disk */
+	_Atomic int		 broken;	/* sticky WARD_E* */
+	_Atomic uint32_t	 word[AUDIT_WORDS];
 };
 
 static EVP_MD *audit_md;		/* fetched once: a fetch per hash costs
@@ -1044,31 +1071,92 @@ audit_since(const struct timespec *t0)
 	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Writes v in decimal to out (at least 21 bytes); returns its length. */
+static size_t
+audit_utoa(uint64_t v, char *out)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * The record's ts, "YYYY-MM-DDTHH:MM:SS.mmmZ", appended to out. The part
+ * up to the second is formatted once a second: gmtime_r and snprintf
+ * cost more than the rest of an append's work under the lock. Lock held.
+ */
+static int
+audit_ts(struct audit_log *log, struct buf *out)
+{
+	struct timespec now;
+	struct tm tm;
+	char ms[6];
+	long m;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != log->ts_sec || log->ts_text[0] == '\0') {
+		if (gmtime_r(&now.tv_sec, &tm) == NULL)
+			return WARD_ESYS;
+		snprintf(log->ts_text, sizeof(log->ts_text),
+		    "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		log->ts_sec = now.tv_sec;
+	}
+	m = now.tv_nsec / 1000000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = 'Z';
+	ms[5] = '"';
+	if (buf_puts(out, log->ts_text) != 0)
+		return WARD_ENOMEM;
+	return buf_add(out, ms, sizeof(ms));
+}
+
 /* Adds one record (data already canonical) to pending. Lock held. */
 static int
 audit_add(struct audit_log *log, const char *kind, const char *data,
     size_t dlen)
 {
 	unsigned char rh[AUDIT_HASH_BYTES];
-	char hex[2 * AUDIT_HASH_BYTES + 1], ts[96];
-	struct timespec now;
-	struct tm tm;
-	size_t at = log->pending.len;
+	char mid[AUDIT_KIND_MAX + 2 * AUDIT_HASH_BYTES + 64];
+	size_t at = log->pending.len, n, klen = strlen(kind);
 	int rc;
 
-	if (dlen > AUDIT_LINE_MAX - 256)
+	if (dlen > AUDIT_LINE_MAX - 256 || klen > AUDIT_KIND_MAX)
 		return WARD_ETOOBIG;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
-	sodium_bin2hex(hex, sizeof(hex), log->t.prev, sizeof(log->t.prev));
-	/* Keys in sorted order: this is the canonical form by construction. */
-	if ((rc = buf_puts(&log->pending, "{\"data\":")) != 0 ||
+	/* Keys in sorted order: this is the canonical form by
+	 * construction. Everything between data and ts is of bounded
+	 * size, so it is put together in mid. */
+	n = 0;
+	memcpy(mid + n, ",\"kind\":\"", 9);
+	n += 9;
+	memcpy(mid + n, kind, klen);
+	n += klen;
+	memcpy(mid + n, "\",\"prev\":\"", 10);
+	n += 10;
+	sodium_bin2hex(mid + n, 2 * AUDIT_HASH_BYTES + 1, log->t.prev,
+	    sizeof(log->t.prev));
+	n += 2 * AUDIT_HASH_BYTES;
+	memcpy(mid + n, "\",\"seq\":", 8);
+	n += 8;
+	n += audit_utoa(log->t.n, mid + n);
+	memcpy(mid + n, ",\"ts\":\"", 7);
+	n += 7;
+	if ((rc = buf_add(&log->pending, "{\"data\":", 8)) != 0 ||
 	    (rc = buf_add(&log->pending, data, dlen)) != 0 ||
-	    (rc = buf_printf(&log->pending, ",\"kind\":\"%s\",\"prev\":\"%s\","
-	    "\"seq\":%" PRIu64 ",\"ts\":\"%s\"}", kind, hex, log->t.n, ts)) != 0)
+	    (rc = buf_add(&log->pending, mid, n)) != 0 ||
+	    (rc = audit_ts(log, &log->pending)) != 0 ||
+	    (rc = buf_add(&log->pending, "}", 1)) != 0)
 		goto out;
 	if ((rc = audit_record_hash(&log->sha, log->t.n, log->t.prev,
 	    log->pending.data + at, log->pending.len - at, rh)) != 0 ||
@@ -1153,53 +1241,115 @@ out:
 	return rc;
 }
 
+/* Sleeps while *w is v; a spurious return is harmless (callers loop). */
+static void
+audit_futex_wait(_Atomic uint32_t *w, uint32_t v)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+/* Wakes up to n sleepers on *w, after bumping it so that a thread about
+ * to sleep on the old value does not. */
+static void
+audit_futex_wake(_Atomic uint32_t *w, int n)
+{
+	atomic_fetch_add(w, 1);
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* Breaks the log (sticky) and wakes every waiter to see it. Lock held. */
+static int
+audit_break(struct audit_log *log, int rc)
+{
+	int i;
+
+	log->broken = rc;
+	for (i = 0; i < AUDIT_WORDS; i++)
+		audit_futex_wake(&log->word[i], INT_MAX);
+	return rc;
+}
+
+/*
+ * Writes everything pending with one write and one fdatasync, then the
+ * checkpoint mirror if a checkpoint is among it. Lock held; released
+ * during the I/O.
+ */
+static void
+audit_flush(struct audit_log *log)
+{
+	struct buf out;
+	char *note;
+	uint64_t upto, b;
+	int rc;
+
+	log->flushing = 1;
+	b = log->batch++;
+	out = log->pending;
+	log->pending = log->spare;
+	buf_init(&log->spare, 0);
+	upto = log->flight = log->t.n;
+	note = log->note;
+	log->note = NULL;
+	pthread_mutex_unlock(&log->mu);
+
+	rc = keyfile_write_all(log->fd, out.data, out.len);
+	if (rc == 0 && fdatasync(log->fd) == -1)
+		rc = WARD_EIO;
+	if (rc == 0 && note != NULL)
+		rc = audit_write_mirror(log->ckpath, note);
+	free(note);
+	buf_reset(&out);
+
+	pthread_mutex_lock(&log->mu);
+	if (log->spare.data == NULL)
+		log->spare = out;
+	else
+		buf_free(&out);
+	log->flushing = 0;
+	if (rc != 0) {
+		audit_break(log, rc);
+		return;
+	}
+	log->durable = upto;
+	audit_futex_wake(&log->word[b % AUDIT_WORDS], INT_MAX);
+	/* Someone waits for the next batch: one of them writes it. */
+	if (log->wanted > upto)
+		audit_futex_wake(&log->word[log->batch % AUDIT_WORDS], 1);
+}
+
 /*
  * Waits until the first `want` records are durable, writing pending
- * itself when no other thread is. Lock held; released during I/O.
+ * itself when no other thread is writing. Lock held on entry, released
+ * on return.
  */
 static int
 audit_wait(struct audit_log *log, uint64_t want)
 {
-	struct buf out;
-	char *note;
-	uint64_t upto;
+	_Atomic uint32_t *w;
+	uint32_t v;
 	int rc;
 
-	while (log->durable < want && log->broken == 0) {
-		if (log->flushing) {
-			pthread_cond_wait(&log->cv, &log->mu);
+	for (;;) {
+		if ((rc = log->broken) != 0 || log->durable >= want)
+			break;
+		if (!log->flushing) {
+			audit_flush(log);
 			continue;
 		}
-		log->flushing = 1;
-		out = log->pending;
-		log->pending = log->spare;
-		buf_init(&log->spare, 0);
-		upto = log->t.n;
-		note = log->note;
-		log->note = NULL;
+		if (want > log->wanted)
+			log->wanted = want;
+		/* In the batch being written, or in the next one. */
+		w = &log->word[(want <= log->flight ? log->batch - 1 :
+		    log->batch) % AUDIT_WORDS];
+		v = *w;
 		pthread_mutex_unlock(&log->mu);
-
-		rc = keyfile_write_all(log->fd, out.data, out.len);
-		if (rc == 0 && fdatasync(log->fd) == -1)
-			rc = WARD_EIO;
-		if (rc == 0 && note != NULL)
-			rc = audit_write_mirror(log->ckpath, note);
-		free(note);
-		buf_reset(&out);
-
+		audit_futex_wait(w, v);
+		if (log->durable >= want && log->broken == 0)
+			return 0;
 		pthread_mutex_lock(&log->mu);
-		if (log->spare.data == NULL)
-			log->spare = out;
-		else
-			buf_free(&out);
-		if (rc != 0)
-			log->broken = rc;
-		else
-			log->durable = upto;
-		log->flushing = 0;
-		pthread_cond_broadcast(&log->cv);
 	}
-	return log->broken;
+	pthread_mutex_unlock(&log->mu);
+	return rc;
 }
 
 /* Checkpoints due by count or time. Lock held. */
@@ -1238,9 +1388,11 @@ audit_append1(struct audit_log *log, const char *kind, json_t *fields,
 	    (rc = audit_add(log, kind, data.data, data.len)) == 0) {
 		want = log->t.n;
 		if ((rc = audit_maybe_checkpoint(log)) != 0)
-			log->broken = rc;
-		else if (wait)
-			rc = audit_wait(log, want);
+			audit_break(log, rc);
+		else if (wait) {
+			rc = audit_wait(log, want);	/* unlocks */
+			goto out;
+		}
 	}
 	pthread_mutex_unlock(&log->mu);
 out:
@@ -1264,37 +1416,32 @@ audit_append_pending(struct audit_log *log, const char *kind,
 int
 audit_sync(struct audit_log *log)
 {
-	int rc;
-
 	pthread_mutex_lock(&log->mu);
-	if ((rc = log->broken) == 0)
-		rc = audit_wait(log, log->t.n);
-	pthread_mutex_unlock(&log->mu);
-	return rc;
+	return audit_wait(log, log->t.n);	/* unlocks */
 }
 
+/* Lock held on entry, released on return. */
 static int
-audit_checkpoint_locked(struct audit_log *log, int seal)
+audit_checkpoint1(struct audit_log *log, int seal)
 {
 	int rc;
 
-	if ((rc = log->broken) != 0)
-		return rc;
-	if ((seal || log->t.n > log->ckpt_size + 1 || log->t.n == 0) &&
+	if ((rc = log->broken) == 0 && (seal ||
+	    log->t.n > log->ckpt_size + 1 || log->t.n == 0) &&
 	    (rc = audit_add_checkpoint(log, seal)) != 0)
-		return log->broken = rc;
+		audit_break(log, rc);
+	if (rc != 0) {
+		pthread_mutex_unlock(&log->mu);
+		return rc;
+	}
 	return audit_wait(log, log->t.n);
 }
 
 int
 audit_checkpoint(struct audit_log *log)
 {
-	int rc;
-
 	pthread_mutex_lock(&log->mu);
-	rc = audit_checkpoint_locked(log, 0);
-	pthread_mutex_unlock(&log->mu);
-	return rc;
+	return audit_checkpoint1(log, 0);
 }
 
 static void
@@ -1310,7 +1457,6 @@ audit_free(struct audit_log *log)
 	free(log->ckpath);
 	free(log->origin);
 	pthread_mutex_destroy(&log->mu);
-	pthread_cond_destroy(&log->cv);
 	free(log);
 }
 
@@ -1322,8 +1468,7 @@ audit_close(struct audit_log *log)
 	if (log == NULL)
 		return 0;
 	pthread_mutex_lock(&log->mu);
-	rc = audit_checkpoint_locked(log, 1);
-	pthread_mutex_unlock(&log->mu);
+	rc = audit_checkpoint1(log, 1);
 	if (close(log->fd) == -1 && rc == 0)
 		rc = WARD_EIO;
 	log->fd = -1;
@@ -1377,6 +1522,7 @@ audit_open(const char *path, const struct keyfile_key *key,
 {
 	struct audit_log *log = NULL;
 	struct audit_report rep;
+	pthread_mutexattr_t ma;
 	struct audit_scan s;
 	off_t good = 0;
 	size_t i;
@@ -1404,8 +1550,14 @@ audit_open(const char *path, const struct keyfile_key *key,
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		goto out;
 	log->fd = -1;
-	pthread_mutex_init(&log->mu, NULL);
-	pthread_cond_init(&log->cv, NULL);
+	/* Adaptive: mu is held for a microsecond or two per record, so a
+	 * thread that finds it taken spins briefly before it sleeps; with
+	 * many appenders on few cores, sleeping and waking on it cost more
+	 * than the work it guards. */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&log->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	buf_init(&log->pending, 0);
 	buf_init(&log->spare, 0);
 	if ((rc = audit_sha_new(&log->sha)) != 0)
