@@ -1278,6 +1278,7 @@ static void
 audit_flush(struct audit_log *log)
 {
 	struct buf out;
+	_Atomic uint32_t *next;
 	char *note;
 	uint64_t upto, b;
 	int rc;
@@ -1311,10 +1312,21 @@ audit_flush(struct audit_log *log)
 		return;
 	}
 	log->durable = upto;
-	audit_futex_wake(&log->word[b % AUDIT_WORDS], INT_MAX);
+	/* Wake outside mu: waking a batch's threads takes a while, and the
+	 * appenders need mu meanwhile. Words are bumped first, under mu,
+	 * so no waiter can sleep through it. */
+	next = log->wanted > upto ? &log->word[log->batch % AUDIT_WORDS] :
+	    NULL;
+	atomic_fetch_add(&log->word[b % AUDIT_WORDS], 1);
+	if (next != NULL)
+		atomic_fetch_add(next, 1);
+	pthread_mutex_unlock(&log->mu);
+	syscall(SYS_futex, &log->word[b % AUDIT_WORDS], FUTEX_WAKE_PRIVATE,
+	    INT_MAX, NULL, NULL, 0);
 	/* Someone waits for the next batch: one of them writes it. */
-	if (log->wanted > upto)
-		audit_futex_wake(&log->word[log->batch % AUDIT_WORDS], 1);
+	if (next != NULL)
+		syscall(SYS_futex, next, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_mutex_lock(&log->mu);
 }
 
 /*
