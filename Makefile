@@ -135,7 +135,7 @@ FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/keyfile.c src/lib/utf8.c src/lib/
 FUZZ_POLICY	= src/policy/shell.c src/policy/cmdpat.c src/policy/hostpat.c \
 	  src/policy/pathpat.c \
 	  $(TS_BASH_SRC)/parser.c $(TS_BASH_SRC)/scanner.c
-FUZZERS	= toml shell pattern tomledit
+FUZZERS	= toml shell pattern tomledit audit_canon
 
 $(B)/fuzz/fuzz_toml: tests/fuzz/fuzz_toml.c src/policy/toml.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
@@ -147,6 +147,11 @@ $(B)/fuzz/fuzz_tomledit: tests/fuzz/fuzz_tomledit.c src/policy/tomledit.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(TS_BASH_SRC) -o $@ $^ -ltree-sitter \
 	    -lsodium -ljansson
+
+$(B)/fuzz/fuzz_audit_canon: tests/fuzz/fuzz_audit_canon.c src/audit/canon.c \
+	    src/lib/err.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_POLICY) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
