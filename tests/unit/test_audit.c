@@ -813,8 +813,13 @@ gen_record(void)
 	json_t *data;
 	int i;
 
-	while (!json_is_object(data = gen_value(1)))
+	/* json_is_object evaluates its argument twice. */
+	for (;;) {
+		data = gen_value(1);
+		if (json_is_object(data))
+			break;
 		json_decref(data);
+	}
 	for (i = 0; i < 64; i++)
 		prev[i] = "0123456789abcdef"[rnd(16)];
 	prev[64] = '\0';
