@@ -21,7 +21,7 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(WARN) -g -Isrc -isystem $(WASMTIME_DIR)/i
 OPT	?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS	?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
-LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -ljansson \
+LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -lcrypto -ljansson \
 	  -lpcre2-8 -lseccomp -ltree-sitter -lcurl -lpthread -ldl -lm
 
 # tree-sitter-bash's generated parser (deps/install.sh fetches it): built
@@ -135,7 +135,7 @@ FUZZ_LIB	= src/lib/buf.c src/lib/err.c src/lib/keyfile.c src/lib/utf8.c src/lib/
 FUZZ_POLICY	= src/policy/shell.c src/policy/cmdpat.c src/policy/hostpat.c \
 	  src/policy/pathpat.c \
 	  $(TS_BASH_SRC)/parser.c $(TS_BASH_SRC)/scanner.c
-FUZZERS	= toml shell pattern tomledit
+FUZZERS	= toml shell pattern tomledit audit_canon
 
 $(B)/fuzz/fuzz_toml: tests/fuzz/fuzz_toml.c src/policy/toml.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
@@ -147,6 +147,11 @@ $(B)/fuzz/fuzz_tomledit: tests/fuzz/fuzz_tomledit.c src/policy/tomledit.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(TS_BASH_SRC) -o $@ $^ -ltree-sitter \
 	    -lsodium -ljansson
+
+$(B)/fuzz/fuzz_audit_canon: tests/fuzz/fuzz_audit_canon.c src/audit/canon.c \
+	    src/lib/err.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_POLICY) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)

@@ -7,19 +7,25 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../lib/err.h"
 #include "../lib/xdg.h"
 #include "audit.h"
+#include "canon.h"
 
 #define AUDIT_DOMAIN	"ward-audit-record-v1"	/* sizeof counts its NUL */
 #define AUDIT_DUMP	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
@@ -29,6 +35,19 @@
 #define AUDIT_B64	sodium_base64_VARIANT_ORIGINAL
 #define AUDIT_SIG_B64	92	/* base64 of 4-byte key ID + 64-byte sig */
 #define AUDIT_DASH	"\xe2\x80\x94 "	/* U+2014, the signature line mark */
+#define AUDIT_WORDS	2	/* batches alive: one being written, one
+				 * filling up */
+
+/*
+ * SHA-256 for the chain and the tree, from OpenSSL's libcrypto: it uses
+ * the CPU's SHA extensions where there are any, and libsodium's portable
+ * C was a fifth of verify's time and much of what append does under the
+ * log's lock (bench/README.md). One context per thread of use: the
+ * writer's is used under its lock, each scan and proof has its own.
+ */
+struct audit_sha {
+	EVP_MD_CTX	*ctx;
+};
 
 /* The Merkle tree as its compact range: the roots of the perfect subtrees
  * that the bits of n name, largest first. */
@@ -66,14 +85,27 @@ struct audit_scan {
 	uint64_t		 last_ckpt;	/* size of the last one */
 	int			 want_seal;	/* this record must be a seal */
 	struct buf		 dump;		/* scratch: re-encoding */
+	struct audit_canon	*canon;		/* the one-pass checker */
+	struct audit_sha	 sha;
 	struct audit_report	*rep;
 	audit_each_fn		 each;
 	void			*arg;
 };
 
+/*
+ * The writer. Records are added to pending under mu, and written in
+ * batches: the thread that finds no write in progress writes everything
+ * pending with one write and one fdatasync (group commit) while the
+ * others add to the next batch. Waiters do not sleep on mu: each sleeps
+ * on its batch's futex word, which is bumped when that batch is on disk,
+ * so a finished write wakes only its own waiters, and they return
+ * without taking mu again. (A condition variable on mu woke all 64 of
+ * the bench's threads at every write and had each take mu in turn: on 2
+ * cores that was most of append's time.) One waiter of the next batch is
+ * then woken to write it.
+ */
 struct audit_log {
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
 	int			 fd;
 	char			*ckpath;	/* <path>.checkpoint */
 	char			*origin;
@@ -82,20 +114,74 @@ struct audit_log {
 	struct keyfile_key	 key;
 	unsigned char		 keyid[4];
 	struct audit_tree	 t;
+	struct audit_sha	 sha;		/* under mu */
 	uint64_t		 ckpt_size;	/* records the last one covers */
 	struct timespec		 ckpt_time;
 	struct buf		 pending;	/* lines not yet written */
 	struct buf		 spare;		/* the flusher's empty buffer */
 	char			*note;		/* newest note in pending */
-	uint64_t		 durable;	/* records on disk */
+	uint64_t		 batch;		/* number of the batch pending
+						 * fills; its word is
+						 * word[batch % AUDIT_WORDS] */
+	uint64_t		 flight;	/* records the batch being
+						 * written ends at */
+	uint64_t		 wanted;	/* highest record waited for */
 	int			 flushing;
-	int			 broken;	/* sticky WARD_E* */
+	time_t			 ts_sec;	/* the second ts_text spells */
+	char			 ts_text[64];
+	/* Read without mu by waiters woken on their word: */
+	_Atomic uint64_t	 durable;	/* records on disk */
+	_Atomic int		 broken;	/* sticky WARD_E* */
+	_Atomic uint32_t	 word[AUDIT_WORDS];
 };
+
+static EVP_MD *audit_md;		/* fetched once: a fetch per hash costs
+					 * more than the hash */
+static pthread_once_t audit_once = PTHREAD_ONCE_INIT;
+
+static void
+audit_init_once(void)
+{
+	if (sodium_init() >= 0)
+		audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 static int
 audit_init(void)
 {
-	return sodium_init() < 0 ? WARD_ESYS : 0;
+	pthread_once(&audit_once, audit_init_once);
+	return audit_md == NULL ? WARD_ESYS : 0;
+}
+
+static int
+audit_sha_new(struct audit_sha *h)
+{
+	if ((h->ctx = EVP_MD_CTX_new()) == NULL)
+		return WARD_ENOMEM;
+	return 0;
+}
+
+static void
+audit_sha_free(struct audit_sha *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+/* out = SHA-256(a || b || c); b and c may be NULL. */
+static int
+audit_sha(struct audit_sha *h, const void *a, size_t alen, const void *b,
+    size_t blen, const void *c, size_t clen, unsigned char out[AUDIT_HASH_BYTES])
+{
+	unsigned int n;
+
+	if (EVP_DigestInit_ex2(h->ctx, audit_md, NULL) != 1 ||
+	    EVP_DigestUpdate(h->ctx, a, alen) != 1 ||
+	    (b != NULL && EVP_DigestUpdate(h->ctx, b, blen) != 1) ||
+	    (c != NULL && EVP_DigestUpdate(h->ctx, c, clen) != 1) ||
+	    EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != AUDIT_HASH_BYTES)
+		return WARD_ESYS;
+	return 0;
 }
 
 static void
@@ -109,80 +195,79 @@ audit_be64(uint64_t v, unsigned char be[8])
 
 /* The record hash: domain, seq, previous hash, then the line, each of
  * fixed size or length-prefixed so no two inputs share an encoding. */
-static void
-audit_record_hash(uint64_t seq, const unsigned char prev[AUDIT_HASH_BYTES],
-    const char *line, size_t len, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_record_hash(struct audit_sha *h, uint64_t seq,
+    const unsigned char prev[AUDIT_HASH_BYTES], const char *line, size_t len,
+    unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char be[8];
+	unsigned char pre[sizeof(AUDIT_DOMAIN) + 8 + AUDIT_HASH_BYTES + 8];
+	unsigned char *p = pre;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)AUDIT_DOMAIN,
-	    sizeof(AUDIT_DOMAIN));
-	audit_be64(seq, be);
-	crypto_hash_sha256_update(&st, be, sizeof(be));
-	crypto_hash_sha256_update(&st, prev, AUDIT_HASH_BYTES);
-	audit_be64(len, be);
-	crypto_hash_sha256_update(&st, be, sizeof(be));
-	crypto_hash_sha256_update(&st, (const unsigned char *)line, len);
-	crypto_hash_sha256_final(&st, out);
+	memcpy(p, AUDIT_DOMAIN, sizeof(AUDIT_DOMAIN));
+	p += sizeof(AUDIT_DOMAIN);
+	audit_be64(seq, p);
+	p += 8;
+	memcpy(p, prev, AUDIT_HASH_BYTES);
+	p += AUDIT_HASH_BYTES;
+	audit_be64(len, p);
+	return audit_sha(h, pre, sizeof(pre), line, len, NULL, 0, out);
 }
 
 /* RFC 6962: leaf = H(0x00 || data), node = H(0x01 || left || right). */
-static void
-audit_leaf(const unsigned char rh[AUDIT_HASH_BYTES],
+static int
+audit_leaf(struct audit_sha *h, const unsigned char rh[AUDIT_HASH_BYTES],
     unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char z = 0;
+	const unsigned char z = 0;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &z, 1);
-	crypto_hash_sha256_update(&st, rh, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_final(&st, out);
+	return audit_sha(h, &z, 1, rh, AUDIT_HASH_BYTES, NULL, 0, out);
 }
 
-static void
-audit_node(const unsigned char l[AUDIT_HASH_BYTES],
+static int
+audit_node(struct audit_sha *h, const unsigned char l[AUDIT_HASH_BYTES],
     const unsigned char r[AUDIT_HASH_BYTES], unsigned char out[AUDIT_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	unsigned char one = 1;
+	const unsigned char one = 1;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &one, 1);
-	crypto_hash_sha256_update(&st, l, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_update(&st, r, AUDIT_HASH_BYTES);
-	crypto_hash_sha256_final(&st, out);
+	return audit_sha(h, &one, 1, l, AUDIT_HASH_BYTES, r, AUDIT_HASH_BYTES,
+	    out);
 }
 
-static void
-audit_tree_add(struct audit_tree *t, const unsigned char rh[AUDIT_HASH_BYTES])
+/* Adds a record hash; on error t is unchanged. */
+static int
+audit_tree_add(struct audit_sha *h, struct audit_tree *t,
+    const unsigned char rh[AUDIT_HASH_BYTES])
 {
-	unsigned char h[AUDIT_HASH_BYTES];
+	unsigned char x[AUDIT_HASH_BYTES];
 	uint64_t m;
+	int sp = t->sp, rc;
 
-	audit_leaf(rh, h);
+	if ((rc = audit_leaf(h, rh, x)) != 0)
+		return rc;
 	for (m = t->n; m & 1; m >>= 1)
-		audit_node(t->stack[--t->sp], h, h);
-	memcpy(t->stack[t->sp++], h, sizeof(h));
+		if ((rc = audit_node(h, t->stack[--sp], x, x)) != 0)
+			return rc;
+	memcpy(t->stack[sp++], x, sizeof(x));
+	t->sp = sp;
 	memcpy(t->prev, rh, AUDIT_HASH_BYTES);
 	t->n++;
+	return 0;
 }
 
 /* The root of the tree of all t->n records; the empty tree's is H(""). */
-static void
-audit_tree_root(const struct audit_tree *t, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_tree_root(struct audit_sha *h, const struct audit_tree *t,
+    unsigned char out[AUDIT_HASH_BYTES])
 {
-	int i;
+	int i, rc;
 
-	if (t->sp == 0) {
-		crypto_hash_sha256(out, NULL, 0);
-		return;
-	}
+	if (t->sp == 0)
+		return audit_sha(h, "", 0, NULL, 0, NULL, 0, out);
 	memcpy(out, t->stack[t->sp - 1], AUDIT_HASH_BYTES);
 	for (i = t->sp - 2; i >= 0; i--)
-		audit_node(t->stack[i], out, out);
+		if ((rc = audit_node(h, t->stack[i], out, out)) != 0)
+			return rc;
+	return 0;
 }
 
 /* The C2SP key ID: SHA-256(name || 0x0A || 0x01 || pk)[:4]. */
@@ -386,14 +471,22 @@ audit_no_reals(json_t *j)
 }
 
 static int
-audit_kind_ok(const char *k)
+audit_kind_okn(const char *k, size_t len)
 {
 	size_t i;
 
-	for (i = 0; k[i] != '\0'; i++)
+	if (len == 0 || len > AUDIT_KIND_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
 		if ((k[i] < 'a' || k[i] > 'z') && k[i] != '_')
 			return 0;
-	return i > 0 && i <= AUDIT_KIND_MAX;
+	return 1;
+}
+
+static int
+audit_kind_ok(const char *k)
+{
+	return audit_kind_okn(k, strnlen(k, AUDIT_KIND_MAX + 1));
 }
 
 /* Appends the canonical encoding of j to out. */
@@ -583,13 +676,14 @@ static int
 audit_scan_trust(struct audit_scan *s)
 {
 	unsigned char root[AUDIT_HASH_BYTES];
-	int i;
+	int i, rc;
 
 	for (i = 0; i < s->ntrust; i++) {
 		if (s->trust[i].size != s->t.n)
 			continue;
 		s->want_seal |= s->trust[i].seal;
-		audit_tree_root(&s->t, root);
+		if ((rc = audit_tree_root(&s->sha, &s->t, root)) != 0)
+			return rc;
 		if (sodium_memcmp(root, s->trust[i].root, 32) != 0) {
 			buf_printf(&s->rep->why, "record %" PRIu64 ": the "
 			    "log differs from the %s (Merkle root at its "
@@ -632,7 +726,8 @@ audit_scan_checkpoint(struct audit_scan *s, json_t *data)
 		    "records before it (inconsistent checkpoints)");
 		goto out;
 	}
-	audit_tree_root(&s->t, root);
+	if ((rc = audit_tree_root(&s->sha, &s->t, root)) != 0)
+		goto out;
 	if (sodium_memcmp(root, nt.root, 32) != 0) {
 		rc = audit_bad(s, "Merkle root differs from the signed "
 		    "checkpoint (records before it were changed)");
@@ -651,19 +746,49 @@ out:
 	return rc;
 }
 
-/* One line (without its newline). */
+/*
+ * A record that is canonical, in sequence and chained: its hash, then
+ * the checkpoint or seal rules and the caller's callback. rec is the
+ * parsed record; it may be NULL unless ckpt or s->each.
+ */
 static int
-audit_scan_line(struct audit_scan *s, const char *line, size_t len)
+audit_scan_accept(struct audit_scan *s, const char *line, size_t len,
+    int ckpt, json_t *rec)
 {
 	unsigned char rh[AUDIT_HASH_BYTES];
+	int rc;
+
+	if ((rc = audit_record_hash(&s->sha, s->t.n, s->t.prev, line, len,
+	    rh)) != 0)
+		return rc;
+	if (ckpt) {
+		if ((rc = audit_scan_checkpoint(s, json_object_get(rec,
+		    "data"))) != 0)
+			return rc;
+	} else if (s->want_seal)
+		return audit_bad(s, "the seal a checkpoint names was removed");
+	s->want_seal = 0;
+	if (s->each != NULL && (rc = s->each(s->arg, rec, rh)) != 0)
+		return rc;
+	if ((rc = audit_tree_add(&s->sha, &s->t, rh)) != 0)
+		return rc;
+	s->rep->records = s->t.n;
+	return 0;
+}
+
+/*
+ * The definition of a good record, through jansson: parse, check the
+ * members, re-encode and compare. Slow, so it runs only for what the
+ * one-pass checker did not accept, and it says why the line is bad.
+ */
+static int
+audit_scan_slow(struct audit_scan *s, const char *line, size_t len)
+{
 	char hex[2 * AUDIT_HASH_BYTES + 1];
 	json_t *rec, *seq, *kind, *prev, *ts, *data;
 	json_error_t jerr;
 	int rc = WARD_EPROTO;
 
-	s->rep->sealed = 0;
-	if ((rc = audit_scan_trust(s)) != 0)
-		return rc;
 	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (rec == NULL)
 		return audit_bad(s, "not JSON");
@@ -701,21 +826,47 @@ audit_scan_line(struct audit_scan *s, const char *line, size_t len)
 		    "record's hash (chain broken)");
 		goto out;
 	}
-	audit_record_hash(s->t.n, s->t.prev, line, len, rh);
-	if (strcmp(json_string_value(kind), "checkpoint") == 0) {
-		if ((rc = audit_scan_checkpoint(s, data)) != 0)
-			goto out;
-	} else if (s->want_seal) {
-		rc = audit_bad(s, "the seal a checkpoint names was removed");
-		goto out;
-	}
-	s->want_seal = 0;
-	if (s->each != NULL && (rc = s->each(s->arg, rec, rh)) != 0)
-		goto out;
-	audit_tree_add(&s->t, rh);
-	s->rep->records = s->t.n;
-	rc = 0;
+	rc = audit_scan_accept(s, line, len,
+	    strcmp(json_string_value(kind), "checkpoint") == 0, rec);
 out:
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * One line (without its newline). The one-pass checker (canon.h) decides
+ * only in the line's favour: whatever it refuses, and a record whose seq
+ * or prev is off, goes through audit_scan_slow, which is what verify has
+ * always done, so the verdict and the reason are that path's. A tree is
+ * built only where one is needed: a checkpoint's note, and the caller's
+ * callback (show, export, replay).
+ */
+static int
+audit_scan_line(struct audit_scan *s, const char *line, size_t len)
+{
+	char hex[2 * AUDIT_HASH_BYTES + 1];
+	struct audit_canon_rec r;
+	json_t *rec = NULL;
+	int ckpt, rc;
+
+	s->rep->sealed = 0;
+	if ((rc = audit_scan_trust(s)) != 0)
+		return rc;
+	if (s->canon == NULL &&
+	    (s->canon = malloc(sizeof(*s->canon))) == NULL)
+		return WARD_ENOMEM;
+	sodium_bin2hex(hex, sizeof(hex), s->t.prev, sizeof(s->t.prev));
+	if (audit_canon_record(s->canon, line, len, &r) != 0 ||
+	    !audit_kind_okn(r.kind, r.kindlen) || r.seq < 0 ||
+	    (uint64_t)r.seq != s->t.n || r.prevlen != 2 * AUDIT_HASH_BYTES ||
+	    memcmp(r.prev, hex, r.prevlen) != 0)
+		return audit_scan_slow(s, line, len);
+	ckpt = r.kindlen == strlen("checkpoint") &&
+	    memcmp(r.kind, "checkpoint", r.kindlen) == 0;
+	if ((ckpt || s->each != NULL) && (rec = json_loadb(line, len,
+	    JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return audit_scan_slow(s, line, len);
+	rc = audit_scan_accept(s, line, len, ckpt, rec);
 	json_decref(rec);
 	return rc;
 }
@@ -803,7 +954,8 @@ out:
 	return rc;
 }
 
-static void
+/* Sets s up; audit_scan_free it whatever this returns. */
+static int
 audit_scan_init(struct audit_scan *s, const unsigned char *pk,
     struct audit_report *rep)
 {
@@ -813,6 +965,16 @@ audit_scan_init(struct audit_scan *s, const unsigned char *pk,
 	buf_init(&s->dump, AUDIT_LINE_MAX + 1);
 	s->pk = pk;
 	s->rep = rep;
+	return audit_sha_new(&s->sha);
+}
+
+static void
+audit_scan_free(struct audit_scan *s)
+{
+	buf_free(&s->dump);
+	free(s->canon);
+	s->canon = NULL;
+	audit_sha_free(&s->sha);
 }
 
 /* Loads path's .checkpoint mirror and trusted, then reads fd. */
@@ -866,10 +1028,10 @@ audit_verify(const char *path, const unsigned char *pk, const char *trusted,
 	off_t good;
 	int fd = -1, rc;
 
-	audit_scan_init(&s, pk, rep);
+	rc = audit_scan_init(&s, pk, rep);
 	s.each = each;
 	s.arg = arg;
-	if ((rc = audit_init()) != 0)
+	if (rc != 0 || (rc = audit_init()) != 0)
 		goto out;
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		rc = errno == ENOENT ? WARD_ENOENT : WARD_ESYS;
@@ -886,7 +1048,7 @@ audit_verify(const char *path, const unsigned char *pk, const char *trusted,
 out:
 	if (fd != -1)
 		close(fd);
-	buf_free(&s.dump);
+	audit_scan_free(&s);
 	return rc;
 }
 
@@ -909,37 +1071,98 @@ audit_since(const struct timespec *t0)
 	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Writes v in decimal to out (at least 21 bytes); returns its length. */
+static size_t
+audit_utoa(uint64_t v, char *out)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * The record's ts, "YYYY-MM-DDTHH:MM:SS.mmmZ", appended to out. The part
+ * up to the second is formatted once a second: gmtime_r and snprintf
+ * cost more than the rest of an append's work under the lock. Lock held.
+ */
+static int
+audit_ts(struct audit_log *log, struct buf *out)
+{
+	struct timespec now;
+	struct tm tm;
+	char ms[6];
+	long m;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != log->ts_sec || log->ts_text[0] == '\0') {
+		if (gmtime_r(&now.tv_sec, &tm) == NULL)
+			return WARD_ESYS;
+		snprintf(log->ts_text, sizeof(log->ts_text),
+		    "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		log->ts_sec = now.tv_sec;
+	}
+	m = now.tv_nsec / 1000000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = 'Z';
+	ms[5] = '"';
+	if (buf_puts(out, log->ts_text) != 0)
+		return WARD_ENOMEM;
+	return buf_add(out, ms, sizeof(ms));
+}
+
 /* Adds one record (data already canonical) to pending. Lock held. */
 static int
 audit_add(struct audit_log *log, const char *kind, const char *data,
     size_t dlen)
 {
 	unsigned char rh[AUDIT_HASH_BYTES];
-	char hex[2 * AUDIT_HASH_BYTES + 1], ts[96];
-	struct timespec now;
-	struct tm tm;
-	size_t at = log->pending.len;
+	char mid[AUDIT_KIND_MAX + 2 * AUDIT_HASH_BYTES + 64];
+	size_t at = log->pending.len, n, klen = strlen(kind);
 	int rc;
 
-	if (dlen > AUDIT_LINE_MAX - 256)
+	if (dlen > AUDIT_LINE_MAX - 256 || klen > AUDIT_KIND_MAX)
 		return WARD_ETOOBIG;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
-	sodium_bin2hex(hex, sizeof(hex), log->t.prev, sizeof(log->t.prev));
-	/* Keys in sorted order: this is the canonical form by construction. */
-	if ((rc = buf_puts(&log->pending, "{\"data\":")) != 0 ||
+	/* Keys in sorted order: this is the canonical form by
+	 * construction. Everything between data and ts is of bounded
+	 * size, so it is put together in mid. */
+	n = 0;
+	memcpy(mid + n, ",\"kind\":\"", 9);
+	n += 9;
+	memcpy(mid + n, kind, klen);
+	n += klen;
+	memcpy(mid + n, "\",\"prev\":\"", 10);
+	n += 10;
+	sodium_bin2hex(mid + n, 2 * AUDIT_HASH_BYTES + 1, log->t.prev,
+	    sizeof(log->t.prev));
+	n += 2 * AUDIT_HASH_BYTES;
+	memcpy(mid + n, "\",\"seq\":", 8);
+	n += 8;
+	n += audit_utoa(log->t.n, mid + n);
+	memcpy(mid + n, ",\"ts\":\"", 7);
+	n += 7;
+	if ((rc = buf_add(&log->pending, "{\"data\":", 8)) != 0 ||
 	    (rc = buf_add(&log->pending, data, dlen)) != 0 ||
-	    (rc = buf_printf(&log->pending, ",\"kind\":\"%s\",\"prev\":\"%s\","
-	    "\"seq\":%" PRIu64 ",\"ts\":\"%s\"}", kind, hex, log->t.n, ts)) != 0)
+	    (rc = buf_add(&log->pending, mid, n)) != 0 ||
+	    (rc = audit_ts(log, &log->pending)) != 0 ||
+	    (rc = buf_add(&log->pending, "}", 1)) != 0)
 		goto out;
-	audit_record_hash(log->t.n, log->t.prev, log->pending.data + at,
-	    log->pending.len - at, rh);
-	if ((rc = buf_add(&log->pending, "\n", 1)) != 0)
+	if ((rc = audit_record_hash(&log->sha, log->t.n, log->t.prev,
+	    log->pending.data + at, log->pending.len - at, rh)) != 0 ||
+	    (rc = buf_add(&log->pending, "\n", 1)) != 0 ||
+	    (rc = audit_tree_add(&log->sha, &log->t, rh)) != 0)
 		goto out;
-	audit_tree_add(&log->t, rh);
 out:
 	if (rc != 0) {
 		log->pending.len = at;
@@ -960,7 +1183,8 @@ audit_add_checkpoint(struct audit_log *log, int seal)
 
 	buf_init(&note, 0);
 	buf_init(&data, 0);
-	audit_tree_root(&log->t, root);
+	if ((rc = audit_tree_root(&log->sha, &log->t, root)) != 0)
+		goto out;
 	if ((rc = audit_note_sign(&log->key, log->keyid, log->origin,
 	    log->t.n, root, seal, &note)) != 0)
 		goto out;
@@ -1017,53 +1241,127 @@ out:
 	return rc;
 }
 
+/* Sleeps while *w is v; a spurious return is harmless (callers loop). */
+static void
+audit_futex_wait(_Atomic uint32_t *w, uint32_t v)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+/* Wakes up to n sleepers on *w, after bumping it so that a thread about
+ * to sleep on the old value does not. */
+static void
+audit_futex_wake(_Atomic uint32_t *w, int n)
+{
+	atomic_fetch_add(w, 1);
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* Breaks the log (sticky) and wakes every waiter to see it. Lock held. */
+static int
+audit_break(struct audit_log *log, int rc)
+{
+	int i;
+
+	log->broken = rc;
+	for (i = 0; i < AUDIT_WORDS; i++)
+		audit_futex_wake(&log->word[i], INT_MAX);
+	return rc;
+}
+
+/*
+ * Writes everything pending with one write and one fdatasync, then the
+ * checkpoint mirror if a checkpoint is among it. Lock held; released
+ * during the I/O.
+ */
+static void
+audit_flush(struct audit_log *log)
+{
+	struct buf out;
+	_Atomic uint32_t *next;
+	char *note;
+	uint64_t upto, b;
+	int rc;
+
+	log->flushing = 1;
+	b = log->batch++;
+	out = log->pending;
+	log->pending = log->spare;
+	buf_init(&log->spare, 0);
+	upto = log->flight = log->t.n;
+	note = log->note;
+	log->note = NULL;
+	pthread_mutex_unlock(&log->mu);
+
+	rc = keyfile_write_all(log->fd, out.data, out.len);
+	if (rc == 0 && fdatasync(log->fd) == -1)
+		rc = WARD_EIO;
+	if (rc == 0 && note != NULL)
+		rc = audit_write_mirror(log->ckpath, note);
+	free(note);
+	buf_reset(&out);
+
+	pthread_mutex_lock(&log->mu);
+	if (log->spare.data == NULL)
+		log->spare = out;
+	else
+		buf_free(&out);
+	log->flushing = 0;
+	if (rc != 0) {
+		audit_break(log, rc);
+		return;
+	}
+	log->durable = upto;
+	/* Wake outside mu: waking a batch's threads takes a while, and the
+	 * appenders need mu meanwhile. Words are bumped first, under mu,
+	 * so no waiter can sleep through it. */
+	next = log->wanted > upto ? &log->word[log->batch % AUDIT_WORDS] :
+	    NULL;
+	atomic_fetch_add(&log->word[b % AUDIT_WORDS], 1);
+	if (next != NULL)
+		atomic_fetch_add(next, 1);
+	pthread_mutex_unlock(&log->mu);
+	syscall(SYS_futex, &log->word[b % AUDIT_WORDS], FUTEX_WAKE_PRIVATE,
+	    INT_MAX, NULL, NULL, 0);
+	/* Someone waits for the next batch: one of them writes it. */
+	if (next != NULL)
+		syscall(SYS_futex, next, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_mutex_lock(&log->mu);
+}
+
 /*
  * Waits until the first `want` records are durable, writing pending
- * itself when no other thread is. Lock held; released during I/O.
+ * itself when no other thread is writing. Lock held on entry, released
+ * on return.
  */
 static int
 audit_wait(struct audit_log *log, uint64_t want)
 {
-	struct buf out;
-	char *note;
-	uint64_t upto;
+	_Atomic uint32_t *w;
+	uint32_t v;
 	int rc;
 
-	while (log->durable < want && log->broken == 0) {
-		if (log->flushing) {
-			pthread_cond_wait(&log->cv, &log->mu);
+	for (;;) {
+		if ((rc = log->broken) != 0 || log->durable >= want)
+			break;
+		if (!log->flushing) {
+			audit_flush(log);
 			continue;
 		}
-		log->flushing = 1;
-		out = log->pending;
-		log->pending = log->spare;
-		buf_init(&log->spare, 0);
-		upto = log->t.n;
-		note = log->note;
-		log->note = NULL;
+		if (want > log->wanted)
+			log->wanted = want;
+		/* In the batch being written, or in the next one. */
+		w = &log->word[(want <= log->flight ? log->batch - 1 :
+		    log->batch) % AUDIT_WORDS];
+		v = *w;
 		pthread_mutex_unlock(&log->mu);
-
-		rc = keyfile_write_all(log->fd, out.data, out.len);
-		if (rc == 0 && fdatasync(log->fd) == -1)
-			rc = WARD_EIO;
-		if (rc == 0 && note != NULL)
-			rc = audit_write_mirror(log->ckpath, note);
-		free(note);
-		buf_reset(&out);
-
+		audit_futex_wait(w, v);
+		if (log->durable >= want && log->broken == 0)
+			return 0;
 		pthread_mutex_lock(&log->mu);
-		if (log->spare.data == NULL)
-			log->spare = out;
-		else
-			buf_free(&out);
-		if (rc != 0)
-			log->broken = rc;
-		else
-			log->durable = upto;
-		log->flushing = 0;
-		pthread_cond_broadcast(&log->cv);
 	}
-	return log->broken;
+	pthread_mutex_unlock(&log->mu);
+	return rc;
 }
 
 /* Checkpoints due by count or time. Lock held. */
@@ -1102,9 +1400,11 @@ audit_append1(struct audit_log *log, const char *kind, json_t *fields,
 	    (rc = audit_add(log, kind, data.data, data.len)) == 0) {
 		want = log->t.n;
 		if ((rc = audit_maybe_checkpoint(log)) != 0)
-			log->broken = rc;
-		else if (wait)
-			rc = audit_wait(log, want);
+			audit_break(log, rc);
+		else if (wait) {
+			rc = audit_wait(log, want);	/* unlocks */
+			goto out;
+		}
 	}
 	pthread_mutex_unlock(&log->mu);
 out:
@@ -1128,37 +1428,32 @@ audit_append_pending(struct audit_log *log, const char *kind,
 int
 audit_sync(struct audit_log *log)
 {
-	int rc;
-
 	pthread_mutex_lock(&log->mu);
-	if ((rc = log->broken) == 0)
-		rc = audit_wait(log, log->t.n);
-	pthread_mutex_unlock(&log->mu);
-	return rc;
+	return audit_wait(log, log->t.n);	/* unlocks */
 }
 
+/* Lock held on entry, released on return. */
 static int
-audit_checkpoint_locked(struct audit_log *log, int seal)
+audit_checkpoint1(struct audit_log *log, int seal)
 {
 	int rc;
 
-	if ((rc = log->broken) != 0)
-		return rc;
-	if ((seal || log->t.n > log->ckpt_size + 1 || log->t.n == 0) &&
+	if ((rc = log->broken) == 0 && (seal ||
+	    log->t.n > log->ckpt_size + 1 || log->t.n == 0) &&
 	    (rc = audit_add_checkpoint(log, seal)) != 0)
-		return log->broken = rc;
+		audit_break(log, rc);
+	if (rc != 0) {
+		pthread_mutex_unlock(&log->mu);
+		return rc;
+	}
 	return audit_wait(log, log->t.n);
 }
 
 int
 audit_checkpoint(struct audit_log *log)
 {
-	int rc;
-
 	pthread_mutex_lock(&log->mu);
-	rc = audit_checkpoint_locked(log, 0);
-	pthread_mutex_unlock(&log->mu);
-	return rc;
+	return audit_checkpoint1(log, 0);
 }
 
 static void
@@ -1167,13 +1462,13 @@ audit_free(struct audit_log *log)
 	if (log->fd != -1)
 		close(log->fd);
 	keyfile_clear(&log->key);
+	audit_sha_free(&log->sha);
 	buf_free(&log->pending);
 	buf_free(&log->spare);
 	free(log->note);
 	free(log->ckpath);
 	free(log->origin);
 	pthread_mutex_destroy(&log->mu);
-	pthread_cond_destroy(&log->cv);
 	free(log);
 }
 
@@ -1185,8 +1480,7 @@ audit_close(struct audit_log *log)
 	if (log == NULL)
 		return 0;
 	pthread_mutex_lock(&log->mu);
-	rc = audit_checkpoint_locked(log, 1);
-	pthread_mutex_unlock(&log->mu);
+	rc = audit_checkpoint1(log, 1);
 	if (close(log->fd) == -1 && rc == 0)
 		rc = WARD_EIO;
 	log->fd = -1;
@@ -1240,14 +1534,15 @@ audit_open(const char *path, const struct keyfile_key *key,
 {
 	struct audit_log *log = NULL;
 	struct audit_report rep;
+	pthread_mutexattr_t ma;
 	struct audit_scan s;
 	off_t good = 0;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	audit_scan_init(&s, key->pk, &rep);
-	if ((rc = audit_init()) != 0)
+	if ((rc = audit_scan_init(&s, key->pk, &rep)) != 0 ||
+	    (rc = audit_init()) != 0)
 		goto out;
 	rc = WARD_EINVAL;
 	if (opts == NULL || opts->origin == NULL || opts->origin[0] == '\0' ||
@@ -1267,10 +1562,19 @@ audit_open(const char *path, const struct keyfile_key *key,
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		goto out;
 	log->fd = -1;
-	pthread_mutex_init(&log->mu, NULL);
-	pthread_cond_init(&log->cv, NULL);
+	/* Adaptive: mu is held for a microsecond or two per record, so a
+	 * thread that finds it taken spins briefly before it sleeps; with
+	 * many appenders on few cores, sleeping and waking on it cost more
+	 * than the work it guards. */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&log->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	buf_init(&log->pending, 0);
 	buf_init(&log->spare, 0);
+	if ((rc = audit_sha_new(&log->sha)) != 0)
+		goto out;
+	rc = WARD_ENOMEM;
 	log->key = *key;
 	audit_keyid(key->pk, log->keyid);
 	log->every_records = opts->every_records ? opts->every_records :
@@ -1322,7 +1626,7 @@ audit_open(const char *path, const struct keyfile_key *key,
 out:
 	if (log != NULL)
 		audit_free(log);
-	buf_free(&s.dump);
+	audit_scan_free(&s);
 	audit_report_free(&rep);
 	return rc;
 }
@@ -1339,26 +1643,26 @@ audit_split(uint64_t n)
 	return k;
 }
 
-static void
-audit_mth(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t lo,
-    uint64_t hi, unsigned char out[AUDIT_HASH_BYTES])
+static int
+audit_mth(struct audit_sha *sh, const unsigned char (*rh)[AUDIT_HASH_BYTES],
+    uint64_t lo, uint64_t hi, unsigned char out[AUDIT_HASH_BYTES])
 {
 	unsigned char l[AUDIT_HASH_BYTES], r[AUDIT_HASH_BYTES];
 	uint64_t k;
+	int rc;
 
-	if (hi - lo == 1) {
-		audit_leaf(rh[lo], out);
-		return;
-	}
+	if (hi - lo == 1)
+		return audit_leaf(sh, rh[lo], out);
 	k = audit_split(hi - lo);
-	audit_mth(rh, lo, lo + k, l);
-	audit_mth(rh, lo + k, hi, r);
-	audit_node(l, r, out);
+	if ((rc = audit_mth(sh, rh, lo, lo + k, l)) != 0 ||
+	    (rc = audit_mth(sh, rh, lo + k, hi, r)) != 0)
+		return rc;
+	return audit_node(sh, l, r, out);
 }
 
 static int
-audit_path(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t m,
-    uint64_t lo, uint64_t hi, struct buf *out)
+audit_path(struct audit_sha *sh, const unsigned char (*rh)[AUDIT_HASH_BYTES],
+    uint64_t m, uint64_t lo, uint64_t hi, struct buf *out)
 {
 	unsigned char h[AUDIT_HASH_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(AUDIT_HASH_BYTES, AUDIT_B64)];
@@ -1369,13 +1673,13 @@ audit_path(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t m,
 		return 0;
 	k = audit_split(hi - lo);
 	if (m < lo + k) {
-		if ((rc = audit_path(rh, m, lo, lo + k, out)) != 0)
+		if ((rc = audit_path(sh, rh, m, lo, lo + k, out)) != 0 ||
+		    (rc = audit_mth(sh, rh, lo + k, hi, h)) != 0)
 			return rc;
-		audit_mth(rh, lo + k, hi, h);
 	} else {
-		if ((rc = audit_path(rh, m, lo + k, hi, out)) != 0)
+		if ((rc = audit_path(sh, rh, m, lo + k, hi, out)) != 0 ||
+		    (rc = audit_mth(sh, rh, lo, lo + k, h)) != 0)
 			return rc;
-		audit_mth(rh, lo, lo + k, h);
 	}
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), AUDIT_B64);
 	return buf_printf(out, "%s\n", b64);
@@ -1385,7 +1689,13 @@ int
 audit_proof(const unsigned char (*rh)[AUDIT_HASH_BYTES], uint64_t size,
     uint64_t index, struct buf *out)
 {
+	struct audit_sha sh = { NULL };
+	int rc;
+
 	if (index >= size)
 		return WARD_EINVAL;
-	return audit_path(rh, index, 0, size, out);
+	if ((rc = audit_init()) == 0 && (rc = audit_sha_new(&sh)) == 0)
+		rc = audit_path(&sh, rh, index, 0, size, out);
+	audit_sha_free(&sh);
+	return rc;
 }

@@ -3,7 +3,8 @@
  * tampered with in every way the issue lists; each must fail verification
  * at the right record. Also group commit from threads, reopening, torn
  * tails and their recovery, an unwritable log refusing the append, and
- * the audit key's file checks.
+ * the audit key's file checks. And the one-pass canonical-form checker
+ * (canon.h) against jansson, the definition it stands in for.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/canon.h"
 #include "lib/err.h"
 #include "tap.h"
 #include "util.h"
@@ -641,6 +643,365 @@ test_key(void)
 	buf_free(&err);
 }
 
+/* ---- the canonical-form checker against jansson ---- */
+
+#define CANON_DUMP	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+/* xorshift64*: reproducible, so a failure can be replayed. */
+static uint32_t
+rnd(uint32_t n)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (uint32_t)((rng * 0x2545f4914f6cdd1dULL) >> 32) % n;
+}
+
+static int
+has_real(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_real(j))
+		return 1;
+	json_object_foreach(j, k, v)
+		if (has_real(v))
+			return 1;
+	if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			if (has_real(v))
+				return 1;
+	return 0;
+}
+
+/* The definition: jansson takes it back unchanged, and it has no real. */
+static int
+ref_canon(const char *s, size_t len, int record)
+{
+	json_t *j, *d;
+	char *out;
+	int good;
+
+	if ((j = json_loadb(s, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return 0;
+	out = json_dumps(j, CANON_DUMP);
+	good = out != NULL && strlen(out) == len && memcmp(out, s, len) == 0 &&
+	    !has_real(j);
+	if (record) {
+		d = json_object_get(j, "data");
+		good = good && json_is_object(j) && json_object_size(j) == 5 &&
+		    json_is_object(d) &&
+		    json_is_string(json_object_get(j, "kind")) &&
+		    json_is_string(json_object_get(j, "prev")) &&
+		    json_is_integer(json_object_get(j, "seq")) &&
+		    json_is_string(json_object_get(j, "ts"));
+	}
+	free(out);
+	json_decref(j);
+	return good;
+}
+
+static size_t
+put_utf8(char *b, uint32_t cp)
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xc0 | (cp >> 6));
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | (cp >> 12));
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | (cp >> 18));
+	b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	b[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Random text: short, from a small alphabet (so keys collide and share
+ * prefixes) plus every class of character the dump escapes. */
+static size_t
+gen_text(char *b)
+{
+	uint32_t cp;
+	size_t n = 0;
+	int i, k = (int)rnd(6);
+
+	for (i = 0; i < k; i++) {
+		switch (rnd(10)) {
+		case 0:
+			cp = 1 + rnd(0x1f);
+			break;
+		case 1:
+			cp = (unsigned char)"\"\\/\x7f"[rnd(4)];
+			break;
+		case 2:
+			cp = 0x80 + rnd(0x780);
+			break;
+		case 3:
+			cp = 0x800 + rnd(0xf800);
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd;
+			break;
+		case 4:
+			cp = 0x10000 + rnd(0x100000);
+			break;
+		default:
+			cp = (unsigned char)"ab_A0 "[rnd(6)];
+			break;
+		}
+		n += put_utf8(b + n, cp);
+	}
+	return n;
+}
+
+static json_t *
+gen_value(int depth)
+{
+	static const json_int_t ints[] = { 0, 1, -1, 9, 10, -10,
+	    INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1,
+	    1000000000000000000LL, -999999999999999999LL };
+	char b[64];
+	json_t *j;
+	int i, n;
+
+	switch (depth > 3 ? 2 + rnd(4) : rnd(6)) {
+	case 0:
+		j = json_object();
+		n = (int)rnd(5);
+		for (i = 0; i < n; i++) {
+			size_t len = gen_text(b);
+
+			json_object_setn_new(j, b, len, gen_value(depth + 1));
+		}
+		return j;
+	case 1:
+		j = json_array();
+		n = (int)rnd(4);
+		for (i = 0; i < n; i++)
+			json_array_append_new(j, gen_value(depth + 1));
+		return j;
+	case 2:
+		return json_stringn(b, gen_text(b));
+	case 3:
+		if (rnd(2))
+			return json_integer(ints[rnd(sizeof(ints) /
+			    sizeof(ints[0]))]);
+		return json_integer((json_int_t)rnd(100000) - 50000);
+	default:
+		return rnd(3) == 0 ? json_true() : rnd(2) ? json_false() :
+		    json_null();
+	}
+}
+
+static json_t *
+gen_record(void)
+{
+	char prev[65];
+	json_t *data;
+	int i;
+
+	/* json_is_object evaluates its argument twice. */
+	for (;;) {
+		data = gen_value(1);
+		if (json_is_object(data))
+			break;
+		json_decref(data);
+	}
+	for (i = 0; i < 64; i++)
+		prev[i] = "0123456789abcdef"[rnd(16)];
+	prev[64] = '\0';
+	return json_pack("{s:o, s:s, s:s, s:I, s:s}", "data",
+	    data, "kind",
+	    rnd(2) ? "command" : "checkpoint", "prev", prev, "seq",
+	    (json_int_t)rnd(1000), "ts", "2026-12-02T15:39:20.771Z");
+}
+
+/* One to three random edits of s (in place; cap bytes of room). */
+static size_t
+mutate(char *s, size_t len, size_t cap)
+{
+	static const char alpha[] = "{}[]\":,\\u0123456789abcdefABCDEF-+.eE "
+	    "tfnrl/\x7f\x80\xc3\xa9\n";
+	static const char *ins[] = { "\\u00", "\\uD83D", "\\uDE00",
+	    "\\u0061", "\\/", "\\u0000", "\\u001F", "\\u007F", "\\u00e9",
+	    "\\uD83D\\uDE00", ".0", "e1", "-0", "00", " ", "\"\":1,",
+	    "\"a\":1,", "[]", "{}", ",null" };
+	const char *m;
+	size_t i, n, k;
+	int e, edits = 1 + (int)rnd(3);
+
+	for (e = 0; e < edits; e++) {
+		i = len ? rnd((uint32_t)len + 1) : 0;
+		switch (rnd(6)) {
+		case 0:		/* replace one byte */
+			if (i < len)
+				s[i] = rnd(16) ? alpha[rnd(sizeof(alpha) - 1)] :
+				    (char)rnd(256);
+			break;
+		case 1:		/* insert one byte */
+			if (len + 1 < cap) {
+				memmove(s + i + 1, s + i, len - i);
+				s[i] = alpha[rnd(sizeof(alpha) - 1)];
+				len++;
+			}
+			break;
+		case 2:		/* delete a few bytes */
+			n = 1 + rnd(4);
+			if (i + n <= len) {
+				memmove(s + i, s + i + n, len - i - n);
+				len -= n;
+			}
+			break;
+		case 3:		/* insert a telling piece */
+			m = ins[rnd(sizeof(ins) / sizeof(ins[0]))];
+			n = strlen(m);
+			if (len + n < cap) {
+				memmove(s + i + n, s + i, len - i);
+				memcpy(s + i, m, n);
+				len += n;
+			}
+			break;
+		case 4:		/* copy a range elsewhere */
+			k = rnd((uint32_t)len + 1);
+			n = rnd(12);
+			if (k + n <= len && len + n < cap) {
+				char piece[16];
+
+				memcpy(piece, s + k, n);
+				memmove(s + i + n, s + i, len - i);
+				memcpy(s + i, piece, n);
+				len += n;
+			}
+			break;
+		default:	/* swap two bytes */
+			k = rnd((uint32_t)len + 1);
+			if (i < len && k < len) {
+				char t = s[i];
+
+				s[i] = s[k];
+				s[k] = t;
+			}
+			break;
+		}
+	}
+	return len;
+}
+
+static void
+show(const char *what, const char *s, size_t len)
+{
+	size_t i;
+
+	printf("# %s: ", what);
+	for (i = 0; i < len && i < 400; i++)
+		printf(s[i] >= 0x20 && s[i] < 0x7f ? "%c" : "\\x%02x",
+		    (unsigned char)s[i]);
+	printf("\n");
+}
+
+static void
+test_canon(void)
+{
+	static char m[8192];
+	struct audit_canon *c;
+	struct audit_canon_rec r;
+	json_t *j;
+	char *d, *deep;
+	size_t len, mlen;
+	int i, rec, bad = 0, badrec = 0, miss = 0, acc = 0, acc_rec = 0;
+	int depth;
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		die("malloc");
+	for (i = 0; i < 60000; i++) {
+		rec = i % 2;
+		j = rec ? gen_record() : gen_value(0);
+		if (!json_is_object(j) && !json_is_array(j)) {
+			json_t *a = json_pack("[o]", j);
+
+			j = a;
+		}
+		if ((d = json_dumps(j, CANON_DUMP)) == NULL)
+			die("json_dumps");
+		len = strlen(d);
+		if (audit_canon_check(c, d, len) != 0 ||
+		    (rec && audit_canon_record(c, d, len, &r) != 0)) {
+			if (miss++ < 5)
+				show("a dump the checker refused", d, len);
+		}
+		if (len < sizeof(m) / 2) {
+			memcpy(m, d, len);
+			mlen = mutate(m, len, sizeof(m));
+			if ((audit_canon_check(c, m, mlen) == 0) !=
+			    ref_canon(m, mlen, 0)) {
+				if (bad++ < 5)
+					show("checker and jansson disagree",
+					    m, mlen);
+			} else if (audit_canon_check(c, m, mlen) == 0)
+				acc++;
+			if ((audit_canon_record(c, m, mlen, &r) == 0) !=
+			    ref_canon(m, mlen, 1)) {
+				if (badrec++ < 5)
+					show("record checker and jansson "
+					    "disagree", m, mlen);
+			} else if (audit_canon_record(c, m, mlen, &r) == 0)
+				acc_rec++;
+		}
+		free(d);
+		json_decref(j);
+	}
+	is_int(miss, 0, "60000 random dumps are canonical to the checker");
+	is_int(bad, 0, "60000 mutations: the checker agrees with jansson "
+	    "(%d still canonical)", acc);
+	is_int(badrec, 0, "... and the record checker too (%d still "
+	    "records)", acc_rec);
+
+	/* jansson parses 2048 levels, not 2049. */
+	if ((deep = malloc(2 * 2050)) == NULL)
+		die("malloc");
+	for (depth = 2047; depth <= 2049; depth++) {
+		memset(deep, '[', (size_t)depth);
+		memset(deep + depth, ']', (size_t)depth);
+		is_int(audit_canon_check(c, deep, 2 * (size_t)depth) == 0,
+		    ref_canon(deep, 2 * (size_t)depth, 0),
+		    "%d nested arrays: as jansson", depth);
+		memcpy(deep + depth - 1, "00", 2);
+		is_int(audit_canon_check(c, deep, 2 * (size_t)depth) == 0,
+		    ref_canon(deep, 2 * (size_t)depth, 0),
+		    "%d levels with a 0 innermost: as jansson", depth);
+	}
+	free(deep);
+
+	/* By hand: what the prose of doc/AUDIT-FORMAT.md names. */
+	ok(audit_canon_check(c, "{\"\\\"\":1,\"#\":2}", 14) == 0,
+	    "keys sort by their decoded bytes, not their escapes");
+	ok(audit_canon_check(c, "[\"\\u00e9\"]", 10) != 0,
+	    "lowercase hex is refused");
+	ok(audit_canon_check(c, "[\"\\u00E9\\uD83D\\uDE00\\u001F\x7f\"]",
+	    29) == 0, "uppercase \\u escapes, a surrogate pair, DEL raw");
+	ok(audit_canon_check(c, "[-9223372036854775808,9223372036854775807]",
+	    42) == 0, "int64's ends");
+	ok(audit_canon_check(c, "[9223372036854775808]", 21) != 0,
+	    "past int64 is refused");
+	ok(audit_canon_check(c, "[1.0]", 5) != 0, "a real is refused");
+	ok(audit_canon_check(c, "{\"a\":1,\"a\":1}", 13) != 0,
+	    "a duplicate key is refused");
+	free(c);
+}
+
 /*
  * For tests/integ/audit.t, which needs real logs: `test_audit mklog PATH N
  * [open|big]` appends N records to PATH under the audit key of
@@ -805,6 +1166,7 @@ main(int argc, char **argv)
 	test_recovery();
 	test_unwritable();
 	test_key();
+	test_canon();
 
 	audit_report_free(&rep);
 	rm_tree(tmp);
