@@ -167,7 +167,13 @@ is "$RC" 1 "a truncated module: exit 1"
 like "$ERR" 'not a valid WebAssembly module' "with wasmtime's reason"
 printf '\000asm\015\000\001\000' > comp.wasm
 cap comp.wasm
-like "$ERR" 'is a WebAssembly component' "a component is named as one"
+is "$RC" 1 "an empty component: exit 1"
+like "$ERR" 'comp.wasm is not a WASI command component \(it exports no wasi:cli/run' \
+    "it is read as a component and refused for exporting no wasi:cli/run"
+printf '\000asm\002\000\000\000' > v2.wasm
+cap v2.wasm
+like "$ERR" 'a WebAssembly binary of an unknown version' \
+    "an unknown binary version is named as one"
 cat > imp.c <<'EOF'
 __attribute__((import_module("env"), import_name("evil"))) int evil(void);
 int main(void) { return evil(); }
