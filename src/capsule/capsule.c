@@ -989,43 +989,56 @@ capsule_anonymous(const char *p)
 
 /*
  * The linear memory of a component, which the C API does not reach:
- * wasmtime reserves 4 GiB plus a guard of PROT_NONE address space for a
- * 32-bit memory and makes its accessible prefix read-write as it grows
- * (the initial image may be a private mapping of its own). So the memory
- * is a run of adjacent rw-p mappings followed directly by an anonymous
- * ---p one, the two spanning at least 4 GiB. The largest such run is
- * taken (the capsule allows one memory); 0 when none is found, which only
- * weakens the "memory limit reached" diagnosis.
+ * wasmtime 48 reserves a 32 MiB guard, then 4 GiB, then a 32 MiB guard of
+ * PROT_NONE address space for a 32-bit memory and makes the start of the
+ * 4 GiB read-write as the memory grows (the initial image may be a private
+ * mapping of its own). So the memory is a run of adjacent rw-p mappings
+ * between two anonymous ---p ones, the run and the one after spanning 4
+ * GiB and the guard (some slack for a PROT_NONE neighbour that the kernel
+ * merges in; ASan's shadow regions, far larger, do not pass). The largest
+ * such run is taken (the capsule allows one memory); 0 when none is found,
+ * which only weakens the "memory limit reached" diagnosis.
  */
+#define CAPSULE_P2_RESERVED	(1ULL << 32)
+#define CAPSULE_P2_SLACK	(256ULL << 20)
+
 static uint64_t
 capsule_p2_memory(void)
 {
-	unsigned long lo, hi, run_lo = 0, run_hi = 0;
+	unsigned long lo, hi, prev_hi = 0, run_lo = 0, run_hi = 0;
 	uint64_t best = 0;
 	char *line = NULL, perms[5];
 	size_t cap = 0;
-	int in_run = 0;
+	int in_run = 0, guarded = 0, prev_guard = 0;
 	FILE *f;
 
 	if ((f = fopen("/proc/self/maps", "re")) == NULL)
 		return 0;
 	while (getline(&line, &cap, f) != -1) {
 		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) {
-			in_run = 0;
+			in_run = prev_guard = 0;
 			continue;
 		}
 		if (strcmp(perms, "rw-p") == 0) {
-			if (!in_run || lo != run_hi)
+			if (!in_run || lo != run_hi) {
 				run_lo = lo;
+				guarded = prev_guard && prev_hi == lo;
+			}
 			run_hi = hi;
 			in_run = 1;
+			prev_guard = 0;
+			prev_hi = hi;
 			continue;
 		}
-		if (in_run && strcmp(perms, "---p") == 0 && lo == run_hi &&
-		    capsule_anonymous(line) && hi - run_lo >= (1ULL << 32) &&
+		prev_guard = strcmp(perms, "---p") == 0 &&
+		    capsule_anonymous(line);
+		if (in_run && guarded && prev_guard && lo == run_hi &&
+		    hi - run_lo >= CAPSULE_P2_RESERVED &&
+		    hi - run_lo <= CAPSULE_P2_RESERVED + CAPSULE_P2_SLACK &&
 		    run_hi - run_lo > best)
 			best = run_hi - run_lo;
 		in_run = 0;
+		prev_hi = hi;
 	}
 	free(line);
 	fclose(f);
