@@ -105,12 +105,19 @@ $(B)/tests/%.wasm: tests/agents/%.c tests/agents/plain_init.h $(GEN)/agent.o $(G
 
 TEST_AGENTS := $(patsubst tests/agents/%.c,$(B)/tests/%.wasm,$(wildcard tests/agents/*.c))
 
+# wasmtime's preview 1 -> preview 2 adapter (pinned by deps/adapter): the
+# capsule's tests turn their C guests into WASI preview 2 components with it.
+ADAPTER	= $(B)/wasi_snapshot_preview1.command.wasm
+$(ADAPTER): deps/adapter.sh deps/adapter/Cargo.toml deps/adapter/Cargo.lock
+	sh deps/adapter.sh $@
+
 test: deps
 	$(MAKE) all
 	$(MAKE) test-run
 
-test-run: $(UNITS) $(TEST_AGENTS)
+test-run: $(UNITS) $(TEST_AGENTS) $(ADAPTER)
 	WARD=$(abspath $(B)/ward) WARD_BUILD=$(abspath $(B)) WASM_TOOLS=$(TOOLS)/wasm-tools \
+	    WASI_ADAPTER=$(abspath $(ADAPTER)) \
 	    prove -v -j1 $(UNITS) tests/integ/*.t
 
 test-asan: deps

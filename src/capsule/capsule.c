@@ -28,10 +28,14 @@
  *   - output: each stream is sent as it is written, at most output_max + 1
  *     bytes (the extra byte tells the caller it was cut); the rest is
  *     counted as dropped, never stored.
- *   - reach: WASI preview 1 only, with no inherited environment, argv,
- *     stdio or network; directories are exactly the preopens given. The
- *     child gets an empty environment and no descriptor but its spec, its
- *     pipe and stderr (for diagnostics).
+ *   - reach: a WASI preview 1 command module or a preview 2 command
+ *     component (wasi:cli/run), with no inherited environment, argv, stdio
+ *     or network; directories are exactly the preopens given. Both kinds
+ *     get the same WASI context (wasmtime builds the preview 2 view over
+ *     the preview 1 one), so the grants are the same; a component's socket
+ *     and name-lookup calls are replaced by ones that refuse. The child
+ *     gets an empty environment and no descriptor but its spec, its pipe
+ *     and stderr (for diagnostics).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +56,7 @@
 
 #include <sodium.h>
 #include <wasmtime.h>
+#include <wasmtime/component.h>
 
 #include "../lib/artcache.h"
 #include "../lib/err.h"
@@ -65,6 +70,12 @@
 #define CAPSULE_INSTANCES	4
 #define CAPSULE_TABLES		4
 #define CAPSULE_MEMORIES	1
+/* A component is several core instances (the program, the WASI adapter,
+ * the shims that tie them together) with a table or two each; still one
+ * memory, so the memory limit stays the program's whole linear memory. */
+#define CAPSULE_P2_INSTANCES	8
+#define CAPSULE_P2_TABLES	8
+#define CAPSULE_P2_RUN		"wasi:cli/run@0.2."
 #define CAPSULE_GRACE_MS	250		/* for the child to report */
 #define CAPSULE_RUN_OVERHEAD	(256ULL << 20)	/* engine, store, stdin */
 #define CAPSULE_SPEC_MAX	(96u << 20)	/* the serialised spec */
@@ -100,6 +111,15 @@ struct capsule_wire {
 };
 /* Bumped whenever engine settings change, so stale artifacts are ignored. */
 #define CAPSULE_CACHE_TAG	"ward-capsule-1;wasmtime-48;fuel;epoch"
+#define CAPSULE_CACHE_TAG_P2	"ward-capsule-1;wasmtime-48;fuel;epoch;component"
+
+/* What was loaded: a WASI preview 1 core module or a preview 2 component. */
+struct capsule_prog {
+	int			 component;
+	wasmtime_module_t	*mod;
+	wasmtime_component_t	*comp;
+	char			 run[64];	/* its wasi:cli/run export */
+};
 
 /* One guest stream in the child, sent to the caller as it is written. */
 struct capsule_sink {
@@ -326,28 +346,68 @@ out:
 	return rc;
 }
 
-/* Says what a file that is not a core module is, before wasmtime does. */
+/*
+ * Sorts a core module (version 1) from a component (layer 1) by the header,
+ * and says what a file that is neither is, before wasmtime does.
+ */
 static int
 capsule_check_magic(const char *path, const struct buf *wasm,
-    struct buf *err)
+    struct capsule_prog *prog, struct buf *err)
 {
 	static const unsigned char core[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
+	const unsigned char *p = (const unsigned char *)wasm->data;
 
-	if (wasm->len >= 8 && memcmp(wasm->data, core, 8) == 0)
+	prog->component = 0;
+	if (wasm->len >= 8 && memcmp(p, core, 8) == 0)
 		return 0;
-	if (wasm->len >= 8 && memcmp(wasm->data, core, 4) == 0)
-		buf_printf(err, "%s is a WebAssembly component (or a newer "
-		    "binary format); the capsule runs WASI preview 1 core "
-		    "modules", path);
+	if (wasm->len >= 8 && memcmp(p, core, 4) == 0 && p[6] == 1 &&
+	    p[7] == 0) {
+		prog->component = 1;
+		return 0;
+	}
+	if (wasm->len >= 8 && memcmp(p, core, 4) == 0)
+		buf_printf(err, "%s is a WebAssembly binary of an unknown "
+		    "version (neither a core module nor a component)", path);
 	else
 		buf_printf(err, "%s is not a WebAssembly module (no \\0asm "
 		    "header)", path);
 	return WARD_EINVAL;
 }
 
+/* Deserialises, compiles and serialises either kind. */
+static wasmtime_error_t *
+capsule_deserialize(wasm_engine_t *engine, struct capsule_prog *prog,
+    const struct buf *b)
+{
+	if (prog->component)
+		return wasmtime_component_deserialize(engine,
+		    (const uint8_t *)b->data, b->len, &prog->comp);
+	return wasmtime_module_deserialize(engine, (const uint8_t *)b->data,
+	    b->len, &prog->mod);
+}
+
+static wasmtime_error_t *
+capsule_compile(wasm_engine_t *engine, struct capsule_prog *prog,
+    const struct buf *b)
+{
+	if (prog->component)
+		return wasmtime_component_new(engine,
+		    (const uint8_t *)b->data, b->len, &prog->comp);
+	return wasmtime_module_new(engine, (const uint8_t *)b->data, b->len,
+	    &prog->mod);
+}
+
+static wasmtime_error_t *
+capsule_serialize(const struct capsule_prog *prog, wasm_byte_vec_t *bytes)
+{
+	if (prog->component)
+		return wasmtime_component_serialize(prog->comp, bytes);
+	return wasmtime_module_serialize(prog->mod, bytes);
+}
+
 static int
 capsule_load(wasm_engine_t *engine, const struct capsule_spec *spec,
-    const struct buf *wasm, wasmtime_module_t **mod, int *from_cache,
+    const struct buf *wasm, struct capsule_prog *prog, int *from_cache,
     struct buf *err)
 {
 	char path[4096];
@@ -356,14 +416,16 @@ capsule_load(wasm_engine_t *engine, const struct capsule_spec *spec,
 	int cached;
 
 	*from_cache = 0;
+	/* The tag keeps the two kinds' artifacts apart (their bytes differ
+	 * anyway) and ties both to the engine settings. */
 	cached = spec->cache_dir != NULL && artcache_path(spec->cache_dir,
-	    "capsule", CAPSULE_CACHE_TAG, wasm->data, wasm->len, path,
+	    "capsule", prog->component ? CAPSULE_CACHE_TAG_P2 :
+	    CAPSULE_CACHE_TAG, wasm->data, wasm->len, path,
 	    sizeof(path)) == 0;
 	if (cached) {
 		buf_init(&art, CAPSULE_ARTIFACT_MAX);
 		if (artcache_read(spec->cache_dir, path, &art)) {
-			e = wasmtime_module_deserialize(engine,
-			    (const uint8_t *)art.data, art.len, mod);
+			e = capsule_deserialize(engine, prog, &art);
 			buf_free(&art);
 			if (e == NULL) {
 				*from_cache = 1;
@@ -374,17 +436,16 @@ capsule_load(wasm_engine_t *engine, const struct capsule_spec *spec,
 		}
 		buf_free(&art);
 	}
-	if ((e = wasmtime_module_new(engine, (const uint8_t *)wasm->data,
-	    wasm->len, mod)) != NULL) {
-		buf_printf(err, "%s is not a valid WebAssembly module: ",
-		    spec->module);
+	if ((e = capsule_compile(engine, prog, wasm)) != NULL) {
+		buf_printf(err, "%s is not a valid WebAssembly %s: ",
+		    spec->module, prog->component ? "component" : "module");
 		capsule_errmsg(e, err);
 		return WARD_EINVAL;
 	}
 	if (cached) {
 		wasm_byte_vec_t bytes;
 
-		if ((e = wasmtime_module_serialize(*mod, &bytes)) == NULL) {
+		if ((e = capsule_serialize(prog, &bytes)) == NULL) {
 			artcache_write(path, bytes.data, bytes.size);
 			wasm_byte_vec_delete(&bytes);
 		} else
@@ -438,6 +499,115 @@ capsule_check_shape(const wasmtime_module_t *mod, const char *path,
 		return WARD_EINVAL;
 	}
 	return 0;
+}
+
+/* The WASI 0.2 packages wasmtime_component_linker_add_wasip2 provides
+ * (sockets only to deny them; see capsule_deny_sockets). */
+static const char *const capsule_p2_pkgs[] = {
+	"wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/",
+	"wasi:random/", "wasi:sockets/",
+};
+
+static int
+capsule_p2_import(const char *name, size_t len)
+{
+	const char *at;
+	size_t i, k;
+
+	if ((at = memchr(name, '@', len)) == NULL ||
+	    (size_t)(name + len - at) < 6 || memcmp(at, "@0.2.", 5) != 0)
+		return 0;
+	for (i = 0; i < sizeof(capsule_p2_pkgs) / sizeof(capsule_p2_pkgs[0]);
+	    i++) {
+		k = strlen(capsule_p2_pkgs[i]);
+		if (len > k && memcmp(name, capsule_p2_pkgs[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the export instance ty has `run: func() -> result`. */
+static int
+capsule_p2_has_run(const wasmtime_component_instance_type_t *ty,
+    wasm_engine_t *engine)
+{
+	wasmtime_component_item_t item;
+	wasmtime_component_valtype_t res;
+	int ok = 0;
+
+	if (!wasmtime_component_instance_type_export_get(ty, engine, "run", 3,
+	    &item))
+		return 0;
+	if (item.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_FUNC &&
+	    wasmtime_component_func_type_param_count(item.of.component_func) ==
+	    0 && wasmtime_component_func_type_result(item.of.component_func,
+	    &res)) {
+		ok = res.kind == WASMTIME_COMPONENT_VALTYPE_RESULT;
+		wasmtime_component_valtype_delete(&res);
+	}
+	wasmtime_component_item_delete(&item);
+	return ok;
+}
+
+/*
+ * A command component imports only WASI 0.2 interfaces and exports
+ * wasi:cli/run@0.2.x. The linker would refuse an unknown import too (and
+ * still checks every type); this names it. Records the run export's name.
+ */
+static int
+capsule_check_world(wasm_engine_t *engine, struct capsule_prog *prog,
+    const char *path, struct buf *err)
+{
+	wasmtime_component_type_t *ty;
+	wasmtime_component_item_t item;
+	const char *name;
+	size_t i, n, len;
+	int rc = 0, found = 0;
+
+	ty = wasmtime_component_type(prog->comp);
+	n = wasmtime_component_type_import_count(ty, engine);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!wasmtime_component_type_import_nth(ty, engine, i, &name,
+		    &len, &item)) {
+			buf_puts(err, "cannot read the component's imports");
+			rc = WARD_EINVAL;
+			break;
+		}
+		if (item.kind != WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE ||
+		    !capsule_p2_import(name, len)) {
+			buf_puts(err, "the component imports '");
+			utf8_visible(err, name, len > 100 ? 100 : len, 0);
+			buf_puts(err, "', which the capsule does not provide "
+			    "(only the WASI 0.2 interfaces of wasi:cli, clocks, "
+			    "filesystem, io, random and sockets, the last "
+			    "denied)");
+			rc = WARD_EINVAL;
+		}
+		wasmtime_component_item_delete(&item);
+	}
+	n = rc == 0 ? wasmtime_component_type_export_count(ty, engine) : 0;
+	for (i = 0; i < n && !found; i++) {
+		if (!wasmtime_component_type_export_nth(ty, engine, i, &name,
+		    &len, &item))
+			break;
+		if (item.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE &&
+		    len > strlen(CAPSULE_P2_RUN) && len < sizeof(prog->run) &&
+		    memcmp(name, CAPSULE_P2_RUN, strlen(CAPSULE_P2_RUN)) == 0 &&
+		    capsule_p2_has_run(item.of.component_instance, engine)) {
+			memcpy(prog->run, name, len);
+			prog->run[len] = '\0';
+			found = 1;
+		}
+		wasmtime_component_item_delete(&item);
+	}
+	wasmtime_component_type_delete(ty);
+	if (rc == 0 && !found) {
+		buf_printf(err, "%s is not a WASI command component (it exports "
+		    "no wasi:cli/run@0.2 interface with run: func() -> "
+		    "result)", path);
+		rc = WARD_EINVAL;
+	}
+	return rc;
 }
 
 /* ---- the WASI context ------------------------------------------------- */
@@ -511,6 +681,9 @@ capsule_wasi(const struct capsule_spec *spec, struct capsule_sink *out,
 	}
 	wasi_config_set_stdout_custom(w, capsule_write, out, NULL);
 	wasi_config_set_stderr_custom(w, capsule_write, errs, NULL);
+	/* wasmtime's default, said here: preview 2 could resolve names
+	 * otherwise (capsule_deny_sockets also replaces the call). */
+	wasi_config_allow_ip_name_lookup(w, false);
 	for (i = 0; i < spec->ndirs; i++) {
 		const struct capsule_dir *d = &spec->dirs[i];
 		const char *g = d->guest != NULL ? d->guest : d->host;
@@ -548,7 +721,7 @@ out:
 /* ---- running ---------------------------------------------------------- */
 
 static wasm_engine_t *
-capsule_engine(void)
+capsule_engine(int component)
 {
 	wasm_config_t *cfg;
 
@@ -556,6 +729,8 @@ capsule_engine(void)
 		return NULL;
 	wasmtime_config_consume_fuel_set(cfg, true);
 	wasmtime_config_epoch_interruption_set(cfg, true);
+	if (component)
+		wasmtime_config_wasm_component_model_set(cfg, true);
 	return wasm_engine_new_with_config(cfg);
 }
 
@@ -602,20 +777,36 @@ capsule_line(const wasm_message_t *msg)
 	return (int)n;
 }
 
+/* Whether the message at p (n bytes) starts with the string s. */
+static int
+capsule_starts(const char *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	return n >= k && memcmp(p, s, k) == 0;
+}
+
 /*
- * Sorts how the program stopped. A failed memory.grow is invisible to the
- * host (the guest's malloc just returns NULL), so a program that failed
- * with its memory within a sixteenth (at least 1 MiB) of the limit is
- * reported as having hit it.
+ * Sorts how the program stopped. ret is what it returned when neither e
+ * nor trap is set (a component's run can return err, which is 1). A
+ * component's trap is an error, not a wasm_trap_t, so its kind is read
+ * from the "wasm trap: " line of the message. A failed memory.grow is
+ * invisible to the host (the guest's malloc just returns NULL), so a
+ * program that failed with its memory within a sixteenth (at least 1 MiB)
+ * of the limit is reported as having hit it.
  */
 static void
 capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
-    uint64_t memory, wasmtime_error_t *e, wasm_trap_t *trap, int timed_out)
+    uint64_t memory, wasmtime_error_t *e, wasm_trap_t *trap, int ret,
+    int timed_out)
 {
+	static const char wasm_trap[] = "wasm trap: ";
 	wasmtime_trap_code_t code;
 	wasm_message_t msg;
 	uint64_t slack = memory / 16;
-	int status, full;
+	const char *wt = NULL;
+	size_t left = 0;
+	int status, full, have_msg = 0;
 
 	if (slack < (1u << 20))
 		slack = 1u << 20;
@@ -624,7 +815,7 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 	r->stop = CAPSULE_TRAP;
 	if (e == NULL && trap == NULL) {
 		r->stop = CAPSULE_EXITED;
-		r->exit_code = 0;
+		r->exit_code = ret & 0xff;
 	} else if (e != NULL && wasmtime_error_exit_status(e, &status)) {
 		r->stop = CAPSULE_EXITED;
 		r->exit_code = status & 0xff;
@@ -635,6 +826,19 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 			r->stop = CAPSULE_FUEL;
 		else if (code == WASMTIME_TRAP_CODE_STACK_OVERFLOW)
 			r->stop = CAPSULE_STACK;
+	} else if (trap == NULL) {
+		wasmtime_error_message(e, &msg);
+		have_msg = 1;
+		if ((wt = memmem(msg.data, msg.size, wasm_trap,
+		    sizeof(wasm_trap) - 1)) != NULL) {
+			left = msg.size - (size_t)(wt - msg.data);
+			if (capsule_starts(wt, left, "wasm trap: all fuel "
+			    "consumed"))
+				r->stop = CAPSULE_FUEL;
+			else if (capsule_starts(wt, left, "wasm trap: call "
+			    "stack exhausted"))
+				r->stop = CAPSULE_STACK;
+		}
 	}
 	if ((r->stop == CAPSULE_TRAP || (r->stop == CAPSULE_EXITED &&
 	    r->exit_code != 0)) && full)
@@ -660,6 +864,16 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 		snprintf(r->message, sizeof(r->message), "stack overflow");
 		break;
 	case CAPSULE_TRAP:
+		if (wt != NULL) {
+			wasm_message_t line = { left, (char *)wt };
+
+			snprintf(r->message, sizeof(r->message), "trap: %.*s",
+			    capsule_line(&line), wt);
+			break;
+		}
+		if (have_msg)
+			wasm_byte_vec_delete(&msg);
+		have_msg = 1;
 		if (trap != NULL)
 			wasm_trap_message(trap, &msg);
 		else
@@ -668,10 +882,280 @@ capsule_classify(struct capsule_result *r, const struct capsule_spec *spec,
 		snprintf(r->message, sizeof(r->message), "%s: %.*s",
 		    trap != NULL ? "trap" : "failed", capsule_line(&msg),
 		    msg.data);
-		wasm_byte_vec_delete(&msg);
 		break;
 	}
+	if (have_msg)
+		wasm_byte_vec_delete(&msg);
 }
+
+/* ---- preview 2 components ------------------------------------------- */
+
+/*
+ * Every call that would make a socket or resolve a name returns
+ * err(access-denied), whatever the WASI context allows. wasmtime 48's
+ * context refuses them too (TCP, UDP and name lookup default to off, and
+ * no address passes the default socket_addr_check), but its documentation
+ * says TCP and UDP are on by default, so that is not relied upon alone.
+ * A borrowed argument (resolve-addresses' network) must be released
+ * before returning, or wasmtime fails the call.
+ */
+static wasmtime_error_t *
+capsule_no_socket(void *data, wasmtime_context_t *ctx,
+    const wasmtime_component_func_type_t *ty, wasmtime_component_val_t *args,
+    size_t nargs, wasmtime_component_val_t *res, size_t nres)
+{
+	wasmtime_component_val_t code;
+	wasmtime_error_t *e;
+	size_t i;
+
+	(void)data;
+	(void)ty;
+	for (i = 0; i < nargs; i++)
+		if (args[i].kind == WASMTIME_COMPONENT_RESOURCE &&
+		    (e = wasmtime_component_resource_any_drop(ctx,
+		    args[i].of.resource)) != NULL)
+			return e;
+	if (nres != 1)
+		return wasmtime_error_new("sockets are denied in the capsule");
+	code.kind = WASMTIME_COMPONENT_ENUM;
+	wasm_name_new_from_string(&code.of.enumeration, "access-denied");
+	res[0].kind = WASMTIME_COMPONENT_RESULT;
+	res[0].of.result.is_ok = false;
+	res[0].of.result.val = wasmtime_component_val_new(&code);
+	return NULL;
+}
+
+static int
+capsule_deny_sockets(wasmtime_component_linker_t *linker, struct buf *err)
+{
+	static const char *const fns[][2] = {
+		{ "wasi:sockets/tcp-create-socket@0.2.12", "create-tcp-socket" },
+		{ "wasi:sockets/udp-create-socket@0.2.12", "create-udp-socket" },
+		{ "wasi:sockets/ip-name-lookup@0.2.12", "resolve-addresses" },
+	};
+	wasmtime_component_linker_instance_t *root, *li;
+	wasmtime_error_t *e = NULL;
+	size_t i;
+
+	/* Replaces what add_wasip2 defined under these exact names; a
+	 * component importing an older 0.2.x reaches them by semver. */
+	wasmtime_component_linker_allow_shadowing(linker, true);
+	root = wasmtime_component_linker_root(linker);
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]) && e == NULL; i++) {
+		if ((e = wasmtime_component_linker_instance_add_instance(root,
+		    fns[i][0], strlen(fns[i][0]), &li)) != NULL)
+			break;
+		e = wasmtime_component_linker_instance_add_func(li, fns[i][1],
+		    strlen(fns[i][1]), capsule_no_socket, NULL, NULL);
+		wasmtime_component_linker_instance_delete(li);
+	}
+	wasmtime_component_linker_instance_delete(root);
+	wasmtime_component_linker_allow_shadowing(linker, false);
+	if (e != NULL) {
+		buf_puts(err, "cannot deny sockets: ");
+		capsule_errmsg(e, err);
+		return WARD_ESYS;
+	}
+	return 0;
+}
+
+/* Whether the /proc/self/maps line at p names no file. */
+static int
+capsule_anonymous(const char *p)
+{
+	int n = 0;
+
+	if (sscanf(p, "%*s %*s %*s %*s %*s %n", &n) != 0 || n == 0)
+		return 0;
+	return p[n] == '\0' || p[n] == '\n';
+}
+
+/*
+ * The linear memory of a component, which the C API does not reach:
+ * wasmtime 48 reserves a 32 MiB guard, then 4 GiB, then a 32 MiB guard of
+ * PROT_NONE address space for a 32-bit memory and makes the start of the
+ * 4 GiB read-write as the memory grows (the initial image may be a private
+ * mapping of its own). So the memory is a run of adjacent rw-p mappings
+ * between two anonymous ---p ones, the run and the one after spanning 4
+ * GiB and the guard (some slack for a PROT_NONE neighbour that the kernel
+ * merges in; ASan's shadow regions, far larger, do not pass). The largest
+ * such run is taken (the capsule allows one memory); 0 when none is found,
+ * which only weakens the "memory limit reached" diagnosis.
+ */
+#define CAPSULE_P2_RESERVED	(1ULL << 32)
+#define CAPSULE_P2_SLACK	(256ULL << 20)
+
+static uint64_t
+capsule_p2_memory(void)
+{
+	unsigned long lo, hi, prev_hi = 0, run_lo = 0, run_hi = 0;
+	uint64_t best = 0;
+	char *line = NULL, perms[5];
+	size_t cap = 0;
+	int in_run = 0, guarded = 0, prev_guard = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return 0;
+	while (getline(&line, &cap, f) != -1) {
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) {
+			in_run = prev_guard = 0;
+			continue;
+		}
+		if (strcmp(perms, "rw-p") == 0) {
+			if (!in_run || lo != run_hi) {
+				run_lo = lo;
+				guarded = prev_guard && prev_hi == lo;
+			}
+			run_hi = hi;
+			in_run = 1;
+			prev_guard = 0;
+			prev_hi = hi;
+			continue;
+		}
+		prev_guard = strcmp(perms, "---p") == 0 &&
+		    capsule_anonymous(line);
+		if (in_run && guarded && prev_guard && lo == run_hi &&
+		    hi - run_lo >= CAPSULE_P2_RESERVED &&
+		    hi - run_lo <= CAPSULE_P2_RESERVED + CAPSULE_P2_SLACK &&
+		    run_hi - run_lo > best)
+			best = run_hi - run_lo;
+		in_run = 0;
+		prev_hi = hi;
+	}
+	free(line);
+	fclose(f);
+	return best;
+}
+
+/*
+ * Instantiates the component and calls its wasi:cli/run. *ep is the
+ * outcome of the run (NULL: it returned, *status says ok or err); a
+ * component that cannot run is an error with a message.
+ */
+static int
+capsule_go_component(wasm_engine_t *engine, wasmtime_context_t *ctx,
+    const struct capsule_spec *spec, const struct capsule_prog *prog,
+    wasmtime_error_t **ep, int *status, struct buf *err)
+{
+	wasmtime_component_linker_t *linker;
+	wasmtime_component_instance_t inst;
+	wasmtime_component_export_index_t *iface = NULL, *run = NULL;
+	wasmtime_component_func_t fn;
+	wasmtime_component_val_t res;
+	wasmtime_error_t *e;
+	int rc = 0, code;
+
+	*ep = NULL;
+	*status = 0;
+	linker = wasmtime_component_linker_new(engine);
+	if ((e = wasmtime_component_linker_add_wasip2(linker)) != NULL) {
+		buf_puts(err, "cannot link WASI: ");
+		capsule_errmsg(e, err);
+		rc = WARD_ESYS;
+		goto out;
+	}
+	if ((rc = capsule_deny_sockets(linker, err)) != 0)
+		goto out;
+	if ((e = wasmtime_component_linker_instantiate(linker, ctx, prog->comp,
+	    &inst)) != NULL) {
+		/* A start function may have exited already. */
+		if (wasmtime_error_exit_status(e, &code)) {
+			*ep = e;
+			goto out;
+		}
+		buf_printf(err, "cannot instantiate %s: ", spec->module);
+		capsule_errmsg(e, err);
+		rc = WARD_EINVAL;
+		goto out;
+	}
+	iface = wasmtime_component_instance_get_export_index(&inst, ctx, NULL,
+	    prog->run, strlen(prog->run));
+	if (iface != NULL)
+		run = wasmtime_component_instance_get_export_index(&inst, ctx,
+		    iface, "run", 3);
+	if (run == NULL ||
+	    !wasmtime_component_instance_get_func(&inst, ctx, run, &fn)) {
+		buf_printf(err, "%s exports no %s run function", spec->module,
+		    prog->run);
+		rc = WARD_EINVAL;
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
+	if ((*ep = wasmtime_component_func_call(&fn, ctx, NULL, 0, &res,
+	    1)) == NULL) {
+		/* run returned err: a failure the program reported itself. */
+		if (res.kind != WASMTIME_COMPONENT_RESULT ||
+		    !res.of.result.is_ok)
+			*status = 1;
+		wasmtime_component_val_delete(&res);
+	}
+out:
+	if (run != NULL)
+		wasmtime_component_export_index_delete(run);
+	if (iface != NULL)
+		wasmtime_component_export_index_delete(iface);
+	wasmtime_component_linker_delete(linker);
+	return rc;
+}
+
+/* ---- preview 1 modules ------------------------------------------------ */
+
+/* Instantiates the module and calls its _start; like capsule_go_component,
+ * and *mem is its memory at the end. */
+static int
+capsule_go_module(wasm_engine_t *engine, wasmtime_context_t *ctx,
+    const struct capsule_spec *spec, const struct capsule_prog *prog,
+    wasmtime_error_t **ep, wasm_trap_t **trap, uint64_t *mem,
+    struct buf *err)
+{
+	wasmtime_linker_t *linker;
+	wasmtime_instance_t inst;
+	wasmtime_extern_t start;
+	wasmtime_error_t *e;
+	int rc = 0, status;
+
+	*ep = NULL;
+	*trap = NULL;
+	*mem = 0;
+	linker = wasmtime_linker_new(engine);
+	if ((e = wasmtime_linker_define_wasi(linker)) != NULL) {
+		buf_puts(err, "cannot link WASI: ");
+		capsule_errmsg(e, err);
+		rc = WARD_ESYS;
+		goto out;
+	}
+	e = wasmtime_linker_instantiate(linker, ctx, prog->mod, &inst, trap);
+	if (e != NULL || *trap != NULL) {
+		if (e != NULL && !wasmtime_error_exit_status(e, &status)) {
+			/* Instantiation refused: a limit or a missing import. */
+			buf_printf(err, "cannot instantiate %s: ",
+			    spec->module);
+			capsule_errmsg(e, err);
+			rc = WARD_EINVAL;
+			goto out;
+		}
+		*ep = e;
+		goto out;
+	}
+	if (!wasmtime_instance_export_get(ctx, &inst, "_start", 6, &start))
+		start.kind = WASMTIME_EXTERN_GLOBAL;
+	else if (start.kind != WASMTIME_EXTERN_FUNC)
+		wasmtime_extern_delete(&start);
+	if (start.kind != WASMTIME_EXTERN_FUNC) {
+		buf_printf(err, "%s exports no _start function", spec->module);
+		rc = WARD_EINVAL;
+		goto out;
+	}
+	*ep = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, trap);
+	wasmtime_extern_delete(&start);
+	*mem = capsule_memory_size(ctx, &inst);
+out:
+	wasmtime_linker_delete(linker);
+	return rc;
+}
+
+/* ---- one run ---------------------------------------------------------- */
 
 /*
  * In the child: runs spec (defaults already applied) with the deadline at,
@@ -685,35 +1169,33 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 	struct capsule_spec spec = *spec0;
 	struct capsule_sink out, errs;
 	struct capsule_timer timer;
+	struct capsule_prog prog;
 	struct buf wasm;
 	wasm_engine_t *engine = NULL;
-	wasmtime_module_t *mod = NULL;
-	wasmtime_linker_t *linker = NULL;
 	wasmtime_store_t *store = NULL;
 	wasmtime_context_t *ctx;
 	wasi_config_t *wasi = NULL;
-	wasmtime_instance_t inst;
-	wasmtime_extern_t start;
 	wasmtime_error_t *e = NULL, *fe;
 	wasm_trap_t *trap = NULL;
-	uint64_t t0, left = 0;
+	uint64_t t0, mem = 0, left = 0;
 	unsigned char cached;
-	int rc, status, timer_on = 0, timed_out = 0, have_inst = 0;
+	int rc, status = 0, timer_on = 0, timed_out = 0;
 
+	memset(&prog, 0, sizeof(prog));
 	buf_init(&wasm, CAPSULE_MODULE_MAX);
 	if (sodium_init() < 0) {
 		rc = WARD_ESYS;
 		goto out;
 	}
 	if ((rc = capsule_read_module(spec.module, &wasm, err)) != 0 ||
-	    (rc = capsule_check_magic(spec.module, &wasm, err)) != 0)
+	    (rc = capsule_check_magic(spec.module, &wasm, &prog, err)) != 0)
 		goto out;
-	if ((engine = capsule_engine()) == NULL) {
+	if ((engine = capsule_engine(prog.component)) == NULL) {
 		buf_puts(err, "cannot create the wasm engine");
 		rc = WARD_ESYS;
 		goto out;
 	}
-	if ((rc = capsule_load(engine, &spec, &wasm, &mod, &r->from_cache,
+	if ((rc = capsule_load(engine, &spec, &wasm, &prog, &r->from_cache,
 	    err)) != 0)
 		goto out;
 	buf_free(&wasm);
@@ -724,7 +1206,9 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 		rc = WARD_ESYS;
 		goto out;
 	}
-	if ((rc = capsule_check_shape(mod, spec.module, err)) != 0)
+	if ((rc = prog.component ? capsule_check_world(engine, &prog,
+	    spec.module, err) : capsule_check_shape(prog.mod, spec.module,
+	    err)) != 0)
 		goto out;
 	memset(&out, 0, sizeof(out));
 	memset(&errs, 0, sizeof(errs));
@@ -734,20 +1218,14 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 	out.max = errs.max = spec.output_max;
 	if ((rc = capsule_wasi(&spec, &out, &errs, &wasi, err)) != 0)
 		goto out;
-	linker = wasmtime_linker_new(engine);
-	if ((e = wasmtime_linker_define_wasi(linker)) != NULL) {
-		buf_puts(err, "cannot link WASI: ");
-		capsule_errmsg(e, err);
-		e = NULL;
-		rc = WARD_ESYS;
-		goto out;
-	}
 	store = wasmtime_store_new(engine, NULL, NULL);
 	ctx = wasmtime_store_context(store);
 	wasmtime_store_limiter(store, (int64_t)spec.memory,
-	    CAPSULE_TABLE_ELEMS, CAPSULE_INSTANCES, CAPSULE_TABLES,
-	    CAPSULE_MEMORIES);
-	/* The store owns the WASI config from here on. */
+	    CAPSULE_TABLE_ELEMS, prog.component ? CAPSULE_P2_INSTANCES :
+	    CAPSULE_INSTANCES, prog.component ? CAPSULE_P2_TABLES :
+	    CAPSULE_TABLES, CAPSULE_MEMORIES);
+	/* The store owns the WASI config from here on; a component reaches
+	 * the same context through WASI 0.2. */
 	e = wasmtime_context_set_wasi(ctx, wasi);
 	wasi = NULL;
 	if (e != NULL || (e = wasmtime_context_set_fuel(ctx, spec.fuel)) !=
@@ -765,31 +1243,15 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 	}
 	timer_on = 1;
 	t0 = capsule_now_us();
-	e = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap);
-	if (e == NULL && trap == NULL) {
-		have_inst = 1;
-		if (!wasmtime_instance_export_get(ctx, &inst, "_start", 6,
-		    &start))
-			start.kind = WASMTIME_EXTERN_GLOBAL;
-		else if (start.kind != WASMTIME_EXTERN_FUNC)
-			wasmtime_extern_delete(&start);
-		if (start.kind != WASMTIME_EXTERN_FUNC) {
-			buf_printf(err, "%s exports no _start function",
-			    spec.module);
-			rc = WARD_EINVAL;
-			goto out;
-		}
-		e = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0,
-		    &trap);
-		wasmtime_extern_delete(&start);
-	} else if (e != NULL && !wasmtime_error_exit_status(e, &status)) {
-		/* Instantiation refused: a limit or a missing import. */
-		buf_printf(err, "cannot instantiate %s: ", spec.module);
-		capsule_errmsg(e, err);
-		e = NULL;
-		rc = WARD_EINVAL;
+	if (prog.component) {
+		rc = capsule_go_component(engine, ctx, &spec, &prog, &e,
+		    &status, err);
+		mem = capsule_p2_memory();
+	} else
+		rc = capsule_go_module(engine, ctx, &spec, &prog, &e, &trap,
+		    &mem, err);
+	if (rc != 0)
 		goto out;
-	}
 	r->duration_us = capsule_now_us() - t0;
 	timed_out = capsule_timer_stop(&timer);
 	timer_on = 0;
@@ -797,9 +1259,8 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 		wasmtime_error_delete(fe);
 	else if (left <= spec.fuel)
 		r->fuel_consumed = spec.fuel - left;
-	if (have_inst)
-		r->peak_memory = capsule_memory_size(ctx, &inst);
-	capsule_classify(r, &spec, spec.memory, e, trap, timed_out);
+	r->peak_memory = mem;
+	capsule_classify(r, &spec, spec.memory, e, trap, status, timed_out);
 	r->out_truncated = out.truncated;
 	r->err_truncated = errs.truncated;
 	rc = 0;
@@ -814,10 +1275,10 @@ out:
 		wasi_config_delete(wasi);
 	if (store != NULL)
 		wasmtime_store_delete(store);
-	if (linker != NULL)
-		wasmtime_linker_delete(linker);
-	if (mod != NULL)
-		wasmtime_module_delete(mod);
+	if (prog.mod != NULL)
+		wasmtime_module_delete(prog.mod);
+	if (prog.comp != NULL)
+		wasmtime_component_delete(prog.comp);
 	if (engine != NULL)
 		wasm_engine_delete(engine);
 	buf_free(&wasm);

@@ -1,6 +1,7 @@
 /*
- * The capsule: runs one untrusted WASI preview 1 command module under
- * wasmtime with only what the caller grants (preopened directories,
+ * The capsule: runs one untrusted WASI command under wasmtime (a preview 1
+ * core module exporting _start, or a preview 2 component exporting
+ * wasi:cli/run) with only what the caller grants (preopened directories,
  * environment, arguments, stdin bytes) and hard limits on fuel, linear
  * memory, wall time, instances/tables/memories and captured output. No
  * socket, clock-free host state or host environment is reachable. Used by
@@ -57,7 +58,9 @@ struct capsule_spec {
 
 /* Why the program stopped. */
 enum capsule_stop {
-	CAPSULE_EXITED,		/* returned or called proc_exit: exit_code */
+	CAPSULE_EXITED,		/* returned or called proc_exit: exit_code
+				 * (a component's is 0 or 1: wasi:cli 0.2
+				 * has only ok and err) */
 	CAPSULE_TIMEOUT,	/* wall time ran out */
 	CAPSULE_FUEL,		/* fuel ran out */
 	CAPSULE_MEMORY,		/* stopped with its memory at the limit */
@@ -74,7 +77,8 @@ struct capsule_result {
 	int		 err_truncated;
 	char		 message[160];	/* "" when EXITED with 0, else why */
 	uint64_t	 fuel_consumed;
-	uint64_t	 peak_memory;	/* bytes of linear memory at the end */
+	uint64_t	 peak_memory;	/* bytes of linear memory at the end
+					 * (a component's: see CAPSULE.md) */
 	uint64_t	 duration_us;	/* instantiation to stop */
 	int		 from_cache;	/* the compiled module came from cache */
 };
@@ -88,8 +92,9 @@ const char	*capsule_stop_name(enum capsule_stop stop);
  * SIGKILLed at the deadline wherever it is, compiling included. Returns 0 when the program ran, whatever its outcome
  * (*r says how it stopped; clear it with capsule_result_clear), or, with a
  * message in err: WARD_ENOENT (no module file), WARD_ETOOBIG (module over
- * CAPSULE_MODULE_MAX), WARD_EINVAL (not a WASI command module, an import
- * the capsule does not provide, a bad directory, argument or variable),
+ * CAPSULE_MODULE_MAX), WARD_EINVAL (not a WASI command module or
+ * component, an import the capsule does not provide, a bad directory,
+ * argument or variable),
  * WARD_ENOMEM, WARD_ESYS. *r is initialised in every case.
  */
 int	capsule_run(const struct capsule_spec *spec, struct capsule_result *r,

@@ -1,6 +1,6 @@
 /*
- * `ward capsule run` (DESIGN §4): runs an untrusted WASI preview 1 program
- * through the capsule with only the directories, variables and arguments
+ * `ward capsule run` (DESIGN §4): runs an untrusted WASI program (a preview
+ * 1 module or a preview 2 component) through the capsule with only the directories, variables and arguments
  * named on the command line. Exit status: the program's own; 124 timeout;
  * 1 a trap or a quota stop (fuel, memory, stack) or a module that cannot
  * run; 2 usage; 111 system error.
@@ -35,11 +35,13 @@ capsule_usage(FILE *f)
 	    "[--timeout SECONDS]\n"
 	    "           [--json] [-- ARGS...]\n"
 	    "\n"
-	    "Run an untrusted WASI preview 1 program with only what is "
-	    "granted: no\n"
-	    "files but the directories given, no environment but the "
-	    "variables given,\n"
-	    "no network, and hard limits on CPU, memory, time and output.\n"
+	    "Run an untrusted WASI program (a preview 1 command module or "
+	    "a preview 2\n"
+	    "command component) with only what is granted: no files but "
+	    "the directories\n"
+	    "given, no environment but the variables given, no network, "
+	    "and hard limits\n"
+	    "on CPU, memory, time and output.\n"
 	    "\n"
 	    "  --dir HOST[:GUEST][:ro|:rw]  preopen HOST as GUEST (default: "
 	    "the same\n"

@@ -3,7 +3,8 @@
  * written in the text format (so each one does exactly one thing): exit
  * codes, captured output and its cap, memory.grow past the limit, the
  * store limiter's instance/table/memory caps, the deadline, fuel, stack
- * overflow, traps, bad modules and the artifact cache. The C guests of
+ * overflow, traps, bad modules and the artifact cache; then the same for
+ * WASI preview 2 components (wasi:cli/run). The C guests of
  * tests/integ/capsule.t cover grants and escapes. The text is turned into
  * binary by wasm-tools ($WASM_TOOLS, as `make test-run` sets it).
  */
@@ -27,6 +28,28 @@
 	sig "))"
 #define EXIT	WASI("proc_exit", "(param i32)")
 #define WRITE	WASI("fd_write", "(param i32 i32 i32 i32) (result i32)")
+
+/*
+ * A component exporting wasi:cli/run@0.2.0, whose run is the core function
+ * "run" of the module m (returning 0 for ok, 1 for err); imports come
+ * first, and with instantiates m with them.
+ */
+#define P2(imports, m, with) \
+	"(component " imports \
+	"(core module $m " m ")" \
+	"(core instance $i (instantiate $m " with "))" \
+	"(func $run (result (result)) (canon lift (core func $i \"run\")))" \
+	"(instance $r (export \"run\" (func $run)))" \
+	"(export \"wasi:cli/run@0.2.0\" (instance $r)))"
+#define P2RUN(body) \
+	P2("", "(memory 1) (func $run (export \"run\") (result i32) " body \
+	    ")", "")
+/* wasi:cli/exit, lowered into the core module as host.exit(i32). */
+#define P2EXIT \
+	"(import \"wasi:cli/exit@0.2.0\" (instance $exit" \
+	"  (export \"exit\" (func (param \"status\" (result))))))" \
+	"(alias export $exit \"exit\" (func $exitf))" \
+	"(core func $exitl (canon lower (func $exitf)))"
 
 static char dir[] = "/tmp/ward-test-capsule-XXXXXX";
 
@@ -445,6 +468,129 @@ main(int argc, char **argv)
 	is_int(rc, WARD_EINVAL, "memory over 4 GiB is refused");
 	s.memory = 0;
 
+	/* Preview 2 components: the same limits and results. */
+	s.module = module("p2ok.wasm", P2RUN("i32.const 0"), 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, 0, "p2: a component whose run returns ok runs");
+	is_int(r.stop, CAPSULE_EXITED, "p2: it exited");
+	is_int(r.exit_code, 0, "p2: with 0");
+	ok(r.fuel_consumed > 0, "p2: fuel was counted");
+	is_int(r.peak_memory, 65536, "p2: peak memory is its one page");
+	s.module = module("p2err.wasm", P2RUN("i32.const 1"), 0);
+	rc = run(&s, &r, &err);
+	is_int(r.exit_code, 1, "p2: run returning err is exit 1");
+	is_str(r.message, "exited with status 1", "p2: said so");
+	s.module = module("p2exit.wasm", P2(P2EXIT,
+	    "(import \"host\" \"exit\" (func $e (param i32)))"
+	    "(func (export \"run\") (result i32)"
+	    "  (call $e (i32.const 1)) unreachable)",
+	    "(with \"host\" (instance (export \"exit\" (func $exitl))))"), 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, 0, "p2: a component calling wasi:cli/exit runs");
+	ok(r.stop == CAPSULE_EXITED && r.exit_code == 1,
+	    "p2: exit(err) ends it with 1 (%d, %s)", r.exit_code, r.message);
+	s.module = module("p2exit0.wasm", P2(P2EXIT,
+	    "(import \"host\" \"exit\" (func $e (param i32)))"
+	    "(func (export \"run\") (result i32)"
+	    "  (call $e (i32.const 0)) unreachable)",
+	    "(with \"host\" (instance (export \"exit\" (func $exitl))))"), 0);
+	rc = run(&s, &r, &err);
+	ok(r.stop == CAPSULE_EXITED && r.exit_code == 0,
+	    "p2: exit(ok) ends it with 0 before anything else runs");
+
+	s.module = module("p2grow.wasm", P2RUN("(i32.eq (memory.grow "
+	    "(i32.const 200)) (i32.const -1))"), 0);
+	s.memory = 8 << 20;
+	rc = run(&s, &r, &err);
+	is_int(r.exit_code, 1, "p2: memory.grow past --memory returns -1");
+	is_int(r.peak_memory, 65536, "p2: and the memory did not grow");
+	s.module = module("p2grow2.wasm", P2RUN("(i32.eq (memory.grow "
+	    "(i32.const 100)) (i32.const -1))"), 0);
+	rc = run(&s, &r, &err);
+	is_int(r.exit_code, 0, "p2: a grow within the limit succeeds");
+	is_int(r.peak_memory, 101 * 65536, "p2: peak memory follows it");
+	s.module = module("p2hog.wasm", P2RUN("(loop (br_if 0 (i32.ne "
+	    "(memory.grow (i32.const 1)) (i32.const -1)))) unreachable"), 0);
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_MEMORY, "p2: a hog that fails at the limit is "
+	    "a memory stop");
+	is_int(r.peak_memory, 8 << 20, "p2: its memory is the limit exactly");
+	is_str(r.message, "memory limit 8 MiB reached", "p2: said so");
+	s.module = module("p2big.wasm", P2("", "(memory 2000)"
+	    "(func (export \"run\") (result i32) i32.const 0)", ""), 0);
+	s.memory = 1 << 20;
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: an initial memory over the limit is "
+	    "refused");
+	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: at "
+	    "instantiation");
+	s.memory = 0;
+	s.module = module("p2two.wasm", P2("(core module $a (memory 1))"
+	    "(core instance (instantiate $a)) (core instance (instantiate $a))",
+	    "(func (export \"run\") (result i32) i32.const 0)", ""), 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: a second memory is refused");
+	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: by the "
+	    "limiter: %s", err.data);
+	s.module = module("p2many.wasm", P2("(core module $e)"
+	    "(core instance (instantiate $e)) (core instance (instantiate $e))"
+	    "(core instance (instantiate $e)) (core instance (instantiate $e))"
+	    "(core instance (instantiate $e)) (core instance (instantiate $e))"
+	    "(core instance (instantiate $e)) (core instance (instantiate $e))",
+	    "(func (export \"run\") (result i32) i32.const 0)", ""), 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: more than 8 core instances are refused");
+	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: by the "
+	    "limiter: %s", err.data);
+
+	s.module = module("p2loop.wasm", P2RUN("(loop (br 0)) i32.const 0"),
+	    0);
+	s.timeout_ms = 50;
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_TIMEOUT, "p2: a loop is stopped at its "
+	    "deadline");
+	is_str(r.message, "timeout after 50ms", "p2: with a clear message");
+	is_int(r.exit_code, -1, "p2: and no exit code");
+	s.timeout_ms = 0;
+	s.fuel = 10000;
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_FUEL, "p2: a loop is stopped by its fuel");
+	is_int(r.fuel_consumed, 10000, "p2: having used all of it");
+	is_str(r.message, "out of fuel (10000 units)", "p2: said so");
+	s.fuel = 0;
+	s.module = module("p2rec.wasm", P2RUN("call $run"), 0);
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_STACK, "p2: unbounded recursion is a stack "
+	    "overflow");
+	s.module = module("p2trap.wasm", P2RUN("unreachable"), 0);
+	rc = run(&s, &r, &err);
+	is_int(r.stop, CAPSULE_TRAP, "p2: unreachable is a trap");
+	is_str(r.message, "trap: wasm trap: wasm `unreachable` instruction "
+	    "executed", "p2: named on one line");
+
+	s.module = module("p2empty.wasm", "(component)", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: a component without wasi:cli/run is "
+	    "refused");
+	ok(strstr(err.data, "not a WASI command component") != NULL,
+	    "p2: said so: %s", err.data);
+	s.module = module("p2type.wasm", "(component"
+	    "(core module $m (func (export \"run\") (result i32) i32.const 0))"
+	    "(core instance $i (instantiate $m))"
+	    "(func $run (result u32) (canon lift (core func $i \"run\")))"
+	    "(instance $r (export \"run\" (func $run)))"
+	    "(export \"wasi:cli/run@0.2.0\" (instance $r)))", 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: a run of the wrong type is refused");
+	s.module = module("p2imp.wasm", P2("(import \"ward:evil/x\" "
+	    "(instance))", "(func (export \"run\") (result i32) i32.const 0)",
+	    ""), 0);
+	rc = run(&s, &r, &err);
+	is_int(rc, WARD_EINVAL, "p2: a foreign import is refused");
+	ok(strstr(err.data, "'ward:evil/x'") != NULL, "p2: naming it: %s",
+	    err.data);
+	s.module = module("ok.wasm", "(module (func (export \"_start\")))", 0);
+
 	/* The cache. */
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	if (mkdir(cache, 0700) == -1)
@@ -454,6 +600,12 @@ main(int argc, char **argv)
 	ok(rc == 0 && !r.from_cache, "the first run compiles");
 	rc = run(&s, &r, &err);
 	ok(rc == 0 && r.from_cache, "the second loads the cached artifact");
+	s.module = module("p2ok.wasm", P2RUN("i32.const 0"), 0);
+	rc = run(&s, &r, &err);
+	ok(rc == 0 && !r.from_cache, "p2: the first run compiles");
+	rc = run(&s, &r, &err);
+	ok(rc == 0 && r.from_cache && r.exit_code == 0,
+	    "p2: the second loads the cached artifact");
 	chmod(cache, 0777);
 	rc = run(&s, &r, &err);
 	ok(rc == 0 && !r.from_cache, "a world-writable cache is not trusted");

@@ -1,0 +1,1 @@
+//! Empty: the crate exists only to pin its dependency (see Cargo.toml).
