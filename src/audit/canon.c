@@ -20,6 +20,8 @@
  *	  equal keys are duplicates, which the parser refuses);
  *	- no value deeper than AUDIT_CANON_DEPTH.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/err.h"
@@ -425,4 +427,163 @@ audit_canon_record(struct audit_canon *c, const char *s, size_t len,
 	    audit_canon_lit(s, len, &p, "}") != 0 || p != len)
 		return WARD_EPROTO;
 	return 0;
+}
+
+/* ---- writing -------------------------------------------------------- */
+
+static int
+audit_canon_u4(struct buf *out, unsigned long v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[6] = { '\\', 'u', hex[(v >> 12) & 15], hex[(v >> 8) & 15],
+	    hex[(v >> 4) & 15], hex[v & 15] };
+
+	return buf_add(out, e, sizeof(e));
+}
+
+/* A string as the dump writes it; s is valid UTF-8 (jansson's strings
+ * are), so a lead byte is followed by its continuation bytes. */
+static int
+audit_canon_str(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t i = 0, run, k;
+	int rc;
+
+	if ((rc = buf_add(out, "\"", 1)) != 0)
+		return rc;
+	while (i < n) {
+		for (run = i; run < n && audit_canon_plain(p[run]); run++)
+			;
+		if (run > i && (rc = buf_add(out, s + i, run - i)) != 0)
+			return rc;
+		if ((i = run) == n)
+			break;
+		switch (p[i]) {
+		case '"': rc = buf_add(out, "\\\"", 2); k = 1; break;
+		case '\\': rc = buf_add(out, "\\\\", 2); k = 1; break;
+		case '\b': rc = buf_add(out, "\\b", 2); k = 1; break;
+		case '\f': rc = buf_add(out, "\\f", 2); k = 1; break;
+		case '\n': rc = buf_add(out, "\\n", 2); k = 1; break;
+		case '\r': rc = buf_add(out, "\\r", 2); k = 1; break;
+		case '\t': rc = buf_add(out, "\\t", 2); k = 1; break;
+		default:
+			if (p[i] < 0x80) {
+				cp = p[i];
+				k = 1;
+			} else if (p[i] < 0xe0 && i + 1 < n) {
+				cp = (p[i] & 0x1fUL) << 6 | (p[i + 1] & 0x3f);
+				k = 2;
+			} else if (p[i] < 0xf0 && i + 2 < n) {
+				cp = (p[i] & 0x0fUL) << 12 |
+				    (p[i + 1] & 0x3fUL) << 6 | (p[i + 2] & 0x3f);
+				k = 3;
+			} else if (i + 3 < n) {
+				cp = (p[i] & 0x07UL) << 18 |
+				    (p[i + 1] & 0x3fUL) << 12 |
+				    (p[i + 2] & 0x3fUL) << 6 | (p[i + 3] & 0x3f);
+				k = 4;
+			} else
+				return WARD_EINVAL;	/* not UTF-8 */
+			if (cp < 0x10000)
+				rc = audit_canon_u4(out, cp);
+			else if ((rc = audit_canon_u4(out, 0xd800 +
+			    ((cp - 0x10000) >> 10))) == 0)
+				rc = audit_canon_u4(out, 0xdc00 +
+				    ((cp - 0x10000) & 0x3ff));
+		}
+		if (rc != 0)
+			return rc;
+		i += k;
+	}
+	return buf_add(out, "\"", 1);
+}
+
+struct audit_canon_key {
+	const char	*key;
+	size_t		 len;
+	json_t		*value;
+};
+
+/* The dump's order: bytes, then the shorter first. */
+static int
+audit_canon_keycmp(const void *a, const void *b)
+{
+	const struct audit_canon_key *x = a, *y = b;
+	int r = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int
+audit_canon_put(const json_t *j, struct buf *out, int depth)
+{
+	struct audit_canon_key small[16], *keys;
+	const char *key;
+	char num[32];
+	json_t *v;
+	size_t i, n, klen;
+	int rc = 0;
+
+	if (depth > AUDIT_CANON_DEPTH)
+		return WARD_EINVAL;
+	switch (json_typeof(j)) {
+	case JSON_NULL:
+		return buf_add(out, "null", 4);
+	case JSON_TRUE:
+		return buf_add(out, "true", 4);
+	case JSON_FALSE:
+		return buf_add(out, "false", 5);
+	case JSON_INTEGER:
+		n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(j));
+		return buf_add(out, num, n);
+	case JSON_STRING:
+		return audit_canon_str(out, json_string_value(j),
+		    json_string_length(j));
+	case JSON_ARRAY:
+		if ((rc = buf_add(out, "[", 1)) != 0)
+			return rc;
+		for (i = 0; i < json_array_size(j) && rc == 0; i++)
+			if ((i == 0 || (rc = buf_add(out, ",", 1)) == 0))
+				rc = audit_canon_put(json_array_get(j, i),
+				    out, depth + 1);
+		return rc != 0 ? rc : buf_add(out, "]", 1);
+	case JSON_OBJECT:
+		n = json_object_size(j);
+		keys = n <= sizeof(small) / sizeof(small[0]) ? small :
+		    calloc(n, sizeof(*keys));
+		if (keys == NULL)
+			return WARD_ENOMEM;
+		i = 0;
+		json_object_keylen_foreach((json_t *)j, key, klen, v) {
+			keys[i].key = key;
+			keys[i].len = klen;
+			keys[i++].value = v;
+		}
+		qsort(keys, i, sizeof(*keys), audit_canon_keycmp);
+		rc = buf_add(out, "{", 1);
+		for (n = 0; n < i && rc == 0; n++) {
+			if ((n == 0 || (rc = buf_add(out, ",", 1)) == 0) &&
+			    (rc = audit_canon_str(out, keys[n].key,
+			    keys[n].len)) == 0 &&
+			    (rc = buf_add(out, ":", 1)) == 0)
+				rc = audit_canon_put(keys[n].value, out,
+				    depth + 1);
+		}
+		if (keys != small)
+			free(keys);
+		return rc != 0 ? rc : buf_add(out, "}", 1);
+	default:
+		return WARD_EINVAL;	/* a real */
+	}
+}
+
+int
+audit_canon_dump(const json_t *j, struct buf *out)
+{
+	return audit_canon_put(j, out, 1);
 }

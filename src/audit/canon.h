@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "../lib/buf.h"
+
 /* jansson's JSON_PARSER_MAX_DEPTH: it refuses a value nested deeper, so
  * such a text cannot be canonical. The top-level value is at depth 1. */
 #define AUDIT_CANON_DEPTH	2048
@@ -61,5 +65,15 @@ int	audit_canon_check(struct audit_canon *c, const char *s, size_t len);
  */
 int	audit_canon_record(struct audit_canon *c, const char *s, size_t len,
 	    struct audit_canon_rec *r);
+
+/*
+ * Appends j's canonical text to out: the bytes json_dumpb gives with
+ * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII, written in one pass
+ * without jansson's per-character callbacks (appends encode every tool
+ * result). Returns 0, WARD_EINVAL (a real, or deeper than
+ * AUDIT_CANON_DEPTH) or WARD_ENOMEM; on error out may hold a partial
+ * text past its old length.
+ */
+int	audit_canon_dump(const json_t *j, struct buf *out);
 
 #endif

@@ -922,7 +922,10 @@ test_canon(void)
 	char *d, *deep;
 	size_t len, mlen;
 	int i, rec, bad = 0, badrec = 0, miss = 0, acc = 0, acc_rec = 0;
-	int depth;
+	int depth, wdiff = 0;
+	struct buf w;
+
+	buf_init(&w, 0);
 
 	if ((c = malloc(sizeof(*c))) == NULL)
 		die("malloc");
@@ -937,6 +940,15 @@ test_canon(void)
 		if ((d = json_dumps(j, CANON_DUMP)) == NULL)
 			die("json_dumps");
 		len = strlen(d);
+		buf_reset(&w);
+		if (audit_canon_dump(j, &w) != 0 || w.len != len ||
+		    memcmp(w.data, d, len) != 0) {
+			if (wdiff++ < 5) {
+				show("jansson wrote", d, len);
+				show("audit_canon_dump wrote", w.data ? w.data :
+				    "", w.len);
+			}
+		}
 		if (audit_canon_check(c, d, len) != 0 ||
 		    (rec && audit_canon_record(c, d, len, &r) != 0)) {
 			if (miss++ < 5)
@@ -963,6 +975,9 @@ test_canon(void)
 		free(d);
 		json_decref(j);
 	}
+	is_int(wdiff, 0, "60000 random values: the writer's bytes are "
+	    "jansson's");
+	buf_free(&w);
 	is_int(miss, 0, "60000 random dumps are canonical to the checker");
 	is_int(bad, 0, "60000 mutations: the checker agrees with jansson "
 	    "(%d still canonical)", acc);
