@@ -174,6 +174,7 @@ session_jstr(const char *p, size_t n, size_t max)
 {
 	struct buf b;
 	json_t *j;
+	char *z;
 
 	buf_init(&b, 0);
 	if (p == NULL)
@@ -185,7 +186,11 @@ session_jstr(const char *p, size_t n, size_t max)
 		return NULL;
 	}
 	n = utf8_valid_prefix(b.data ? b.data : "", b.len);
-	j = json_stringn(b.data ? b.data : "", n);
+	/* A NUL would make the record one verify cannot parse back. */
+	while (n > 0 && (z = memchr(b.data, '\0', n)) != NULL)
+		*z = '?';
+	/* Valid UTF-8 already: no second check. */
+	j = json_stringn_nocheck(b.data ? b.data : "", n);
 	buf_free(&b);
 	return j;
 }
