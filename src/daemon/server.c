@@ -52,6 +52,9 @@ struct conn {
 	int		 gone;		/* a send failed: the client left */
 	int		 cancel;	/* the client cancelled the turn */
 	int		 bad;		/* it sent a malformed frame */
+	int		 hold;		/* keep the next event for the one
+					   after it (session_sink.hold) */
+	struct buf	 out;		/* events kept back, as frames */
 };
 
 /*
@@ -354,6 +357,15 @@ conn_error(int fd, const char *msg)
 	json_decref(m);
 }
 
+/* Sends what conn_event kept back. Before any other frame to the client,
+ * so that the order is the session's. */
+static void
+conn_flush(struct conn *c)
+{
+	if (c->out.len > 0 && proto_send_frames(c->fd, &c->out) == WARD_EIO)
+		c->gone = 1;
+}
+
 /* The sink that forwards session events to the CLI. */
 static void
 conn_event(void *arg, json_t *ev)
@@ -364,9 +376,22 @@ conn_event(void *arg, json_t *ev)
 	if (m == NULL)
 		return;
 	json_object_set_new(m, "type", json_string("event"));
-	if (proto_send(c->fd, m) == WARD_EIO)
-		c->gone = 1;
+	if (proto_frame(m, &c->out) == 0 && c->hold) {
+		c->hold = 0;
+		json_decref(m);
+		return;
+	}
+	c->hold = 0;
+	conn_flush(c);
 	json_decref(m);
+}
+
+static void
+conn_hold(void *arg)
+{
+	struct conn *c = arg;
+
+	c->hold = 1;
 }
 
 /* A frame the client may send while a session runs that is not the
@@ -433,6 +458,7 @@ conn_permit(void *arg, const struct session_permit *p, enum answer *a,
 		goto out;
 	for (i = 0; i < p->nlevels; i++)
 		json_array_append_new(levels, json_string(p->levels[i]));
+	conn_flush(c);
 	q = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "type", "permit",
 	    "command", p->command, "line", p->line, "reason", p->reason,
 	    "levels", levels, "recommended", (json_int_t)p->recommended);
@@ -485,6 +511,7 @@ conn_ask(void *arg, const char *question, char **answer)
 
 	*answer = NULL;
 	buf_init(&err, 1024);
+	conn_flush(c);
 	q = json_pack("{s:s, s:s}", "type", "ask", "question", question);
 	if (q == NULL || proto_send(c->fd, q) != 0)
 		goto out;
@@ -530,7 +557,7 @@ conn_run(struct conn *c, json_t *req)
 {
 	struct session_config cfg;
 	struct session_sink sink = { conn_event, conn_ask, conn_permit,
-	    conn_cancelled, c };
+	    conn_cancelled, conn_hold, c };
 	struct session_result res;
 	struct buf err;
 	json_t *done;
@@ -570,6 +597,8 @@ conn_run(struct conn *c, json_t *req)
 	    rc == 0 ? "" : err.len ? err.data : ward_strerror(rc));
 	/* In the log before the client hears the session ended. */
 	server_log_sync();
+	c->hold = 0;
+	conn_flush(c);
 	if (rc == 0) {
 		outcome = res.turn.outcome == HOST_MAX_TURNS ? "max-turns" :
 		    "finished";
@@ -693,6 +722,7 @@ conn_main(void *arg)
 	}
 	json_decref(m);
 	buf_free(&err);
+	buf_free(&c->out);
 	close(c->fd);
 	atomic_fetch_sub(&c->srv->conns, 1);
 	server_touch(c->srv);
@@ -908,6 +938,7 @@ server_run(const struct server_opts *o, struct buf *err)
 		}
 		c->srv = &s;
 		c->fd = fd;
+		buf_init(&c->out, 0);
 		atomic_fetch_add(&s.conns, 1);
 		if (pthread_create(&t, &attr, conn_main, c) != 0) {
 			atomic_fetch_sub(&s.conns, 1);

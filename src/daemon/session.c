@@ -1135,6 +1135,8 @@ session_tool(void *ctx, const char *name, json_t *args,
 	int rc;
 
 	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	if (session_reads_only(name) && s->sink->hold != NULL)
+		s->sink->hold(s->sink->arg);
 	session_event(s, "tool_call", "name", name, "arguments",
 	    argtext != NULL ? argtext : "{}");
 	rc = session_audit_later(s, "tool_call", json_pack("{s:s, s:o}",

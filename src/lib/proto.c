@@ -55,11 +55,11 @@ proto_read_all(int fd, void *p, size_t n)
 }
 
 int
-proto_send(int fd, const json_t *msg)
+proto_frame(const json_t *msg, struct buf *out)
 {
-	unsigned char *f;
+	unsigned char hdr[4];
+	size_t at = out->len, n;
 	char *s;
-	size_t n;
 	int rc;
 
 	if ((s = json_dumps(msg, JSON_COMPACT)) == NULL)
@@ -69,20 +69,41 @@ proto_send(int fd, const json_t *msg)
 		free(s);
 		return WARD_ETOOBIG;
 	}
-	/* One write a frame: the peer wakes once, not for the header and
-	 * again for the body. */
-	if ((f = malloc(n + 4)) == NULL) {
-		free(s);
-		return WARD_ENOMEM;
+	hdr[0] = (unsigned char)(n >> 24);
+	hdr[1] = (unsigned char)(n >> 16);
+	hdr[2] = (unsigned char)(n >> 8);
+	hdr[3] = (unsigned char)n;
+	if ((rc = buf_add(out, hdr, 4)) != 0 ||
+	    (rc = buf_add(out, s, n)) != 0) {
+		out->len = at;
+		if (out->data != NULL)
+			out->data[at] = '\0';
 	}
-	f[0] = (unsigned char)(n >> 24);
-	f[1] = (unsigned char)(n >> 16);
-	f[2] = (unsigned char)(n >> 8);
-	f[3] = (unsigned char)n;
-	memcpy(f + 4, s, n);
 	free(s);
-	rc = proto_write_all(fd, f, n + 4);
-	free(f);
+	return rc;
+}
+
+int
+proto_send_frames(int fd, struct buf *b)
+{
+	int rc = b->len > 0 ? proto_write_all(fd, b->data, b->len) : 0;
+
+	buf_reset(b);
+	return rc;
+}
+
+/* One write a frame: the peer wakes once, not for the header and again
+ * for the body. */
+int
+proto_send(int fd, const json_t *msg)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	if ((rc = proto_frame(msg, &b)) == 0)
+		rc = proto_send_frames(fd, &b);
+	buf_free(&b);
 	return rc;
 }
 

@@ -16,6 +16,14 @@
  * nothing sent), WARD_ENOMEM, WARD_EIO (peer gone). */
 int	proto_send(int fd, const json_t *msg);
 
+/* Appends msg's frame to out, to be sent later with others in one write
+ * (proto_send_frames). Same errors as proto_send; out is unchanged on
+ * error. */
+int	proto_frame(const json_t *msg, struct buf *out);
+
+/* Writes the frames in b and empties it. Returns 0 or WARD_EIO. */
+int	proto_send_frames(int fd, struct buf *b);
+
 /* Receives one frame. Returns 0 and *msg (a JSON object with a string
  * "type"; caller decrefs), WARD_ENOENT on a clean EOF before a frame,
  * WARD_ETOOBIG for a length over the cap, WARD_EPROTO for anything
