@@ -5,12 +5,13 @@
  * network, ipc, uts and cgroup namespaces. That child is pid 1 of the
  * sandbox: it clones the granted paths as detached mount trees, builds a
  * new root on a tmpfs, pivots into it, brings lo up, prepares the Landlock
- * ruleset, then clones the command. The command drops every capability,
- * sets no_new_privs, enters Landlock and the seccomp filter, and execs
- * /bin/sh. pid 1 stays outside Landlock and seccomp to reap, forward
- * signals and relay proxy connections; when the command exits, pid 1 exits
- * with its code and the kernel kills whatever else is left in the pid
- * namespace.
+ * ruleset, empties the capability bounding set, locks the securebits and
+ * loads the seccomp filter (for itself and, inherited, for the command),
+ * then clones the command. The command drops every capability, sets
+ * no_new_privs, enters Landlock and execs /bin/sh. pid 1 stays outside
+ * Landlock to reap, forward signals and relay proxy connections; when the
+ * command exits, pid 1 exits with its code and the kernel kills whatever
+ * else is left in the pid namespace.
  *
  * Templates (the usual path; DESIGN §7 budgets the envelope at 1.5x a
  * plain fork+exec). Creating the namespaces and building the root cost
@@ -688,13 +689,16 @@ envelope_landlock(const struct ctx *c)
 	return ll;
 }
 
-/* Drops every capability for good: exec as uid 0 cannot regain them. */
+/*
+ * In pid 1, for the command it will start: an empty bounding set and
+ * securebits that keep exec as uid 0 from granting capabilities, so that
+ * once the command drops its own (envelope_drop_caps) nothing gives them
+ * back. pid 1 keeps its effective set, which it still needs.
+ */
 static void
-envelope_drop_caps(const struct ctx *c)
+envelope_bound_caps(const struct ctx *c)
 {
-	struct __user_cap_header_struct	 h;
-	struct __user_cap_data_struct	 d[2];
-	int				 cap;
+	int	 cap;
 
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
@@ -707,6 +711,15 @@ envelope_drop_caps(const struct ctx *c)
 		envelope_die(c, 'S', "sandbox: drop bounding set");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
 		envelope_die(c, 'S', "sandbox: clear ambient capabilities");
+}
+
+/* In the command: every capability dropped, for good (above). */
+static void
+envelope_drop_caps(const struct ctx *c)
+{
+	struct __user_cap_header_struct	 h;
+	struct __user_cap_data_struct	 d[2];
+
 	memset(&h, 0, sizeof(h));
 	memset(d, 0, sizeof(d));
 	h.version = _LINUX_CAPABILITY_VERSION_3;
@@ -734,7 +747,6 @@ envelope_command(void *arg)
 	    "inside (is the system baseline visible?)";
 	const struct cmd_arg	*a = arg;
 	struct ctx		 cc = *a->c, *c = &cc;
-	struct sock_fprog	 prog;
 	const char		*argv[] = { "sh", "-c", c->cmd, NULL };
 	size_t			 i;
 	int			 ll = a->ll;
@@ -758,10 +770,7 @@ envelope_command(void *arg)
 		envelope_die(c, 'U', "sandbox: no_new_privs");
 	if (syscall(SYS_landlock_restrict_self, ll, 0) == -1)
 		envelope_die(c, 'U', "sandbox: landlock: restrict_self");
-	prog.len = sc_len;
-	prog.filter = sc_prog;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
-		envelope_die(c, 'U', "sandbox: seccomp: load filter");
+	/* The seccomp filter came with the clone (envelope_init_prepare). */
 	c->errw = 3;
 	if (close_range(4, ~0U, 0) == -1)
 		envelope_die(c, 'S', "sandbox: close_range");
@@ -1139,11 +1148,20 @@ envelope_die_pid_max(const struct ctx *c)
 	    "6.14): run ward as a normal user");
 }
 
-/* pid 1 before its command is known: Landlock ruleset, signals, stack. */
+/*
+ * pid 1 before its command is known, its mounts done: the Landlock
+ * ruleset, signals, the command's stack, the capability bounds and the
+ * seccomp filter, which pid 1 loads for itself and for the command it
+ * will clone (filters are inherited), so that the command does not pay
+ * for compiling it. pid 1 needs nothing the filter refuses from here on:
+ * it reaps, relays and clones without namespace flags. It stays outside
+ * Landlock.
+ */
 static void
 envelope_init_prepare(struct ctx *c)
 {
-	sigset_t	 set;
+	struct sock_fprog	 prog;
+	sigset_t		 set;
 
 	/* pid 1 is a copy of the caller: keep /proc/1 and ptrace off it. */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
@@ -1166,6 +1184,12 @@ envelope_init_prepare(struct ctx *c)
 		envelope_die(c, 'S', "sandbox: init: stack");
 	c->zmap[0] = c->cstack;
 	c->zlen[0] = STACK_SIZE;
+	envelope_bound_caps(c);
+	prog.len = sc_len;
+	prog.filter = sc_prog;
+	/* Without no_new_privs: pid 1 has CAP_SYS_ADMIN in its namespace. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		envelope_die(c, 'U', "sandbox: seccomp: load filter");
 }
 
 /* pid 1 once its command is known: the relay, the command, the loop. */
@@ -1392,6 +1416,12 @@ envelope_zygote(struct ctx *c)
 		    SIGCHLD, c);
 		if (p == -1)
 			_exit(127);
+		/*
+		 * Back when pid 1 let go of the memory, early in its exit. The
+		 * next one is spawned once this one is gone: getting it ready
+		 * while its namespaces are torn down would take the CPU from
+		 * the end of the run the caller is waiting for.
+		 */
 		while (waitpid(p, &st, 0) == -1 && errno == EINTR)
 			;
 		for (i = 0; i < nitems(c->zmap); i++)
