@@ -165,6 +165,7 @@ struct tmpl {
 	size_t		 nm;
 	struct seen	*host;		/* each plan path on the host */
 	struct seen	*view;		/* and in the view (shared mapping) */
+	pid_t		 owner;		/* the process that built it */
 	pid_t		 zpid;		/* the zygote */
 	int		 zpidfd;
 	int		 sock;		/* to the zygote and its pid 1 */
@@ -1924,13 +1925,16 @@ envelope_tmpl_free(struct tmpl *t)
 	if (t == NULL)
 		return;
 	/* The zygote ends as its socket closes; the kill is for one stuck
-	 * in a system call. Its waiting pid 1 dies with it (PDEATHSIG). */
+	 * in a system call. Its waiting pid 1 dies with it (PDEATHSIG). A
+	 * forked child's copy is only closed: the zygote is its parent's. */
 	if (t->sock != -1)
 		close(t->sock);
-	if (t->zpidfd != -1) {
+	if (t->zpidfd != -1 && t->owner == getpid()) {
 		syscall(SYS_pidfd_send_signal, t->zpidfd, SIGKILL, NULL, 0);
 		while (waitpid(t->zpid, &i, 0) == -1 && errno == EINTR)
 			;
+	}
+	if (t->zpidfd != -1) {
 		close(t->zpidfd);
 	}
 	if (t->view != NULL)
@@ -2036,6 +2040,7 @@ envelope_tmpl_build(struct ctx *c, const struct buf *key)
 	out[1] = -1;
 	if (read(out[0], &k, 1) != 1 || k != 'K')
 		goto out;
+	t->owner = getpid();
 	t->zpid = pid;
 	t->zpidfd = pidfd;
 	t->sock = sv[0];
@@ -2072,6 +2077,27 @@ out:
 }
 
 /*
+ * Takes out of the cache, into gone (NTMPL slots, NULL-terminated), the
+ * templates this process did not build: a forked child inherits the
+ * cache, but the zygotes are its parent's, and two processes must not
+ * talk to one. With tm_lock held; each is freed after.
+ */
+static void
+envelope_tmpl_foreign(struct tmpl **gone)
+{
+	size_t	 i, n = 0;
+	pid_t	 me = getpid();
+
+	for (i = 0; i < NTMPL; i++)
+		if (tm_cache[i] != NULL && tm_cache[i]->owner != me) {
+			gone[n++] = tm_cache[i];
+			tm_cache[i] = NULL;
+		}
+	if (n < NTMPL)
+		gone[n] = NULL;
+}
+
+/*
  * A template for c's plan, marked busy, or NULL: run cold. One run at a
  * time uses a template, because runs through it share a loopback; a
  * concurrent run with the same plan runs cold.
@@ -2079,7 +2105,7 @@ out:
 static struct tmpl *
 envelope_tmpl_get(struct ctx *c)
 {
-	struct tmpl	*t = NULL, *old;
+	struct tmpl	*t = NULL, *old, *gone[NTMPL];
 	struct buf	 key;
 	size_t		 i, slot;
 
@@ -2087,6 +2113,9 @@ envelope_tmpl_get(struct ctx *c)
 	if (envelope_key(c, &key) != 0)
 		goto out;
 	pthread_mutex_lock(&tm_lock);
+	envelope_tmpl_foreign(gone);
+	for (i = 0; i < NTMPL && gone[i] != NULL; i++)
+		envelope_tmpl_free(gone[i]);
 	for (i = 0; i < NTMPL; i++)
 		if (tm_cache[i] != NULL && tm_cache[i]->key.len == key.len &&
 		    memcmp(tm_cache[i]->key.data, key.data, key.len) == 0) {
@@ -2161,10 +2190,13 @@ envelope_tmpl_release(struct tmpl *t, int drop)
 void
 envelope_flush(void)
 {
-	struct tmpl	*t;
+	struct tmpl	*t, *gone[NTMPL];
 	size_t		 i;
 
 	pthread_mutex_lock(&tm_lock);
+	envelope_tmpl_foreign(gone);
+	for (i = 0; i < NTMPL && gone[i] != NULL; i++)
+		envelope_tmpl_free(gone[i]);
 	for (i = 0; i < NTMPL; i++) {
 		if ((t = tm_cache[i]) == NULL)
 			continue;
