@@ -236,6 +236,8 @@ struct ctx {
 	int		 limres[6];
 	/* pid 1 (C_WARM) and its zygote; shared memory (CLONE_VM) */
 	int		 sock;		/* to the caller */
+	int		 keep[2];	/* the zygote's: pid 1 parks its mount
+					 * namespace in keep[1] */
 	int		 ll;		/* the Landlock ruleset */
 	int		 sfd;		/* signalfd */
 	sigset_t	 old;		/* the signal mask before */
@@ -1349,6 +1351,78 @@ quit:
 }
 
 /*
+ * C_WARM: sends the zygote a reference to pid 1's mount namespace. When
+ * pid 1 exits, the namespace, and the umount of every mount in it (with
+ * an RCU grace period), then goes with the zygote's close, after the
+ * caller has its answer, not with pid 1's exit, which the caller waits
+ * for. Until then the reference is only in the socket's queue.
+ */
+static void
+envelope_park(const struct ctx *c)
+{
+	union {
+		char		 b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 one = 'M';
+	int		 fd;
+
+	if ((fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) == -1)
+		return;		/* only slower */
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &one;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	(void)!sendmsg(c->keep[1], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+/* The zygote: drops what pid 1 parked (envelope_park). */
+static void
+envelope_unpark(const struct ctx *c)
+{
+	union {
+		char		 b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 one;
+	int		 fd;
+
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = &one;
+		iov.iov_len = 1;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		if (recvmsg(c->keep[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+		    <= 0)
+			return;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm != NULL && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
+/*
  * C_WARM, pid 1 of a fresh pid namespace, cloned by the zygote with new
  * mount and ipc namespaces (CLONE_VM | CLONE_VFORK: the zygote sleeps
  * until it exits, so nothing else uses the memory they share). It gets
@@ -1369,6 +1443,7 @@ envelope_spawned(void *arg)
 	envelope_init_prepare(c);
 	if ((pidfd = (int)syscall(SYS_pidfd_open, 1, 0)) == -1)
 		_exit(127);
+	envelope_park(c);
 	envelope_request(c, pidfd);
 	/* From here on errors go to the caller's pipe. */
 	envelope_view(c);
@@ -1403,6 +1478,8 @@ envelope_zygote(struct ctx *c)
 	(void)close_range((unsigned int)fd + 1, ~0U, 0);
 	c->sock = fd;
 	c->in = c->outw = c->errw = c->net = -1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, c->keep) == -1)
+		_exit(127);
 	c->mode = C_WARM;
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		_exit(127);
@@ -1425,6 +1502,7 @@ envelope_zygote(struct ctx *c)
 		 */
 		while (waitpid(p, &st, 0) == -1 && errno == EINTR)
 			;
+		envelope_unpark(c);
 		for (i = 0; i < nitems(c->zmap); i++)
 			if (c->zmap[i] != NULL) {
 				munmap(c->zmap[i], c->zlen[i]);
