@@ -181,14 +181,17 @@ enum { C_COLD, C_BUILD, C_WARM };
 
 /*
  * A request, caller to a waiting pid 1, on the template's SOCK_SEQPACKET
- * socket: this header with the command's stdin, output and error pipes
- * (and the proxy socket when net) as SCM_RIGHTS, then the body in chunks:
- * the command, the cwd and nenv environment strings, each NUL-terminated.
+ * socket, in one message (two pid 1s may be reading): this header with
+ * the command's stdin, output and error pipes (and the proxy socket when
+ * net) as SCM_RIGHTS, and the body: the command, the cwd and nenv
+ * environment strings, each NUL-terminated. A body over Z_INLINE comes
+ * in a memfd, the last descriptor, instead.
  */
 #define Z_MAGIC		0x77617264U	/* "ward" */
-#define Z_CHUNK		32768
+#define Z_INLINE	16384
 #define Z_BODY_MAX	(64U << 20)
 #define Z_ENV_MAX	65536
+#define Z_ANSWER_MS	10000		/* pid 1 answers at once, or is broken */
 
 struct zreq {
 	uint32_t	 magic;
@@ -198,7 +201,7 @@ struct zreq {
 	uint32_t	 ncwd;		/* with its NUL */
 	uint32_t	 nenv;		/* strings */
 	uint32_t	 body;		/* bytes in all */
-	uint32_t	 pad;
+	uint32_t	 memfd;		/* the body is in a memfd */
 	struct rlimit	 lim[6];
 };
 
@@ -246,8 +249,8 @@ struct ctx {
 	int		 served;	/* pid 1 took a request */
 	int		 quit;		/* the caller is gone */
 	uint32_t	 seq;		/* of the request */
-	void		*zmap[3];	/* pid 1's mappings, unmapped by the */
-	size_t		 zlen[3];	/* zygote once it is gone */
+	void		*zmap[4];	/* pid 1's mappings, unmapped by the */
+	size_t		 zlen[4];	/* zygote once it is gone */
 };
 
 /* A relayed connection: a is the command's side, b the proxy's. */
@@ -1243,24 +1246,32 @@ static void
 envelope_request(struct ctx *c, int pidfd)
 {
 	union {
-		char		 b[CMSG_SPACE(4 * sizeof(int))];
+		char		 b[CMSG_SPACE(5 * sizeof(int))];
 		struct cmsghdr	 a;
 	}		 u;
 	struct zreq	 h;
 	struct zrep	 z;
 	struct msghdr	 mh;
-	struct iovec	 iov;
+	struct iovec	 iov[2];
 	struct cmsghdr	*cm;
-	char		*b, **ev, *p, *end;
-	int		 fd[4], nfd = 0;
+	char		*b, *in, **ev, *p, *end;
+	int		 fd[5], nfd = 0;
 	size_t		 got, i, sz;
 	ssize_t		 n;
 
+	/* Room for an inline body, mapped before the request comes. */
+	if ((in = mmap(NULL, Z_INLINE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		goto quit;
+	c->zmap[3] = in;
+	c->zlen[3] = Z_INLINE;
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &h;
-	iov.iov_len = sizeof(h);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = in;
+	iov[1].iov_len = Z_INLINE;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
 	mh.msg_control = u.b;
 	mh.msg_controllen = sizeof(u.b);
 	while ((n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
@@ -1273,14 +1284,16 @@ envelope_request(struct ctx *c, int pidfd)
 		if (cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_RIGHTS && nfd == 0) {
 			nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (nfd > 4)
+			if (nfd > 5)
 				goto quit;
 			memcpy(fd, CMSG_DATA(cm), (size_t)nfd * sizeof(int));
 		}
-	if (n != sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    h.magic != Z_MAGIC || nfd != 3 + (h.net != 0) || h.ncmd == 0 ||
+	if ((size_t)n < sizeof(h) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || h.magic != Z_MAGIC ||
+	    nfd != 3 + (h.net != 0) + (h.memfd != 0) || h.ncmd == 0 ||
 	    h.ncwd == 0 || h.body > Z_BODY_MAX || h.nenv > Z_ENV_MAX ||
-	    (uint64_t)h.ncmd + h.ncwd > h.body)
+	    (uint64_t)h.ncmd + h.ncwd > h.body ||
+	    (size_t)n != sizeof(h) + (h.memfd ? 0 : h.body))
 		goto quit;
 	/* The body, then the environment's pointers; the zygote unmaps. */
 	sz = (((size_t)h.body + sizeof(char *) - 1) & ~(sizeof(char *) - 1)) +
@@ -1290,8 +1303,10 @@ envelope_request(struct ctx *c, int pidfd)
 		goto quit;
 	c->zmap[2] = b;
 	c->zlen[2] = sz;
-	for (got = 0; got < h.body; got += (size_t)n) {
-		n = recv(c->sock, b + got, h.body - got, 0);
+	if (!h.memfd)
+		memcpy(b, in, h.body);
+	for (got = 0; h.memfd && got < h.body; got += (size_t)n) {
+		n = pread(fd[nfd - 1], b + got, h.body - got, (off_t)got);
 		if (n == -1 && errno == EINTR) {
 			n = 0;
 			continue;
@@ -1299,6 +1314,8 @@ envelope_request(struct ctx *c, int pidfd)
 		if (n <= 0)
 			goto quit;
 	}
+	if (h.memfd)
+		close(fd[nfd - 1]);
 	end = b + h.body;
 	if (b[h.ncmd - 1] != '\0' || b[h.ncmd + h.ncwd - 1] != '\0')
 		goto quit;
@@ -1330,9 +1347,9 @@ envelope_request(struct ctx *c, int pidfd)
 	z.seq = h.seq;
 	z.kind = 'P';
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &z;
-	iov.iov_len = sizeof(z);
-	mh.msg_iov = &iov;
+	iov[0].iov_base = &z;
+	iov[0].iov_len = sizeof(z);
+	mh.msg_iov = iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = u.b;
 	mh.msg_controllen = CMSG_SPACE(sizeof(int));
@@ -1453,35 +1470,18 @@ envelope_spawned(void *arg)
 }
 
 /*
- * C_BUILD, once the view is ready: the template's zygote. It lives in the
- * template's user, mount, network, uts and cgroup namespaces, holds only
- * its socket, and spawns each run's pid 1 ahead of the request, so a run
- * neither enters namespaces nor copies the caller's address space: pid 1
- * and the command share the zygote's memory until the command execs. It
- * ends when the caller's end of the socket closes (the caller exited or
- * dropped the template), or when a pid 1 could not get ready.
+ * A zygote's life: a pid 1 ahead of each run, until the caller has gone
+ * (quit) or a pid 1 could not get ready.
  */
 static void __attribute__((noreturn))
-envelope_zygote(struct ctx *c)
+envelope_zygote_loop(struct ctx *c)
 {
 	void	*stk;
 	pid_t	 p;
 	size_t	 i;
-	int	 st, fd;
+	int	 st;
 
-	/* Not tied to the thread that built it (PDEATHSIG is per thread);
-	 * the socket tells when the caller has gone. */
-	if (prctl(PR_SET_PDEATHSIG, 0) == -1 ||
-	    (fd = fcntl(c->sock, F_DUPFD_CLOEXEC, 3)) == -1)
-		_exit(127);
-	(void)close_range(0, (unsigned int)fd - 1, 0);
-	(void)close_range((unsigned int)fd + 1, ~0U, 0);
-	c->sock = fd;
-	c->in = c->outw = c->errw = c->net = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, c->keep) == -1)
-		_exit(127);
-	c->mode = C_WARM;
-	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		_exit(127);
 	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -1513,6 +1513,53 @@ envelope_zygote(struct ctx *c)
 		if (c->quit || !c->served)
 			_exit(0);
 	}
+}
+
+/* The template's second zygote (below). */
+static int
+envelope_twin(void *arg)
+{
+	envelope_zygote_loop(arg);
+}
+
+/*
+ * C_BUILD, once the view is ready: the template's zygote. It lives in the
+ * template's user, mount, network, uts and cgroup namespaces, holds only
+ * its sockets, and spawns each run's pid 1 ahead of the request, so a run
+ * neither enters namespaces nor copies the caller's address space: pid 1
+ * and the command share the zygote's memory until the command execs. It
+ * forks a twin that does the same, so that a run that follows another at
+ * once finds a pid 1 ready (the other is still being spawned); both read
+ * requests from one socket, one message each. The zygote is pid 1 of the
+ * template's own pid namespace: the twin and every pid 1 die with it. It
+ * ends when the caller's end of the socket closes (the caller exited or
+ * dropped the template), or when a pid 1 could not get ready.
+ */
+static void __attribute__((noreturn))
+envelope_zygote(struct ctx *c)
+{
+	void	*stk;
+	int	 fd;
+
+	/* Not tied to the thread that built it (PDEATHSIG is per thread);
+	 * the socket tells when the caller has gone. */
+	if (prctl(PR_SET_PDEATHSIG, 0) == -1 ||
+	    (fd = fcntl(c->sock, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	(void)close_range(0, (unsigned int)fd - 1, 0);
+	(void)close_range((unsigned int)fd + 1, ~0U, 0);
+	c->sock = fd;
+	c->in = c->outw = c->errw = c->net = -1;
+	c->mode = C_WARM;
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		_exit(127);
+	/* Without a twin, runs are only slower when back to back. */
+	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk != MAP_FAILED && clone(envelope_twin, (char *)stk + STACK_SIZE,
+	    SIGCHLD, c) == -1)
+		munmap(stk, STACK_SIZE);
+	envelope_zygote_loop(c);
 }
 
 /* The body of pid 1 (C_COLD), or of the template's builder (C_BUILD). */
@@ -2313,20 +2360,21 @@ static int
 envelope_warm_start(struct ctx *c, uint64_t deadline, int *pidfd)
 {
 	union {
-		char		 b[CMSG_SPACE(4 * sizeof(int))];
+		char		 b[CMSG_SPACE(5 * sizeof(int))];
 		struct cmsghdr	 a;
 	}		 u;
 	struct tmpl	*t = c->t;
 	struct zreq	 h;
 	struct zrep	 z;
 	struct msghdr	 mh;
-	struct iovec	 iov;
+	struct iovec	 iov[2];
 	struct cmsghdr	*cm;
 	struct pollfd	 pf;
 	char		*b = NULL;
-	int		 fd[4], rv = 1, n;
+	int		 fd[5], rv = 1, n, mfd = -1, tmo;
 	size_t		 len, off, i;
 	ssize_t		 w;
+	uint64_t	 answer;
 
 	memset(&h, 0, sizeof(h));
 	h.magic = Z_MAGIC;
@@ -2356,13 +2404,31 @@ envelope_warm_start(struct ctx *c, uint64_t deadline, int *pidfd)
 	fd[0] = c->in;
 	fd[1] = c->outw;
 	fd[2] = c->errw;
-	fd[3] = c->net;
-	n = 3 + (int)h.net;
+	n = 3;
+	if (h.net)
+		fd[n++] = c->net;
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &h;
-	iov.iov_len = sizeof(h);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = b;
+	iov[1].iov_len = len;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	if (len > Z_INLINE) {
+		/* Too big for one message: in a memfd. */
+		if ((mfd = memfd_create("ward-request", MFD_CLOEXEC)) == -1) {
+			rv = -1;
+			goto out;
+		}
+		for (off = 0; off < len; off += (size_t)w)
+			if ((w = write(mfd, b + off, len - off)) <= 0) {
+				rv = -1;
+				goto out;
+			}
+		h.memfd = 1;
+		fd[n++] = mfd;
+		mh.msg_iovlen = 1;
+	}
 	mh.msg_control = u.b;
 	mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
 	cm = CMSG_FIRSTHDR(&mh);
@@ -2371,37 +2437,41 @@ envelope_warm_start(struct ctx *c, uint64_t deadline, int *pidfd)
 	cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
 	memcpy(CMSG_DATA(cm), fd, (size_t)n * sizeof(int));
 	/* A send that fails means the zygote is gone. */
-	if (sendmsg(t->sock, &mh, MSG_NOSIGNAL) != sizeof(h))
-		goto out;
-	for (off = 0; off < len; off += (size_t)w) {
-		w = send(t->sock, b + off, len - off < Z_CHUNK ? len - off :
-		    Z_CHUNK, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR) {
-			w = 0;
-			continue;
-		}
-		if (w <= 0)
-			goto out;
-	}
-
-	/* The answer: it may still be getting ready. */
-	pf.fd = t->sock;
-	pf.events = POLLIN;
-	while ((n = poll(&pf, 1, envelope_tmo(deadline))) == -1 &&
+	while ((w = sendmsg(t->sock, &mh, MSG_NOSIGNAL)) == -1 &&
 	    errno == EINTR)
 		;
-	if (n == -1) {
-		rv = -1;
+	if (w != (ssize_t)(sizeof(h) + (h.memfd ? 0 : len)))
 		goto out;
-	}
-	if (n == 0) {
-		rv = 2;
-		goto out;
+
+	/*
+	 * The answer: a pid 1 may still be getting ready. One that took the
+	 * request and never answers is broken; with two reading, its socket
+	 * would not close, so there is a limit.
+	 */
+	answer = envelope_now_us() + (uint64_t)Z_ANSWER_MS * 1000;
+	pf.fd = t->sock;
+	pf.events = POLLIN;
+	for (;;) {
+		if ((tmo = envelope_tmo(answer)) == 0)
+			goto out;
+		n = envelope_tmo(deadline);
+		if (n == -1 || n > tmo)
+			n = tmo;
+		else if (n == 0) {
+			rv = 2;
+			goto out;
+		}
+		if ((n = poll(&pf, 1, n)) == -1 && errno != EINTR) {
+			rv = -1;
+			goto out;
+		}
+		if (n > 0)
+			break;
 	}
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &z;
-	iov.iov_len = sizeof(z);
-	mh.msg_iov = &iov;
+	iov[0].iov_base = &z;
+	iov[0].iov_len = sizeof(z);
+	mh.msg_iov = iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = u.b;
 	mh.msg_controllen = sizeof(u.b);
@@ -2420,6 +2490,8 @@ envelope_warm_start(struct ctx *c, uint64_t deadline, int *pidfd)
 	}
 	rv = 0;
 out:
+	if (mfd != -1)
+		close(mfd);
 	free(b);
 	return rv;
 }

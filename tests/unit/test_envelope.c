@@ -1004,7 +1004,7 @@ t_zygote(void)
 	    NULL };
 	struct envelope_spec s;
 	pid_t		 kids[16], pid, z;
-	char		 want[PATH_MAX + 2];
+	char		 want[PATH_MAX + 2], *big;
 	uint64_t	 t0;
 	int		 n, i, st, fds[2], code, gone;
 
@@ -1018,6 +1018,16 @@ t_zygote(void)
 	is_str(run("echo ${WARD_T_ONE-unset}; ulimit -n", ENVELOPE_FS_SYSTEM,
 	    &code), "unset\n4096\n", "zygote: the next command through the "
 	    "same template gets neither");
+	/* A command too big for one message goes in a memfd. */
+	big = malloc(200064);
+	if (big == NULL)
+		die("malloc");
+	memcpy(big, "x=", 2);
+	memset(big + 2, 'a', 100000);
+	fmt(big + 100002, 64, "; echo ${#x}");
+	is_str(run(big, ENVELOPE_FS_SYSTEM, &code), "100000\n",
+	    "zygote: a 100 KB command line arrives whole");
+	free(big);
 	s = spec("pwd", ENVELOPE_FS_SYSTEM);
 	s.cwd = bindir;
 	fmt(want, sizeof(want), "%s\n", bindir);
