@@ -1167,7 +1167,15 @@ static void
 envelope_init_prepare(struct ctx *c)
 {
 	struct sock_fprog	 prog;
+	struct sigaction	 sa;
 	sigset_t		 set;
+
+	/* A caller that ignores SIGCHLD passed that on: the command would
+	 * be reaped unseen and pid 1 wait for ever. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		envelope_die(c, 'S', "sandbox: init: SIGCHLD");
 
 	/* pid 1 is a copy of the caller: keep /proc/1 and ptrace off it. */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
@@ -1538,12 +1546,17 @@ envelope_twin(void *arg)
 static void __attribute__((noreturn))
 envelope_zygote(struct ctx *c)
 {
-	void	*stk;
-	int	 fd;
+	struct sigaction	 sa;
+	void			*stk;
+	int			 fd;
 
-	/* Not tied to the thread that built it (PDEATHSIG is per thread);
+	/* Its pid 1s must not be reaped unseen (see envelope_init_prepare);
+	 * not tied to the thread that built it (PDEATHSIG is per thread):
 	 * the socket tells when the caller has gone. */
-	if (prctl(PR_SET_PDEATHSIG, 0) == -1 ||
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, 0) == -1 ||
 	    (fd = fcntl(c->sock, F_DUPFD_CLOEXEC, 3)) == -1)
 		_exit(127);
 	(void)close_range(0, (unsigned int)fd - 1, 0);

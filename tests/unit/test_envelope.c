@@ -1034,6 +1034,18 @@ t_zygote(void)
 	is_str(run_spec(&s, &code), want,
 	    "zygote: a command starts in its own cwd");
 
+	/* A caller that ignores SIGCHLD: pid 1 and the zygote must not. */
+	signal(SIGCHLD, SIG_IGN);
+	envelope_flush();
+	s = spec("exit 3", ENVELOPE_FS_SYSTEM);
+	s.timeout_ms = 20000;
+	run_spec(&s, &code);
+	ok(code == 3, "zygote: a caller that ignores SIGCHLD gets the exit "
+	    "code (%d, first run)", code);
+	run_spec(&s, &code);
+	ok(code == 3, "zygote: and through the template (%d)", code);
+	signal(SIGCHLD, SIG_DFL);
+
 	/* A template is kept by one process, holding one descriptor. */
 	envelope_flush();
 	run("true", ENVELOPE_FS_SYSTEM, &code);
