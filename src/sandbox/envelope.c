@@ -5,12 +5,13 @@
  * network, ipc, uts and cgroup namespaces. That child is pid 1 of the
  * sandbox: it clones the granted paths as detached mount trees, builds a
  * new root on a tmpfs, pivots into it, brings lo up, prepares the Landlock
- * ruleset, then clones the command. The command drops every capability,
- * sets no_new_privs, enters Landlock and the seccomp filter, and execs
- * /bin/sh. pid 1 stays outside Landlock and seccomp to reap, forward
- * signals and relay proxy connections; when the command exits, pid 1 exits
- * with its code and the kernel kills whatever else is left in the pid
- * namespace.
+ * ruleset, empties the capability bounding set, locks the securebits and
+ * loads the seccomp filter (for itself and, inherited, for the command),
+ * then clones the command. The command drops every capability, sets
+ * no_new_privs, enters Landlock and execs /bin/sh. pid 1 stays outside
+ * Landlock to reap, forward signals and relay proxy connections; when the
+ * command exits, pid 1 exits with its code and the kernel kills whatever
+ * else is left in the pid namespace.
  *
  * Templates (the usual path; DESIGN §7 budgets the envelope at 1.5x a
  * plain fork+exec). Creating the namespaces and building the root cost
@@ -18,28 +19,38 @@
  * (baseline, grants, masks, after resolution on the host) together with
  * the uid, gid and Landlock ABI is the key of a template. A builder child
  * does the cold path's setup up to the pivot and lo, records what every
- * plan path is in the new view (device, inode, type, mount root), and is
- * killed once the caller holds fds to its user, mount, network, uts and
- * cgroup namespaces: no process keeps a template. Each run then enters
- * those from a CLONE_VM child, unshares new mount, ipc and pid namespaces
- * and clones pid 1, which mounts a new /proc, /tmp, /dev/shm and /dev/pts
- * over the template's (all private mounts: nothing propagates back; grants
- * under /tmp are moved onto the new one) and goes on as the cold path
- * does. Landlock, seccomp, capabilities, limits and pid_max are per run.
- * What a run can change that outlives it is only what the grants let it
- * write: the root, /dev and the masks are read-only, its processes die
- * with its pid namespace, and sockets and SysV objects with their owners
- * and its ipc namespace. A template is used by one run at a time (runs
- * through it share a loopback); a concurrent run of the same plan runs
- * cold.
+ * plan path is in the new view (device, inode, type, mount root), and
+ * stays as the template's zygote: a single-threaded process in its user,
+ * mount, network, uts and cgroup namespaces that holds one socket to the
+ * caller and nothing else. Ahead of each run the zygote clones pid 1 with
+ * new pid, mount and ipc namespaces (CLONE_VM | CLONE_VFORK: no copy of an
+ * address space; the zygote sleeps while pid 1 lives), which mounts a new
+ * /proc, /tmp, /dev/shm and /dev/pts over the template's (private mounts:
+ * nothing propagates back; grants under /tmp are moved onto the new one),
+ * prepares the Landlock ruleset and waits. A run sends it the command,
+ * cwd, environment, limits and pipes (struct zreq) and gets pid 1's pidfd;
+ * pid 1 then goes on as the cold path does and sends the exit code before
+ * it exits. So the run's critical path holds no namespace creation, no
+ * mount and no fork of the caller: only the command's own clone, its
+ * setup (capabilities, Landlock, seccomp, limits) and exec. Landlock,
+ * seccomp, capabilities, limits and pid_max are per run. What a run can
+ * change that outlives it is only what the grants let it write: the
+ * root, /dev and the masks are read-only, its processes die with its pid
+ * namespace, and sockets and SysV objects with their owners and its ipc
+ * namespace. A template is used by one run at a time (runs through it
+ * share a loopback); a concurrent run of the same plan runs cold. The
+ * zygote ends when the caller's end of its socket closes (the caller
+ * exited, or dropped the template); a pid 1 waiting for a request ends
+ * with it.
  *
  * A kept view can go stale: the host may rename a new file over a hidden
  * one or recreate a read-only directory, which detaches the mask from
  * every namespace, or create a grant that was missing. So each run first
  * compares every plan path on the host with what it was at the build, and
  * pid 1 compares every plan path in its view with the builder's record;
- * any difference (or error) drops the template and builds a new one; a
- * second stale build runs cold. envelope_flush drops them all.
+ * any difference (or error, or a zygote gone) drops the template and
+ * builds a new one; a second stale build runs cold. envelope_flush drops
+ * them all.
  *
  * The caller may be threaded, so the children neither allocate nor take
  * locks: the mount plan and the seccomp program are built before the
@@ -148,28 +159,61 @@ struct seen {
 	uint64_t	 ino;
 };
 
-/* The namespaces a template keeps, in the order they are entered. */
-#define NNS	5
-static const char *const ns_name[NNS] = { "user", "mnt", "net", "uts",
-    "cgroup" };
-static const int ns_flag[NNS] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET,
-    CLONE_NEWUTS, CLONE_NEWCGROUP };
-
-/* A prepared view, kept as namespace fds (no process holds it). */
+/* A prepared view, kept by its zygote (below). */
 struct tmpl {
 	struct buf	 key;		/* uid, gid, Landlock ABI, the plan */
-	struct mnt	*m;		/* the plan it was built from */
 	size_t		 nm;
 	struct seen	*host;		/* each plan path on the host */
 	struct seen	*view;		/* and in the view (shared mapping) */
-	int		 ns[NNS];
+	pid_t		 owner;		/* the process that built it */
+	pid_t		 zpid;		/* the zygote */
+	int		 zpidfd;
+	int		 sock;		/* to the zygote and its pid 1 */
+	uint32_t	 seq;		/* of the last request */
 	int		 busy;		/* a run is using it */
 	int		 dead;		/* flushed: freed when released */
 	uint64_t	 used;		/* for eviction: last use */
 };
 
-/* How the child is run. */
+/* How the child is run: cold, the template's builder (which becomes its
+ * zygote), or a pid 1 the zygote spawned ahead of its command. */
 enum { C_COLD, C_BUILD, C_WARM };
+
+/*
+ * A request, caller to a waiting pid 1, on the template's SOCK_SEQPACKET
+ * socket, in one message (two pid 1s may be reading): this header with
+ * the command's stdin, output and error pipes (and the proxy socket when
+ * net) as SCM_RIGHTS, and the body: the command, the cwd and nenv
+ * environment strings, each NUL-terminated. A body over Z_INLINE comes
+ * in a memfd, the last descriptor, instead.
+ */
+#define Z_MAGIC		0x77617264U	/* "ward" */
+#define Z_INLINE	16384
+#define Z_BODY_MAX	(64U << 20)
+#define Z_ENV_MAX	65536
+#define Z_ANSWER_MS	10000		/* pid 1 answers at once, or is broken */
+
+struct zreq {
+	uint32_t	 magic;
+	uint32_t	 seq;
+	uint32_t	 net;		/* a fourth fd: the proxy socket */
+	uint32_t	 ncmd;		/* with its NUL */
+	uint32_t	 ncwd;		/* with its NUL */
+	uint32_t	 nenv;		/* strings */
+	uint32_t	 body;		/* bytes in all */
+	uint32_t	 memfd;		/* the body is in a memfd */
+	struct rlimit	 lim[6];
+};
+
+/* A reply, pid 1 to the caller: 'P' with pid 1's pidfd as it takes the
+ * request, 'X' with the command's exit code (as pid 1's) just before it
+ * exits. */
+struct zrep {
+	uint32_t	 magic;
+	uint32_t	 seq;
+	int32_t		 kind;
+	int32_t		 code;
+};
 
 /* Everything the child needs, prepared by the caller. */
 struct ctx {
@@ -178,10 +222,7 @@ struct ctx {
 	size_t		 nm;
 	int		 mode;		/* C_* */
 	struct tmpl	*t;		/* C_BUILD, C_WARM */
-	char		*stack;		/* top of pid 1's stack (C_WARM) */
-	pid_t		 pid1;		/* C_WARM: set by envelope_enter */
-	int		 pidfd1;
-	int		 enter_errno;
+	int		 drop;		/* C_WARM: the template is unusable */
 	int		 all;		/* fs == ENVELOPE_FS_ALL */
 	int		 abi;		/* Landlock ABI */
 	uid_t		 uid;
@@ -190,8 +231,26 @@ struct ctx {
 	int		 errw;		/* setup error pipe, write end */
 	int		 life;		/* read end; EOF when the caller died */
 	int		 in;		/* the command's stdin */
+	int		 net;		/* the proxy socket, or -1 */
+	const char	*cmd;		/* this run's command, cwd and env */
+	const char	*cwd;
+	char *const	*envp;
 	struct rlimit	 lim[6];
 	int		 limres[6];
+	/* pid 1 (C_WARM) and its zygote; shared memory (CLONE_VM) */
+	int		 sock;		/* to the caller */
+	int		 keep[2];	/* the zygote's: pid 1 parks its mount
+					 * namespace in keep[1] */
+	int		 ll;		/* the Landlock ruleset */
+	int		 sfd;		/* signalfd */
+	sigset_t	 old;		/* the signal mask before */
+	void		*cstack;	/* the command's stack */
+	unsigned long	 pidmax;	/* written to pid_max, or 0 */
+	int		 served;	/* pid 1 took a request */
+	int		 quit;		/* the caller is gone */
+	uint32_t	 seq;		/* of the request */
+	void		*zmap[4];	/* pid 1's mappings, unmapped by the */
+	size_t		 zlen[4];	/* zygote once it is gone */
 };
 
 /* A relayed connection: a is the command's side, b the proxy's. */
@@ -636,13 +695,16 @@ envelope_landlock(const struct ctx *c)
 	return ll;
 }
 
-/* Drops every capability for good: exec as uid 0 cannot regain them. */
+/*
+ * In pid 1, for the command it will start: an empty bounding set and
+ * securebits that keep exec as uid 0 from granting capabilities, so that
+ * once the command drops its own (envelope_drop_caps) nothing gives them
+ * back. pid 1 keeps its effective set, which it still needs.
+ */
 static void
-envelope_drop_caps(const struct ctx *c)
+envelope_bound_caps(const struct ctx *c)
 {
-	struct __user_cap_header_struct	 h;
-	struct __user_cap_data_struct	 d[2];
-	int				 cap;
+	int	 cap;
 
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
@@ -655,6 +717,15 @@ envelope_drop_caps(const struct ctx *c)
 		envelope_die(c, 'S', "sandbox: drop bounding set");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
 		envelope_die(c, 'S', "sandbox: clear ambient capabilities");
+}
+
+/* In the command: every capability dropped, for good (above). */
+static void
+envelope_drop_caps(const struct ctx *c)
+{
+	struct __user_cap_header_struct	 h;
+	struct __user_cap_data_struct	 d[2];
+
 	memset(&h, 0, sizeof(h));
 	memset(d, 0, sizeof(d));
 	h.version = _LINUX_CAPABILITY_VERSION_3;
@@ -682,8 +753,7 @@ envelope_command(void *arg)
 	    "inside (is the system baseline visible?)";
 	const struct cmd_arg	*a = arg;
 	struct ctx		 cc = *a->c, *c = &cc;
-	struct sock_fprog	 prog;
-	const char		*argv[] = { "sh", "-c", c->s->command, NULL };
+	const char		*argv[] = { "sh", "-c", c->cmd, NULL };
 	size_t			 i;
 	int			 ll = a->ll;
 
@@ -699,17 +769,14 @@ envelope_command(void *arg)
 	if (dup2(c->in, 0) == -1 || dup2(c->outw, 1) == -1 ||
 	    dup2(c->outw, 2) == -1 || dup3(c->errw, 3, O_CLOEXEC) == -1)
 		envelope_die(c, 'S', "sandbox: stdio");
-	if (chdir(c->s->cwd) == -1)
-		envelope_die(c, 'I', "sandbox: cwd %s", c->s->cwd);
+	if (chdir(c->cwd) == -1)
+		envelope_die(c, 'I', "sandbox: cwd %s", c->cwd);
 	envelope_drop_caps(c);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		envelope_die(c, 'U', "sandbox: no_new_privs");
 	if (syscall(SYS_landlock_restrict_self, ll, 0) == -1)
 		envelope_die(c, 'U', "sandbox: landlock: restrict_self");
-	prog.len = sc_len;
-	prog.filter = sc_prog;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
-		envelope_die(c, 'U', "sandbox: seccomp: load filter");
+	/* The seccomp filter came with the clone (envelope_init_prepare). */
 	c->errw = 3;
 	if (close_range(4, ~0U, 0) == -1)
 		envelope_die(c, 'S', "sandbox: close_range");
@@ -718,7 +785,7 @@ envelope_command(void *arg)
 		if (setrlimit(c->limres[i], &c->lim[i]) == -1)
 			envelope_die(c, 'S', "sandbox: limits: setrlimit");
 	execve("/bin/sh", (char *const *)argv,
-	    c->s->envp != NULL ? c->s->envp : empty);
+	    c->envp != NULL ? c->envp : empty);
 	/* No formatting here: it could need memory the limit refuses. */
 	(void)!write(c->errw, noexec, sizeof(noexec) - 1);
 	_exit(127);
@@ -780,11 +847,29 @@ envelope_pump(int src, short srev, int dst, short drev, char *buf,
 	return 0;
 }
 
-/* pid 1 after the command started: reap, forward signals, relay. */
+/* pid 1's end (C_WARM): the command's exit code to the caller. */
 static void __attribute__((noreturn))
-envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
+envelope_init_exit(const struct ctx *c, int code)
 {
-	struct pollfd		 pf[2 + 2 * MAX_CONNS];
+	struct zrep	 z;
+
+	if (c->mode == C_WARM) {
+		memset(&z, 0, sizeof(z));
+		z.magic = Z_MAGIC;
+		z.seq = c->seq;
+		z.kind = 'X';
+		z.code = code;
+		(void)!send(c->sock, &z, sizeof(z), MSG_NOSIGNAL);
+	}
+	_exit(code);
+}
+
+/* pid 1 after the command started: reap, forward signals, relay; a warm
+ * pid 1 also ends when the caller goes away (its socket hangs up). */
+static void __attribute__((noreturn))
+envelope_init_loop(struct ctx *c, pid_t cmd, int sfd, int lfd)
+{
+	struct pollfd		 pf[3 + 2 * MAX_CONNS];
 	struct signalfd_siginfo	 si;
 	struct conn		*k = NULL;
 	size_t			 i, np;
@@ -798,29 +883,39 @@ envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
 			close(lfd);
 			lfd = -1;
 			k = NULL;
-		} else
+		} else {
+			/* Shared with the zygote, which unmaps it. */
+			c->zmap[1] = k;
+			c->zlen[1] = MAX_CONNS * sizeof(*k);
 			for (i = 0; i < MAX_CONNS; i++)
 				k[i].a = k[i].b = -1;
+		}
 	}
 	for (;;) {
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
 		pf[1].fd = lfd;
 		pf[1].events = POLLIN;
+		pf[2].fd = c->mode == C_WARM ? c->sock : -1;
+		pf[2].events = 0;	/* hang-up and errors only */
 		for (i = 0; k != NULL && i < MAX_CONNS; i++) {
-			pf[2 + 2 * i].fd = k[i].a;
-			pf[2 + 2 * i].events =
+			pf[3 + 2 * i].fd = k[i].a;
+			pf[3 + 2 * i].events =
 			    (!k[i].a_eof && k[i].nab == 0 ? POLLIN : 0) |
 			    (k[i].nba > 0 ? POLLOUT : 0);
-			pf[3 + 2 * i].fd = k[i].b;
-			pf[3 + 2 * i].events =
+			pf[4 + 2 * i].fd = k[i].b;
+			pf[4 + 2 * i].events =
 			    (!k[i].b_eof && k[i].nba == 0 ? POLLIN : 0) |
 			    (k[i].nab > 0 ? POLLOUT : 0);
 		}
-		np = k != NULL ? nitems(pf) : 2;
+		np = k != NULL ? nitems(pf) : 3;
 		if (poll(pf, np, -1) == -1) {
 			if (errno == EINTR)
 				continue;
+			_exit(127);
+		}
+		if (pf[2].revents != 0) {
+			c->quit = 1;
 			_exit(127);
 		}
 		if (pf[0].revents & POLLIN) {
@@ -835,7 +930,7 @@ envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
 					continue;
 				code = WIFEXITED(st) ? WEXITSTATUS(st) :
 				    128 + WTERMSIG(st);
-				_exit(code);
+				envelope_init_exit(c, code);
 			}
 		}
 		if (lfd != -1 && (pf[1].revents & POLLIN)) {
@@ -849,17 +944,17 @@ envelope_init_loop(const struct ctx *c, pid_t cmd, int sfd, int lfd)
 			else if (fd != -1) {
 				memset(&k[i], 0, offsetof(struct conn, ab));
 				k[i].a = fd;
-				if ((k[i].b = envelope_proxy_fd(c->s->net_fd))
+				if ((k[i].b = envelope_proxy_fd(c->net))
 				    == -1)
 					envelope_conn_close(&k[i]);
 			}
 		}
 		for (i = 0; k != NULL && i < MAX_CONNS; i++) {
 			struct conn	*q = &k[i];
-			short		 ra = pf[2 + 2 * i].revents;
-			short		 rb = pf[3 + 2 * i].revents;
+			short		 ra = pf[3 + 2 * i].revents;
+			short		 rb = pf[4 + 2 * i].revents;
 
-			if (q->a == -1 || pf[2 + 2 * i].fd != q->a)
+			if (q->a == -1 || pf[3 + 2 * i].fd != q->a)
 				continue;
 			if (envelope_pump(q->a, ra, q->b, rb, q->ab, &q->nab,
 			    &q->a_eof, &q->b_shut) == -1 ||
@@ -1028,81 +1123,99 @@ envelope_view(const struct ctx *c)
 	}
 }
 
-/* The body of pid 1 (C_COLD, C_WARM), or of the template's builder. */
+/*
+ * The kernel does not apply RLIMIT_NPROC to host root, so a per pid
+ * namespace pid_max (Linux >= 6.14) is the process cap; it cannot be
+ * below 301. For other users RLIMIT_NPROC is the tighter bound. Returns
+ * -1 when root would be left without a cap.
+ */
 static int
-envelope_child(void *arg)
+envelope_pid_max(struct ctx *c)
 {
-	struct ctx		*c = arg;
-	struct pollfd		 pf;
-	struct sockaddr_in	 sin;
-	struct cmd_arg		 ca;
-	sigset_t		 set, old;
-	char			 map[64];
-	void			*stk;
-	pid_t			 cmd;
-	int			 ll, sfd, lfd = -1, one = 1;
+	char		 b[32];
+	unsigned long	 v;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-		_exit(127);
-	pf.fd = c->life;
-	pf.events = POLLIN;
-	if (poll(&pf, 1, 0) != 0)
-		_exit(127);	/* the caller is already gone */
-	close(c->life);
-	{
-		int keep[4] = { c->in, c->outw, c->errw, c->s->net_fd };
+	v = c->lim[1].rlim_cur + 2 < 301 ? 301 :
+	    (unsigned long)c->lim[1].rlim_cur + 2;
+	if (v == c->pidmax)
+		return 0;
+	snprintf(b, sizeof(b), "%lu\n", v);
+	if (envelope_write_file("/proc/sys/kernel/pid_max", b) == -1)
+		return c->uid == 0 ? -1 : 0;
+	c->pidmax = v;
+	return 0;
+}
 
-		envelope_close_others(keep, c->s->net_fd >= 0 ? 4 : 3);
-	}
+static void __attribute__((noreturn))
+envelope_die_pid_max(const struct ctx *c)
+{
+	envelope_die(c, 'U', "sandbox: limits: RLIMIT_NPROC does not apply to "
+	    "root and this kernel has no per-namespace pid_max (Linux >= "
+	    "6.14): run ward as a normal user");
+}
 
-	if (c->mode == C_WARM) {
-		/* User, network and uts namespaces come set up. */
-		envelope_fresh(c);
-		envelope_view(c);
-	} else {
-		snprintf(map, sizeof(map), "%lu %lu 1\n",
-		    (unsigned long)c->uid, (unsigned long)c->uid);
-		if (envelope_write_file("/proc/self/uid_map", map) == -1)
-			envelope_die(c, 'U', "sandbox: user namespace: "
-			    "uid_map");
-		if (envelope_write_file("/proc/self/setgroups", "deny") == -1)
-			envelope_die(c, 'U', "sandbox: user namespace: "
-			    "setgroups");
-		snprintf(map, sizeof(map), "%lu %lu 1\n",
-		    (unsigned long)c->gid, (unsigned long)c->gid);
-		if (envelope_write_file("/proc/self/gid_map", map) == -1)
-			envelope_die(c, 'U', "sandbox: user namespace: "
-			    "gid_map");
-		envelope_root(c);
-		if (sethostname("ward", 4) == -1)
-			envelope_die(c, 'U', "sandbox: uts namespace: "
-			    "sethostname");
-		envelope_lo(c);
-	}
-	if (c->mode == C_BUILD) {
-		/* Ready: the caller opens our namespaces, then kills us. */
-		envelope_view(c);
-		if (write(c->outw, "K", 1) != 1)
-			_exit(127);
-		for (;;)
-			pause();
-	}
-	/*
-	 * The kernel does not apply RLIMIT_NPROC to host root, so a per pid
-	 * namespace pid_max (Linux >= 6.14) is the process cap; it cannot be
-	 * below 301. For other users RLIMIT_NPROC is the tighter bound.
-	 */
-	snprintf(map, sizeof(map), "%lu\n", (unsigned long)
-	    (c->lim[1].rlim_cur + 2 < 301 ? 301 : c->lim[1].rlim_cur + 2));
-	if (envelope_write_file("/proc/sys/kernel/pid_max", map) == -1 &&
-	    c->uid == 0)
-		envelope_die(c, 'U', "sandbox: limits: RLIMIT_NPROC does not "
-		    "apply to root and this kernel has no per-namespace "
-		    "pid_max (Linux >= 6.14): run ward as a normal user");
+/*
+ * pid 1 before its command is known, its mounts done: the Landlock
+ * ruleset, signals, the command's stack, the capability bounds and the
+ * seccomp filter, which pid 1 loads for itself and for the command it
+ * will clone (filters are inherited), so that the command does not pay
+ * for compiling it. pid 1 needs nothing the filter refuses from here on:
+ * it reaps, relays and clones without namespace flags. It stays outside
+ * Landlock.
+ */
+static void
+envelope_init_prepare(struct ctx *c)
+{
+	struct sock_fprog	 prog;
+	struct sigaction	 sa;
+	sigset_t		 set;
+
+	/* A caller that ignores SIGCHLD passed that on: the command would
+	 * be reaped unseen and pid 1 wait for ever. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		envelope_die(c, 'S', "sandbox: init: SIGCHLD");
+
 	/* pid 1 is a copy of the caller: keep /proc/1 and ptrace off it. */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		envelope_die(c, 'S', "sandbox: init: not dumpable");
-	if (c->s->net_fd >= 0) {
+	c->ll = envelope_landlock(c);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, &c->old) == -1 ||
+	    (c->sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
+		envelope_die(c, 'S', "sandbox: init: signalfd");
+	c->cstack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (c->cstack == MAP_FAILED)
+		envelope_die(c, 'S', "sandbox: init: stack");
+	c->zmap[0] = c->cstack;
+	c->zlen[0] = STACK_SIZE;
+	envelope_bound_caps(c);
+	prog.len = sc_len;
+	prog.filter = sc_prog;
+	/* Without no_new_privs: pid 1 has CAP_SYS_ADMIN in its namespace. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		envelope_die(c, 'U', "sandbox: seccomp: load filter");
+}
+
+/* pid 1 once its command is known: the relay, the command, the loop. */
+static void __attribute__((noreturn))
+envelope_init_run(struct ctx *c)
+{
+	struct sockaddr_in	 sin;
+	struct cmd_arg		 ca;
+	pid_t			 cmd;
+	int			 lfd = -1, one = 1;
+
+	if (c->net >= 0) {
 		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		memset(&sin, 0, sizeof(sin));
@@ -1115,65 +1228,404 @@ envelope_child(void *arg)
 		    listen(lfd, 64) == -1)
 			envelope_die(c, 'S', "sandbox: network relay: listen");
 	}
-	ll = envelope_landlock(c);
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	if (sigprocmask(SIG_BLOCK, &set, &old) == -1 ||
-	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
-		envelope_die(c, 'S', "sandbox: init: signalfd");
-	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stk == MAP_FAILED)
-		envelope_die(c, 'S', "sandbox: init: stack");
 	ca.c = c;
-	ca.old = &old;
-	ca.ll = ll;
+	ca.old = &c->old;
+	ca.ll = c->ll;
 	/* pid 1 waits until the command has exec'd (or failed to). */
-	if ((cmd = clone(envelope_command, (char *)stk + STACK_SIZE,
+	if ((cmd = clone(envelope_command, (char *)c->cstack + STACK_SIZE,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &ca)) == -1)
 		envelope_die(c, 'S', "sandbox: init: fork");
-	munmap(stk, STACK_SIZE);
-	close(ll);
+	munmap(c->cstack, STACK_SIZE);
+	c->zmap[0] = NULL;
+	close(c->ll);
 	close(c->outw);
 	close(c->errw);
 	close(c->in);
-	envelope_init_loop(c, cmd, sfd, lfd);
+	envelope_init_loop(c, cmd, c->sfd, lfd);
 }
 
 /*
- * C_WARM, in a CLONE_VM | CLONE_VFORK | CLONE_FILES child of the caller:
- * enters the template's namespaces, unshares fresh mount, ipc and pid
- * namespaces, and clones pid 1 as the caller's own child (CLONE_PARENT),
- * whose pid and pidfd land in the caller's memory and fd table. System
- * calls only: this shares the caller's memory and may run while another
- * thread of it holds a lock.
+ * C_WARM: waits for the caller's request (struct zreq) and takes it,
+ * answering 'P' with pid 1's own pidfd. When the caller has gone, or
+ * sends what it never would, sets quit: the zygote ends and the caller
+ * sees its socket close.
+ */
+static void
+envelope_request(struct ctx *c, int pidfd)
+{
+	union {
+		char		 b[CMSG_SPACE(5 * sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct zreq	 h;
+	struct zrep	 z;
+	struct msghdr	 mh;
+	struct iovec	 iov[2];
+	struct cmsghdr	*cm;
+	char		*b, *in, **ev, *p, *end;
+	int		 fd[5], nfd = 0;
+	size_t		 got, i, sz;
+	ssize_t		 n;
+
+	/* Room for an inline body, mapped before the request comes. */
+	if ((in = mmap(NULL, Z_INLINE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		goto quit;
+	c->zmap[3] = in;
+	c->zlen[3] = Z_INLINE;
+	memset(&mh, 0, sizeof(mh));
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = in;
+	iov[1].iov_len = Z_INLINE;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	while ((n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	c->served = 1;
+	if (n <= 0)
+		goto quit;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS && nfd == 0) {
+			nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfd > 5)
+				goto quit;
+			memcpy(fd, CMSG_DATA(cm), (size_t)nfd * sizeof(int));
+		}
+	if ((size_t)n < sizeof(h) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || h.magic != Z_MAGIC ||
+	    nfd != 3 + (h.net != 0) + (h.memfd != 0) || h.ncmd == 0 ||
+	    h.ncwd == 0 || h.body > Z_BODY_MAX || h.nenv > Z_ENV_MAX ||
+	    (uint64_t)h.ncmd + h.ncwd > h.body ||
+	    (size_t)n != sizeof(h) + (h.memfd ? 0 : h.body))
+		goto quit;
+	/* The body, then the environment's pointers; the zygote unmaps. */
+	sz = (((size_t)h.body + sizeof(char *) - 1) & ~(sizeof(char *) - 1)) +
+	    ((size_t)h.nenv + 1) * sizeof(char *);
+	if ((b = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		goto quit;
+	c->zmap[2] = b;
+	c->zlen[2] = sz;
+	if (!h.memfd)
+		memcpy(b, in, h.body);
+	for (got = 0; h.memfd && got < h.body; got += (size_t)n) {
+		n = pread(fd[nfd - 1], b + got, h.body - got, (off_t)got);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			goto quit;
+	}
+	if (h.memfd)
+		close(fd[nfd - 1]);
+	end = b + h.body;
+	if (b[h.ncmd - 1] != '\0' || b[h.ncmd + h.ncwd - 1] != '\0')
+		goto quit;
+	ev = (char **)(void *)(b + ((h.body + sizeof(char *) - 1) &
+	    ~(sizeof(char *) - 1)));
+	if ((char *)(ev + h.nenv + 1) > b + sz)
+		goto quit;
+	for (i = 0, p = b + h.ncmd + h.ncwd; i < h.nenv; i++) {
+		ev[i] = p;
+		if ((p = memchr(p, '\0', (size_t)(end - p))) == NULL)
+			goto quit;
+		p++;
+	}
+	ev[h.nenv] = NULL;
+	if (p != end)
+		goto quit;
+	c->cmd = b;
+	c->cwd = b + h.ncmd;
+	c->envp = ev;
+	c->in = fd[0];
+	c->outw = fd[1];
+	c->errw = fd[2];
+	c->net = h.net ? fd[3] : -1;
+	c->seq = h.seq;
+	memcpy(c->lim, h.lim, sizeof(c->lim));
+
+	memset(&z, 0, sizeof(z));
+	z.magic = Z_MAGIC;
+	z.seq = h.seq;
+	z.kind = 'P';
+	memset(&mh, 0, sizeof(mh));
+	iov[0].iov_base = &z;
+	iov[0].iov_len = sizeof(z);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
+	if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) != sizeof(z))
+		goto quit;
+	close(pidfd);
+	return;
+quit:
+	c->quit = 1;
+	_exit(127);
+}
+
+/*
+ * C_WARM: sends the zygote a reference to pid 1's mount namespace. When
+ * pid 1 exits, the namespace, and the umount of every mount in it (with
+ * an RCU grace period), then goes with the zygote's close, after the
+ * caller has its answer, not with pid 1's exit, which the caller waits
+ * for. Until then the reference is only in the socket's queue.
+ */
+static void
+envelope_park(const struct ctx *c)
+{
+	union {
+		char		 b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 one = 'M';
+	int		 fd;
+
+	if ((fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) == -1)
+		return;		/* only slower */
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &one;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	(void)!sendmsg(c->keep[1], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+/* The zygote: drops what pid 1 parked (envelope_park). */
+static void
+envelope_unpark(const struct ctx *c)
+{
+	union {
+		char		 b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 one;
+	int		 fd;
+
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = &one;
+		iov.iov_len = 1;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		if (recvmsg(c->keep[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+		    <= 0)
+			return;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm != NULL && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
+/*
+ * C_WARM, pid 1 of a fresh pid namespace, cloned by the zygote with new
+ * mount and ipc namespaces (CLONE_VM | CLONE_VFORK: the zygote sleeps
+ * until it exits, so nothing else uses the memory they share). It gets
+ * ready before there is a command: a new /proc, /tmp, /dev/shm and
+ * /dev/pts, the Landlock ruleset, signals; then it takes one request,
+ * checks the view and runs the command as a cold pid 1 would.
  */
 static int
-envelope_enter(void *arg)
+envelope_spawned(void *arg)
 {
 	struct ctx	*c = arg;
-	size_t		 i;
+	int		 pidfd;
 
-	for (i = 0; i < NNS; i++)
-		if (setns(c->t->ns[i], ns_flag[i]) == -1)
-			goto fail;
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) == -1)
-		goto fail;
-	c->pid1 = clone(envelope_child, c->stack, CLONE_PARENT | CLONE_PIDFD |
-	    SIGCHLD, c, &c->pidfd1);
-	if (c->pid1 == -1)
-		goto fail;
-	_exit(0);
-fail:
-	c->enter_errno = errno;
-	_exit(1);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(127);
+	envelope_fresh(c);
+	(void)envelope_pid_max(c);
+	envelope_init_prepare(c);
+	if ((pidfd = (int)syscall(SYS_pidfd_open, 1, 0)) == -1)
+		_exit(127);
+	envelope_park(c);
+	envelope_request(c, pidfd);
+	/* From here on errors go to the caller's pipe. */
+	envelope_view(c);
+	if (envelope_pid_max(c) == -1)
+		envelope_die_pid_max(c);
+	envelope_init_run(c);
+}
+
+/*
+ * A zygote's life: a pid 1 ahead of each run, until the caller has gone
+ * (quit) or a pid 1 could not get ready.
+ */
+static void __attribute__((noreturn))
+envelope_zygote_loop(struct ctx *c)
+{
+	void	*stk;
+	pid_t	 p;
+	size_t	 i;
+	int	 st;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, c->keep) == -1)
+		_exit(127);
+	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED)
+		_exit(127);
+	for (;;) {
+		c->served = 0;
+		p = clone(envelope_spawned, (char *)stk + STACK_SIZE, CLONE_VM |
+		    CLONE_VFORK | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+		    SIGCHLD, c);
+		if (p == -1)
+			_exit(127);
+		/*
+		 * Back when pid 1 let go of the memory, early in its exit. The
+		 * next one is spawned once this one is gone: getting it ready
+		 * while its namespaces are torn down would take the CPU from
+		 * the end of the run the caller is waiting for.
+		 */
+		while (waitpid(p, &st, 0) == -1 && errno == EINTR)
+			;
+		envelope_unpark(c);
+		for (i = 0; i < nitems(c->zmap); i++)
+			if (c->zmap[i] != NULL) {
+				munmap(c->zmap[i], c->zlen[i]);
+				c->zmap[i] = NULL;
+			}
+		c->pidmax = 0;
+		/* One that failed before a request would fail again. */
+		if (c->quit || !c->served)
+			_exit(0);
+	}
+}
+
+/* The template's second zygote (below). */
+static int
+envelope_twin(void *arg)
+{
+	envelope_zygote_loop(arg);
+}
+
+/*
+ * C_BUILD, once the view is ready: the template's zygote. It lives in the
+ * template's user, mount, network, uts and cgroup namespaces, holds only
+ * its sockets, and spawns each run's pid 1 ahead of the request, so a run
+ * neither enters namespaces nor copies the caller's address space: pid 1
+ * and the command share the zygote's memory until the command execs. It
+ * forks a twin that does the same, so that a run that follows another at
+ * once finds a pid 1 ready (the other is still being spawned); both read
+ * requests from one socket, one message each. The zygote is pid 1 of the
+ * template's own pid namespace: the twin and every pid 1 die with it. It
+ * ends when the caller's end of the socket closes (the caller exited or
+ * dropped the template), or when a pid 1 could not get ready.
+ */
+static void __attribute__((noreturn))
+envelope_zygote(struct ctx *c)
+{
+	struct sigaction	 sa;
+	void			*stk;
+	int			 fd;
+
+	/* Its pid 1s must not be reaped unseen (see envelope_init_prepare);
+	 * not tied to the thread that built it (PDEATHSIG is per thread):
+	 * the socket tells when the caller has gone. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, 0) == -1 ||
+	    (fd = fcntl(c->sock, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	(void)close_range(0, (unsigned int)fd - 1, 0);
+	(void)close_range((unsigned int)fd + 1, ~0U, 0);
+	c->sock = fd;
+	c->in = c->outw = c->errw = c->net = -1;
+	c->mode = C_WARM;
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		_exit(127);
+	/* Without a twin, runs are only slower when back to back. */
+	stk = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk != MAP_FAILED && clone(envelope_twin, (char *)stk + STACK_SIZE,
+	    SIGCHLD, c) == -1)
+		munmap(stk, STACK_SIZE);
+	envelope_zygote_loop(c);
+}
+
+/* The body of pid 1 (C_COLD), or of the template's builder (C_BUILD). */
+static int
+envelope_child(void *arg)
+{
+	struct ctx	*c = arg;
+	struct pollfd	 pf;
+	char		 map[64];
+	int		 keep[4];
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(127);
+	pf.fd = c->life;
+	pf.events = POLLIN;
+	if (poll(&pf, 1, 0) != 0)
+		_exit(127);	/* the caller is already gone */
+	close(c->life);
+	keep[0] = c->outw;
+	keep[1] = c->errw;
+	if (c->mode == C_BUILD) {
+		keep[2] = c->sock;
+		envelope_close_others(keep, 3);
+	} else {
+		keep[2] = c->in;
+		keep[3] = c->net;
+		envelope_close_others(keep, c->net >= 0 ? 4 : 3);
+	}
+
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->uid,
+	    (unsigned long)c->uid);
+	if (envelope_write_file("/proc/self/uid_map", map) == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: uid_map");
+	if (envelope_write_file("/proc/self/setgroups", "deny") == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: setgroups");
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)c->gid,
+	    (unsigned long)c->gid);
+	if (envelope_write_file("/proc/self/gid_map", map) == -1)
+		envelope_die(c, 'U', "sandbox: user namespace: gid_map");
+	envelope_root(c);
+	if (sethostname("ward", 4) == -1)
+		envelope_die(c, 'U', "sandbox: uts namespace: sethostname");
+	envelope_lo(c);
+	if (c->mode == C_BUILD) {
+		envelope_view(c);
+		if (write(c->outw, "K", 1) != 1)
+			_exit(127);
+		envelope_zygote(c);
+	}
+	if (envelope_pid_max(c) == -1)
+		envelope_die_pid_max(c);
+	envelope_init_prepare(c);
+	envelope_init_run(c);
 }
 
 /* ---- the caller ---- */
@@ -1606,13 +2058,23 @@ static void	envelope_tmpl_release(struct tmpl *, int);
 static void
 envelope_tmpl_free(struct tmpl *t)
 {
-	size_t	 i;
+	int	 i;
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < NNS; i++)
-		if (t->ns[i] != -1)
-			close(t->ns[i]);
+	/* The zygote ends as its socket closes; the kill is for one stuck
+	 * in a system call. Its waiting pid 1 dies with it (PDEATHSIG). A
+	 * forked child's copy is only closed: the zygote is its parent's. */
+	if (t->sock != -1)
+		close(t->sock);
+	if (t->zpidfd != -1 && t->owner == getpid()) {
+		syscall(SYS_pidfd_send_signal, t->zpidfd, SIGKILL, NULL, 0);
+		while (waitpid(t->zpid, &i, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (t->zpidfd != -1) {
+		close(t->zpidfd);
+	}
 	if (t->view != NULL)
 		munmap(t->view, (t->nm + 1) * sizeof(*t->view));
 	free(t->host);
@@ -1658,26 +2120,26 @@ envelope_tmpl_fresh(const struct ctx *c, const struct tmpl *t)
 }
 
 /*
- * Builds a template for c's plan: a child sets up user, mount, network
- * and uts namespaces and the view as the cold path does, records each
- * plan path, and waits while the caller opens its namespaces; then it is
- * killed. Returns the template (busy) or NULL.
+ * Builds a template for c's plan: a child sets up user, mount, network,
+ * uts and cgroup namespaces and the view as the cold path does, records
+ * each plan path, and stays as the template's zygote (envelope_zygote).
+ * Returns the template (busy) or NULL.
  */
 static struct tmpl *
 envelope_tmpl_build(struct ctx *c, const struct buf *key)
 {
 	struct tmpl	*t;
-	char		 p[64], k;
+	char		 k;
 	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int		 life[2] = { -1, -1 }, pidfd = -1, ok = 0, st;
+	int		 life[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	int		 pidfd = -1, ok = 0, st;
 	void		*stack = MAP_FAILED;
 	size_t		 i;
 	pid_t		 pid = -1;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	for (i = 0; i < NNS; i++)
-		t->ns[i] = -1;
+	t->sock = t->zpidfd = -1;
 	t->nm = c->nm;
 	t->busy = 1;
 	buf_init(&t->key, 0);
@@ -1695,7 +2157,8 @@ envelope_tmpl_build(struct ctx *c, const struct buf *key)
 		if (envelope_seen(c->m[i].path, &t->host[i]) == -1)
 			goto out;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
-	    pipe2(life, O_CLOEXEC) == -1)
+	    pipe2(life, O_CLOEXEC) == -1 || socketpair(AF_UNIX,
+	    SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		goto out;
 	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -1706,6 +2169,7 @@ envelope_tmpl_build(struct ctx *c, const struct buf *key)
 	c->outw = out[1];
 	c->errw = ep[1];
 	c->life = life[0];
+	c->sock = sv[1];
 	pid = clone(envelope_child, (char *)stack + STACK_SIZE, NS_FLAGS |
 	    CLONE_PIDFD | SIGCHLD, c, &pidfd);
 	if (pid == -1)
@@ -1714,12 +2178,12 @@ envelope_tmpl_build(struct ctx *c, const struct buf *key)
 	out[1] = -1;
 	if (read(out[0], &k, 1) != 1 || k != 'K')
 		goto out;
-	for (i = 0; i < NNS; i++) {
-		snprintf(p, sizeof(p), "/proc/%ld/ns/%s", (long)pid,
-		    ns_name[i]);
-		if ((t->ns[i] = open(p, O_RDONLY | O_CLOEXEC)) == -1)
-			goto out;
-	}
+	t->owner = getpid();
+	t->zpid = pid;
+	t->zpidfd = pidfd;
+	t->sock = sv[0];
+	pid = -1;
+	pidfd = sv[0] = -1;
 	ok = 1;
 out:
 	if (pid != -1) {
@@ -1736,6 +2200,8 @@ out:
 			close(ep[i]);
 		if (life[i] != -1)
 			close(life[i]);
+		if (sv[i] != -1)
+			close(sv[i]);
 	}
 	if (stack != MAP_FAILED)
 		munmap(stack, STACK_SIZE);
@@ -1749,6 +2215,27 @@ out:
 }
 
 /*
+ * Takes out of the cache, into gone (NTMPL slots, NULL-terminated), the
+ * templates this process did not build: a forked child inherits the
+ * cache, but the zygotes are its parent's, and two processes must not
+ * talk to one. With tm_lock held; each is freed after.
+ */
+static void
+envelope_tmpl_foreign(struct tmpl **gone)
+{
+	size_t	 i, n = 0;
+	pid_t	 me = getpid();
+
+	for (i = 0; i < NTMPL; i++)
+		if (tm_cache[i] != NULL && tm_cache[i]->owner != me) {
+			gone[n++] = tm_cache[i];
+			tm_cache[i] = NULL;
+		}
+	if (n < NTMPL)
+		gone[n] = NULL;
+}
+
+/*
  * A template for c's plan, marked busy, or NULL: run cold. One run at a
  * time uses a template, because runs through it share a loopback; a
  * concurrent run with the same plan runs cold.
@@ -1756,7 +2243,7 @@ out:
 static struct tmpl *
 envelope_tmpl_get(struct ctx *c)
 {
-	struct tmpl	*t = NULL, *old;
+	struct tmpl	*t = NULL, *old, *gone[NTMPL];
 	struct buf	 key;
 	size_t		 i, slot;
 
@@ -1764,6 +2251,9 @@ envelope_tmpl_get(struct ctx *c)
 	if (envelope_key(c, &key) != 0)
 		goto out;
 	pthread_mutex_lock(&tm_lock);
+	envelope_tmpl_foreign(gone);
+	for (i = 0; i < NTMPL && gone[i] != NULL; i++)
+		envelope_tmpl_free(gone[i]);
 	for (i = 0; i < NTMPL; i++)
 		if (tm_cache[i] != NULL && tm_cache[i]->key.len == key.len &&
 		    memcmp(tm_cache[i]->key.data, key.data, key.len) == 0) {
@@ -1838,10 +2328,13 @@ envelope_tmpl_release(struct tmpl *t, int drop)
 void
 envelope_flush(void)
 {
-	struct tmpl	*t;
+	struct tmpl	*t, *gone[NTMPL];
 	size_t		 i;
 
 	pthread_mutex_lock(&tm_lock);
+	envelope_tmpl_foreign(gone);
+	for (i = 0; i < NTMPL && gone[i] != NULL; i++)
+		envelope_tmpl_free(gone[i]);
 	for (i = 0; i < NTMPL; i++) {
 		if ((t = tm_cache[i]) == NULL)
 			continue;
@@ -1856,10 +2349,201 @@ envelope_flush(void)
 
 /* ---- one run ---- */
 
+/* Milliseconds until the deadline for poll: -1 without one, 0 past it. */
+static int
+envelope_tmo(uint64_t deadline)
+{
+	uint64_t	 now;
+
+	if (deadline == 0)
+		return -1;
+	if ((now = envelope_now_us()) >= deadline)
+		return 0;
+	return (int)((deadline - now + 999) / 1000);
+}
+
+/*
+ * C_WARM: hands the run to the pid 1 that the template's zygote holds
+ * ready (struct zreq) and takes its pidfd. Returns 0, 1 when the template
+ * is gone or broken (nothing ran: build anew), 2 when the deadline passed
+ * first (nothing ran either: pid 1 starts the command only after its
+ * answer), or -1 with errno.
+ */
+static int
+envelope_warm_start(struct ctx *c, uint64_t deadline, int *pidfd)
+{
+	union {
+		char		 b[CMSG_SPACE(5 * sizeof(int))];
+		struct cmsghdr	 a;
+	}		 u;
+	struct tmpl	*t = c->t;
+	struct zreq	 h;
+	struct zrep	 z;
+	struct msghdr	 mh;
+	struct iovec	 iov[2];
+	struct cmsghdr	*cm;
+	struct pollfd	 pf;
+	char		*b = NULL;
+	int		 fd[5], rv = 1, n, mfd = -1, tmo;
+	size_t		 len, off, i;
+	ssize_t		 w;
+	uint64_t	 answer;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = Z_MAGIC;
+	h.seq = ++t->seq;
+	h.net = c->net >= 0;
+	h.ncmd = (uint32_t)strlen(c->cmd) + 1;
+	h.ncwd = (uint32_t)strlen(c->cwd) + 1;
+	len = (size_t)h.ncmd + h.ncwd;
+	for (i = 0; c->envp != NULL && c->envp[i] != NULL; i++)
+		len += strlen(c->envp[i]) + 1;
+	if (len > Z_BODY_MAX || i > Z_ENV_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	h.nenv = (uint32_t)i;
+	h.body = (uint32_t)len;
+	memcpy(h.lim, c->lim, sizeof(h.lim));
+	if ((b = malloc(len)) == NULL)
+		return -1;
+	memcpy(b, c->cmd, h.ncmd);
+	memcpy(b + h.ncmd, c->cwd, h.ncwd);
+	for (i = 0, off = (size_t)h.ncmd + h.ncwd; i < h.nenv; i++) {
+		memcpy(b + off, c->envp[i], strlen(c->envp[i]) + 1);
+		off += strlen(c->envp[i]) + 1;
+	}
+
+	fd[0] = c->in;
+	fd[1] = c->outw;
+	fd[2] = c->errw;
+	n = 3;
+	if (h.net)
+		fd[n++] = c->net;
+	memset(&mh, 0, sizeof(mh));
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = b;
+	iov[1].iov_len = len;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	if (len > Z_INLINE) {
+		/* Too big for one message: in a memfd. */
+		if ((mfd = memfd_create("ward-request", MFD_CLOEXEC)) == -1) {
+			rv = -1;
+			goto out;
+		}
+		for (off = 0; off < len; off += (size_t)w)
+			if ((w = write(mfd, b + off, len - off)) <= 0) {
+				rv = -1;
+				goto out;
+			}
+		h.memfd = 1;
+		fd[n++] = mfd;
+		mh.msg_iovlen = 1;
+	}
+	mh.msg_control = u.b;
+	mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fd, (size_t)n * sizeof(int));
+	/* A send that fails means the zygote is gone. */
+	while ((w = sendmsg(t->sock, &mh, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (w != (ssize_t)(sizeof(h) + (h.memfd ? 0 : len)))
+		goto out;
+
+	/*
+	 * The answer: a pid 1 may still be getting ready. One that took the
+	 * request and never answers is broken; with two reading, its socket
+	 * would not close, so there is a limit.
+	 */
+	answer = envelope_now_us() + (uint64_t)Z_ANSWER_MS * 1000;
+	pf.fd = t->sock;
+	pf.events = POLLIN;
+	for (;;) {
+		if ((tmo = envelope_tmo(answer)) == 0)
+			goto out;
+		n = envelope_tmo(deadline);
+		if (n == -1 || n > tmo)
+			n = tmo;
+		else if (n == 0) {
+			rv = 2;
+			goto out;
+		}
+		if ((n = poll(&pf, 1, n)) == -1 && errno != EINTR) {
+			rv = -1;
+			goto out;
+		}
+		if (n > 0)
+			break;
+	}
+	memset(&mh, 0, sizeof(mh));
+	iov[0].iov_base = &z;
+	iov[0].iov_len = sizeof(z);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	w = recvmsg(t->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	cm = w > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(pidfd, CMSG_DATA(cm), sizeof(int));
+	if (w != sizeof(z) || z.magic != Z_MAGIC || z.seq != h.seq ||
+	    z.kind != 'P' || *pidfd == -1) {
+		if (*pidfd != -1)
+			close(*pidfd);
+		*pidfd = -1;
+		goto out;
+	}
+	rv = 0;
+out:
+	if (mfd != -1)
+		close(mfd);
+	free(b);
+	return rv;
+}
+
+/* C_WARM: the exit code pid 1 sent before it exited, or -1. */
+static int
+envelope_warm_code(const struct ctx *c)
+{
+	struct zrep	 z;
+
+	if (recv(c->t->sock, &z, sizeof(z), MSG_DONTWAIT) != sizeof(z) ||
+	    z.magic != Z_MAGIC || z.seq != c->t->seq || z.kind != 'X')
+		return -1;
+	return z.code;
+}
+
+/* Waits until pid 1, and so its whole pid namespace, is gone. */
+static int
+envelope_reap(const struct ctx *c, pid_t pid, int pidfd, int *st)
+{
+	struct pollfd	 pf;
+
+	if (c->mode != C_WARM)
+		return waitpid(pid, st, 0) == -1 ? -1 : 0;
+	/* The zygote is its parent; the pidfd is readable once it exits. */
+	pf.fd = pidfd;
+	pf.events = POLLIN;
+	while (poll(&pf, 1, -1) == -1)
+		if (errno != EINTR)
+			return -1;
+	*st = 0;
+	return 0;
+}
+
 /*
  * Runs c once, cold (new namespaces) or warm (through c->t). Returns 0
  * when the command ran (r filled), 1 when the template turned out stale
- * (nothing ran, r empty), or a WARD_E* code with err set.
+ * (nothing ran, r empty), or a WARD_E* code with err set. Sets c->drop
+ * when the template must not be used again.
  */
 static int
 envelope_exec(struct ctx *c, int spill, uint64_t t0,
@@ -1870,11 +2554,11 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	char		 emsg[ERR_MAX];
 	size_t		 elen = 0;
 	int		 out[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int		 life[2] = { -1, -1 }, devnull = -1;
+	int		 life[2] = { -1, -1 }, devnull = -1, code = -1;
 	int		 pidfd = -1, rv, st, outopen = 1, erropen = 1, e;
 	char		*stack = MAP_FAILED;
-	uint64_t	 deadline = 0, now;
-	pid_t		 pid, ip;
+	uint64_t	 deadline = 0;
+	pid_t		 pid = -1;
 	ssize_t		 n;
 
 	if (s->stdin_fd >= 0)
@@ -1882,38 +2566,37 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	else if ((c->in = devnull = open("/dev/null", O_RDONLY | O_CLOEXEC))
 	    == -1)
 		goto sys;
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
-	    pipe2(life, O_CLOEXEC) == -1)
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1)
 		goto sys;
 	c->outw = out[1];
 	c->errw = ep[1];
-	c->life = life[0];
-	/* Two stacks: the warm path's entering child, then pid 1. */
-	stack = mmap(NULL, 2 * STACK_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		goto sys;
+	if (s->timeout_ms > 0)
+		deadline = t0 + (uint64_t)s->timeout_ms * 1000;
 	if (c->mode == C_WARM) {
-		c->stack = stack + 2 * STACK_SIZE;
-		c->pid1 = -1;
-		c->pidfd1 = -1;
-		c->enter_errno = 0;
-		ip = clone(envelope_enter, stack + STACK_SIZE, CLONE_VM |
-		    CLONE_VFORK | CLONE_FILES | SIGCHLD, c);
-		if (ip == -1)
+		rv = envelope_warm_start(c, deadline, &pidfd);
+		if (rv == -1)
 			goto sys;
-		while (waitpid(ip, &st, 0) == -1 && errno == EINTR)
-			;
-		pid = c->pid1;
-		pidfd = c->pidfd1;
-		if (pid == -1) {
-			/* The template could not be entered: build anew. */
-			rv = 1;
+		if (rv == 2) {
+			/* Nothing ran; the zygote that kept us waiting goes. */
+			c->drop = 1;
+			r->timed_out = 1;
+			r->exit_code = 124;
+			r->duration_us = envelope_now_us() - t0;
+			rv = 0;
 			goto out;
 		}
+		if (rv == 1)
+			goto out;
 	} else {
-		pid = clone(envelope_child, stack + 2 * STACK_SIZE,
-		    NS_FLAGS | CLONE_PIDFD | SIGCHLD, c, &pidfd);
+		if (pipe2(life, O_CLOEXEC) == -1)
+			goto sys;
+		c->life = life[0];
+		stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED)
+			goto sys;
+		pid = clone(envelope_child, stack + STACK_SIZE, NS_FLAGS |
+		    CLONE_PIDFD | SIGCHLD, c, &pidfd);
 		if (pid == -1) {
 			e = errno;
 			rv = WARD_EUNAVAIL;
@@ -1929,10 +2612,11 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	}
 	close(out[1]);
 	close(ep[1]);
-	close(life[0]);
-	out[1] = ep[1] = life[0] = -1;
-	if (s->timeout_ms > 0)
-		deadline = t0 + (uint64_t)s->timeout_ms * 1000;
+	out[1] = ep[1] = -1;
+	if (life[0] != -1) {
+		close(life[0]);
+		life[0] = -1;
+	}
 
 	/* Until pid 1 exits; then drain: the rest of the sandbox is dead. */
 	for (;;) {
@@ -1949,13 +2633,12 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 		    -1;
 		pf[3].events = POLLIN;
 		if (deadline != 0 && !r->timed_out) {
-			now = envelope_now_us();
-			if (now >= deadline) {
+			if ((tmo = envelope_tmo(deadline)) == 0) {
 				syscall(SYS_pidfd_send_signal, pidfd, SIGKILL,
 				    NULL, 0);
 				r->timed_out = 1;
-			} else
-				tmo = (int)((deadline - now + 999) / 1000);
+				tmo = -1;
+			}
 		}
 		if (poll(pf, 4, tmo) == -1) {
 			if (errno == EINTR)
@@ -1986,8 +2669,10 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 		if (pf[2].revents != 0)
 			break;
 	}
-	if (waitpid(pid, &st, 0) == -1)
+	if (envelope_reap(c, pid, pidfd, &st) == -1)
 		goto sys;
+	if (c->mode == C_WARM)
+		code = envelope_warm_code(c);
 	while (outopen && (n = envelope_drain(out[0], spill, s->max_output,
 	    r)) > 0)
 		;
@@ -2003,6 +2688,13 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	}
 	if (r->timed_out)
 		r->exit_code = 124;
+	else if (c->mode == C_WARM && code == -1) {
+		/* pid 1 died without a word: killed from outside. */
+		c->drop = 1;
+		errno = ECHILD;
+		goto sys;
+	} else if (c->mode == C_WARM)
+		r->exit_code = code;
 	else if (WIFEXITED(st))
 		r->exit_code = WEXITSTATUS(st);
 	else
@@ -2012,16 +2704,17 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 
 sys_wait:
 	e = errno;
-	waitpid(pid, &st, 0);
+	envelope_reap(c, pid, pidfd, &st);
 	errno = e;
 sys:
 	if (err != NULL)
 		buf_printf(err, "sandbox: %s", strerror(errno));
 	rv = WARD_ESYS;
+	c->drop = 1;
 	envelope_result_clear(r);
 out:
 	if (stack != MAP_FAILED)
-		munmap(stack, 2 * STACK_SIZE);
+		munmap(stack, STACK_SIZE);
 	if (pidfd != -1)
 		close(pidfd);
 	if (out[0] != -1)
@@ -2064,6 +2757,10 @@ envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 	}
 	t0 = envelope_now_us();
 	c.s = s;
+	c.cmd = s->command;
+	c.cwd = s->cwd;
+	c.envp = s->envp;
+	c.net = s->net_fd;
 	c.all = s->fs == ENVELOPE_FS_ALL;
 	c.uid = getuid();
 	c.gid = getgid();
@@ -2108,9 +2805,10 @@ envelope_run(const struct envelope_spec *s, struct envelope_result *r,
 		t = tries < 2 ? envelope_tmpl_get(&c) : NULL;
 		c.mode = t != NULL ? C_WARM : C_COLD;
 		c.t = t;
+		c.drop = 0;
 		rv = envelope_exec(&c, spill, t0, r, err);
 		if (t != NULL)
-			envelope_tmpl_release(t, rv == 1);
+			envelope_tmpl_release(t, rv == 1 || c.drop);
 		if (rv != 1)
 			break;
 	}

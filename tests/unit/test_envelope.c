@@ -8,6 +8,7 @@
  * The attacks that need a system call the shell cannot make run a small C
  * helper compiled by this test into a read-only granted directory.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -920,6 +922,180 @@ t_template(void)
 	    "template: a run after envelope_flush builds anew");
 }
 
+/* ---- the template's zygote ---- */
+
+/* The pids of this process's children (all its threads'), at most max. */
+static int
+children(pid_t *kids, int max)
+{
+	char		 p[PATH_MAX], b[4096], *q, *e;
+	DIR		*d;
+	struct dirent	*de;
+	ssize_t		 n;
+	long		 v;
+	int		 fd, k = 0;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		die("opendir /proc/self/task");
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		fmt(p, sizeof(p), "/proc/self/task/%s/children", de->d_name);
+		if ((fd = open(p, O_RDONLY)) == -1)
+			continue;
+		n = read(fd, b, sizeof(b) - 1);
+		close(fd);
+		b[n > 0 ? n : 0] = '\0';
+		for (q = b; k < max; q = e) {
+			v = strtol(q, &e, 10);
+			if (e == q)
+				break;
+			kids[k++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+	return k;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Entries in /proc/PID/fd that are not sockets, or -1 when it cannot be
+ * read; *total gets all of them. */
+static int
+fd_others(pid_t pid, int *total)
+{
+	char		 p[PATH_MAX], l[128];
+	DIR		*d;
+	struct dirent	*de;
+	ssize_t		 n;
+	int		 k = 0;
+
+	*total = 0;
+	fmt(p, sizeof(p), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(p)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		(*total)++;
+		fmt(p, sizeof(p), "/proc/%ld/fd/%s", (long)pid, de->d_name);
+		if ((n = readlink(p, l, sizeof(l) - 1)) < 0)
+			n = 0;
+		l[n] = '\0';
+		if (strncmp(l, "socket:", 7) != 0)
+			k++;
+	}
+	closedir(d);
+	return k;
+}
+
+static void
+t_zygote(void)
+{
+	static char	 one[] = "WARD_T_ONE=" SECRET "-env1";
+	static char	*envx[] = { "PATH=/usr/bin:/bin", envhome, "LANG=C", one,
+	    NULL };
+	struct envelope_spec s;
+	pid_t		 kids[16], pid, z;
+	char		 want[PATH_MAX + 2], *big;
+	uint64_t	 t0;
+	int		 n, i, st, fds[2], code, gone;
+
+	/* One command's environment, cwd and limits are its own. */
+	envelope_flush();
+	s = spec("echo ${WARD_T_ONE-unset}; ulimit -n", ENVELOPE_FS_SYSTEM);
+	s.envp = envx;
+	s.lim.nofile = 77;
+	is_str(run_spec(&s, &code), SECRET "-env1\n77\n",
+	    "zygote: control: a command gets its environment and limits");
+	is_str(run("echo ${WARD_T_ONE-unset}; ulimit -n", ENVELOPE_FS_SYSTEM,
+	    &code), "unset\n4096\n", "zygote: the next command through the "
+	    "same template gets neither");
+	/* A command too big for one message goes in a memfd. */
+	big = malloc(200064);
+	if (big == NULL)
+		die("malloc");
+	memcpy(big, "x=", 2);
+	memset(big + 2, 'a', 100000);
+	fmt(big + 100002, 64, "; echo ${#x}");
+	is_str(run(big, ENVELOPE_FS_SYSTEM, &code), "100000\n",
+	    "zygote: a 100 KB command line arrives whole");
+	free(big);
+	s = spec("pwd", ENVELOPE_FS_SYSTEM);
+	s.cwd = bindir;
+	fmt(want, sizeof(want), "%s\n", bindir);
+	is_str(run_spec(&s, &code), want,
+	    "zygote: a command starts in its own cwd");
+
+	/* A caller that ignores SIGCHLD: pid 1 and the zygote must not. */
+	signal(SIGCHLD, SIG_IGN);
+	envelope_flush();
+	s = spec("exit 3", ENVELOPE_FS_SYSTEM);
+	s.timeout_ms = 20000;
+	run_spec(&s, &code);
+	ok(code == 3, "zygote: a caller that ignores SIGCHLD gets the exit "
+	    "code (%d, first run)", code);
+	run_spec(&s, &code);
+	ok(code == 3, "zygote: and through the template (%d)", code);
+	signal(SIGCHLD, SIG_DFL);
+
+	/* A template is kept by one process, holding one descriptor. */
+	envelope_flush();
+	run("true", ENVELOPE_FS_SYSTEM, &code);
+	n = children(kids, 16);
+	ok(n == 1, "zygote: one process keeps the template (%d)", n);
+	z = n == 1 ? kids[0] : -1;
+	i = z != -1 ? fd_others(z, &st) : -1;
+	ok((i == 0 && st <= 3) || (i == -1 && getuid() != 0), "zygote: it "
+	    "holds its own sockets and no other descriptor (%d of %d)", i, st);
+
+	/* Killed from outside, it is replaced: the run still works. */
+	for (i = 0; i < n; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &st, 0);
+	}
+	is_str(run("echo back", ENVELOPE_FS_SYSTEM, &code), "back\n",
+	    "zygote: a zygote killed from outside is replaced");
+
+	/* It ends with the process that made it, without envelope_flush. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1 || pipe(fds) == -1)
+		die("subreaper");
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid == 0) {
+		run("true", ENVELOPE_FS_SYSTEM, &code);
+		n = children(kids, 16);
+		z = n == 1 && code == 0 ? kids[0] : -1;
+		(void)!write(fds[1], &z, sizeof(z));
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &z, sizeof(z)) != sizeof(z))
+		z = -1;
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	/* Orphans come to us (subreaper): reap until the zygote is gone. */
+	gone = 0;
+	for (t0 = now_ms(); z != -1 && !gone && now_ms() - t0 < 10000;) {
+		if ((pid = waitpid(-1, &st, WNOHANG)) == z)
+			gone = 1;
+		else if (pid <= 0)
+			usleep(10000);
+	}
+	while (waitpid(-1, &st, WNOHANG) > 0)
+		;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	ok(z != -1 && gone, "zygote: it ends when the process that made it "
+	    "exits");
+}
+
 int
 main(void)
 {
@@ -931,6 +1107,7 @@ main(void)
 	t_net();
 	t_procs();
 	t_template();
+	t_zygote();
 	envelope_result_clear(&res);
 	rm_tree(root);
 	return done_testing();
