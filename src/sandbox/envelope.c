@@ -2688,6 +2688,8 @@ envelope_exec(struct ctx *c, int spill, uint64_t t0,
 	}
 	if (r->timed_out)
 		r->exit_code = 124;
+	else if (r->cancelled && (c->mode != C_WARM || code == -1))
+		r->exit_code = 128 + SIGKILL;	/* we killed pid 1 */
 	else if (c->mode == C_WARM && code == -1) {
 		/* pid 1 died without a word: killed from outside. */
 		c->drop = 1;

@@ -380,6 +380,20 @@ spill=$(printf '%s' "$OUT" | sed -n 's/.*more bytes of output are in \(.*\)$/\1/
 [ -f "$spill" ] && ! grep -q "$SECRET_VALUE" "$spill" && grep -q 'tail=\[REDACTED:GH_TOKEN\]' "$spill"; ok $? "the spill file is redacted to its end"
 OUT=$("$WARD" sandbox run -- 'echo "token=${GH_TOKEN:-none}"' 2>&1)
 like "$OUT" 'token=none' "a command whose grant does not name the secret does not get it"
+# The value is in the environment only: no process's argv holds it, in
+# the sandbox or on the host, while the command runs. (The pattern goes
+# to grep through a file, so grep's own argv does not hold it.)
+sb argv 'echo "err=$GH_TOKEN" >&2; printenv GH_TOKEN > /tmp/pat; echo "in-sandbox=$(grep -lF -f /tmp/pat /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"; echo x > out/argv-running; sleep 2'
+like "$OUT" 'err=\[REDACTED:GH_TOKEN\]' "a secret on stderr is redacted too"
+like "$OUT" 'in-sandbox=0' "no process in the sandbox has the value in its argv"
+printf '%s' "$SECRET_VALUE" > "$T/pat"
+rm -f out/argv-running
+"$WARD" sandbox run -- sh t/argv.sh >/dev/null 2>&1 &
+argvpid=$!
+for i in $(seq 1 100); do [ -e out/argv-running ] && break; sleep 0.1; done
+n=$(grep -lF -f "$T/pat" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+wait "$argvpid"
+is "$n" 0 "no host process (ward, the CLI, the sandbox) has it in its argv either"
 ! grep -rqa "$SECRET_VALUE" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" 2>/dev/null; ok $? "no file under ward's directories holds the value"
 "$WARD" secret revoke GH_TOKEN >/dev/null 2>&1
 printf 'echo SB-STARTED\n' > t/rev.sh
