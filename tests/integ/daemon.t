@@ -128,8 +128,17 @@ like "$out" 'writable by nobody else' "and says why"
 
 # A virtual memory limit too small for the wasm engine's instance pool is
 # a clear error, not an abort inside wasmtime.
-OUT=$( (ulimit -v 8000000; "$WARD" daemon --socket "$T/vm.sock") 2>&1); RC=$?
-is "$RC" 111 "a daemon under ulimit -v exits 111"
-like "$OUT" 'cannot reserve the [0-9]+ GiB of address space .*ulimit -v' "saying what it needs and why"
+if grep -q __asan_init "$WARD"; then
+	# ASan maps terabytes of shadow memory before main: under ulimit -v
+	# it stops at its own start. The normal build runs these two.
+	for _k in 1 2; do
+		_n=$((_n + 1))
+		echo "ok $_n # SKIP ulimit -v: an ASan build cannot start under it"
+	done
+else
+	OUT=$( (ulimit -v 8000000; "$WARD" daemon --socket "$T/vm.sock") 2>&1); RC=$?
+	is "$RC" 111 "a daemon under ulimit -v exits 111"
+	like "$OUT" 'cannot reserve the [0-9]+ GiB of address space .*ulimit -v' "saying what it needs and why"
+fi
 
 done_testing
