@@ -52,8 +52,8 @@ struct conn {
 	int		 gone;		/* a send failed: the client left */
 	int		 cancel;	/* the client cancelled the turn */
 	int		 bad;		/* it sent a malformed frame */
-	int		 hold;		/* keep the next event for the one
-					   after it (session_sink.hold) */
+	int		 hold;		/* events may wait (session_sink.hold) */
+	uint64_t	 held_since;	/* when the oldest waiting one came */
 	struct buf	 out;		/* events kept back, as frames */
 };
 
@@ -357,6 +357,18 @@ conn_error(int fd, const char *msg)
 	json_decref(m);
 }
 
+#define CONN_HOLD_MS	20
+#define CONN_HOLD_BYTES	(64u << 10)
+
+static uint64_t
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Sends what conn_event kept back. Before any other frame to the client,
  * so that the order is the session's. */
 static void
@@ -376,22 +388,27 @@ conn_event(void *arg, json_t *ev)
 	if (m == NULL)
 		return;
 	json_object_set_new(m, "type", json_string("event"));
-	if (proto_frame(m, &c->out) == 0 && c->hold) {
-		c->hold = 0;
+	if (c->out.len == 0)
+		c->held_since = conn_now_ms();
+	/* Kept while the session says so, but never long or much: the
+	 * client shows quick tools within CONN_HOLD_MS either way. */
+	if (proto_frame(m, &c->out) == 0 && c->hold &&
+	    c->out.len < CONN_HOLD_BYTES &&
+	    conn_now_ms() - c->held_since < CONN_HOLD_MS) {
 		json_decref(m);
 		return;
 	}
-	c->hold = 0;
 	conn_flush(c);
 	json_decref(m);
 }
 
 static void
-conn_hold(void *arg)
+conn_hold(void *arg, int on)
 {
 	struct conn *c = arg;
 
-	c->hold = 1;
+	if (!(c->hold = on))
+		conn_flush(c);
 }
 
 /* A frame the client may send while a session runs that is not the

@@ -315,6 +315,9 @@ session_llm_chat(void *ctx, const struct llm_request *in,
 
 	r.on_text = session_preview;
 	r.on_text_arg = s;
+	/* The model may take a while: the client sees everything first. */
+	if (s->sink->hold != NULL)
+		s->sink->hold(s->sink->arg, 0);
 
 	if ((rc = session_audit(s, "llm_request", json_pack("{s:I, s:I}",
 	    "messages", (json_int_t)req->nmsgs, "tools",
@@ -1135,8 +1138,8 @@ session_tool(void *ctx, const char *name, json_t *args,
 	int rc;
 
 	argtext = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
-	if (session_reads_only(name) && s->sink->hold != NULL)
-		s->sink->hold(s->sink->arg);
+	if (s->sink->hold != NULL)
+		s->sink->hold(s->sink->arg, session_reads_only(name));
 	session_event(s, "tool_call", "name", name, "arguments",
 	    argtext != NULL ? argtext : "{}");
 	rc = session_audit_later(s, "tool_call", json_pack("{s:s, s:o}",

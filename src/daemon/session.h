@@ -44,10 +44,10 @@ struct session_sink {
 	/* Non-zero once nobody is listening: the session is then stopped at
 	 * the agent's next host call. May be NULL. */
 	int	(*cancelled)(void *arg);
-	/* The next event may wait for the one after it and go out with it
-	 * (a quick tool's call and its result: one write, one wake-up of
-	 * the client). May be NULL. */
-	void	(*hold)(void *arg);
+	/* on: events may wait a little and go out together (a run of quick
+	 * tools: one write, one wake-up of the client, not two a call);
+	 * off: send what waits now. May be NULL. */
+	void	(*hold)(void *arg, int on);
 	void	*arg;
 };
 
