@@ -725,6 +725,14 @@ int
 pathpat_decide(const struct manifest *m, const char *root, const char *path,
     enum pathpat_op op, struct pathpat_result *res, struct buf *err)
 {
+	return pathpat_decide_in(m, root, NULL, path, op, res, err);
+}
+
+int
+pathpat_decide_in(const struct manifest *m, const char *root,
+    const char *rroot, const char *path, enum pathpat_op op,
+    struct pathpat_result *res, struct buf *err)
+{
 	const struct manifest_files *allow, *deny;
 	const char *al, *dl, *why = NULL, *reason;
 	struct pathpat_ctx *c;
@@ -749,14 +757,16 @@ pathpat_decide(const struct manifest *m, const char *root, const char *path,
 			    "path", root);
 		goto out;
 	}
-	if (realpath(root, c->rroot) == NULL || stat(c->rroot, &st) == -1) {
+	if (rroot != NULL && strlen(rroot) < sizeof(c->rroot))
+		strcpy(c->rroot, rroot);
+	else if (realpath(root, c->rroot) == NULL ||
+	    stat(c->rroot, &st) == -1) {
 		rc = errno == ENOENT ? WARD_ENOENT : WARD_ESYS;
 		if (err != NULL)
 			buf_printf(err, "project root '%s': %s", root,
 			    strerror(errno));
 		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
+	} else if (!S_ISDIR(st.st_mode)) {
 		rc = WARD_EINVAL;
 		if (err != NULL)
 			buf_printf(err, "project root '%s': not a directory",

@@ -98,6 +98,16 @@ int	pathpat_decide(const struct manifest *m, const char *root,
 	    const char *path, enum pathpat_op op, struct pathpat_result *res,
 	    struct buf *err);
 
+/*
+ * The same with the root's real path resolved once by the caller (rroot,
+ * NULL: resolve it here, as pathpat_decide does). A stale rroot only
+ * narrows: if the root moved, real targets fall outside rroot and are
+ * denied as outside the project.
+ */
+int	pathpat_decide_in(const struct manifest *m, const char *root,
+	    const char *rroot, const char *path, enum pathpat_op op,
+	    struct pathpat_result *res, struct buf *err);
+
 /* Frees what res holds and empties it; NULL is a no-op. */
 void	pathpat_result_clear(struct pathpat_result *res);
 

@@ -2,6 +2,8 @@
  * One manifest bound to one project root; see policy.h. This is glue:
  * the decisions themselves are cmdpat's, pathpat's and hostpat's.
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 
 struct policy {
 	char			*root;
+	char			*rroot;		/* its real path, once */
 	struct manifest		*m;
 	struct cmdpat_rules	 rules;
 };
@@ -26,8 +29,8 @@ policy_file(void *arg, const char *path, int write, struct buf *why)
 	int rc;
 
 	buf_init(&err, 0);
-	rc = pathpat_decide(p->m, p->root, path, write ? PATHPAT_WRITE :
-	    PATHPAT_READ, &res, &err);
+	rc = pathpat_decide_in(p->m, p->root, p->rroot, path, write ?
+	    PATHPAT_WRITE : PATHPAT_READ, &res, &err);
 	if (rc != 0) {
 		buf_printf(why, "cannot decide: %s", err.data ? err.data :
 		    ward_strerror(rc));
@@ -45,6 +48,7 @@ int
 policy_new(const char *root, struct manifest *m, struct policy **out)
 {
 	struct policy *p;
+	struct stat st;
 
 	*out = NULL;
 	if (root == NULL || root[0] != '/') {
@@ -58,6 +62,13 @@ policy_new(const char *root, struct manifest *m, struct policy **out)
 		return WARD_ENOMEM;
 	}
 	p->m = m;
+	/* Resolved once: every path decision needs it (NULL: each decision
+	 * resolves it and reports what is wrong with it). */
+	if ((p->rroot = realpath(root, NULL)) != NULL &&
+	    (stat(p->rroot, &st) == -1 || !S_ISDIR(st.st_mode))) {
+		free(p->rroot);
+		p->rroot = NULL;
+	}
 	manifest_cmdrules(m, &p->rules);
 	p->rules.file = policy_file;
 	p->rules.file_arg = p;
@@ -72,6 +83,7 @@ policy_free(struct policy *p)
 		return;
 	manifest_free(p->m);
 	free(p->root);
+	free(p->rroot);
 	free(p);
 }
 
@@ -116,7 +128,8 @@ int
 policy_path(const struct policy *p, const char *path, enum pathpat_op op,
     struct pathpat_result *res, struct buf *err)
 {
-	return pathpat_decide(p->m, p->root, path, op, res, err);
+	return pathpat_decide_in(p->m, p->root, p->rroot, path, op, res,
+	    err);
 }
 
 /* Fills res; the rule is rule's text (rule may be NULL, and is emptied). */

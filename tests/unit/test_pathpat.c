@@ -636,6 +636,42 @@ setup(void)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
+/*
+ * A root resolved once (pathpat_decide_in, as the policy does) that moves
+ * away, with a symlink to somewhere else left in its place: what is there
+ * now falls outside the old real root and is denied, not read.
+ */
+static void
+test_stale_root(void)
+{
+	struct manifest *m = load(HDR "[capabilities.allow.read]\n"
+	    "paths = [\"**\"]\n");
+	char proj[PATH_MAX], real[PATH_MAX];
+	int rc;
+
+	mkdirs("moved/proj");
+	mkfile("moved/proj/a.txt");
+	mkdirs("elsewhere");
+	mkfile("elsewhere/secret.txt");
+	snprintf(proj, sizeof(proj), "%s", at("moved/proj"));
+	if (realpath(proj, real) == NULL)
+		die("realpath");
+	pathpat_result_clear(&last);
+	rc = pathpat_decide_in(m, proj, real, "a.txt", PATHPAT_READ, &last,
+	    &errb);
+	ok(rc == 0 && last.allow, "a root resolved once: its files are read");
+	if (rename(proj, at("moved/proj.old")) == -1)
+		die("rename");
+	mklink(at("elsewhere"), "moved/proj");
+	pathpat_result_clear(&last);
+	rc = pathpat_decide_in(m, proj, real, "secret.txt", PATHPAT_READ,
+	    &last, &errb);
+	ok(rc == 0 && !last.allow, "the root swapped for a symlink: what it "
+	    "points to is not read through the old resolution");
+	pathpat_result_clear(&last);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -649,6 +685,7 @@ main(void)
 	test_builtin();
 	test_odd();
 	test_errors();
+	test_stale_root();
 	pathpat_result_clear(&last);
 	buf_free(&errb);
 	rm_tree(tmp);
