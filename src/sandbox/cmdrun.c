@@ -19,6 +19,7 @@
 #include "../vault/redact.h"
 #include "../vault/vault.h"
 #include "cmdrun.h"
+#include "denial.h"
 #include "grant.h"
 #include "proxy.h"
 
@@ -389,6 +390,7 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	struct proxy *px = NULL;
 	struct redact *red = NULL;
 	struct cmdrun_live live;
+	struct buf fs;
 	const char **addrs = NULL;
 	size_t naddrs;
 	int sv[2] = { -1, -1 }, rc, locked = 0;
@@ -456,6 +458,20 @@ cmdrun(const struct policy *pol, const char *root, const char *cmd,
 	cmdrun_live_remove(&live, &r->revoked);
 	if (rc == 0)
 		r->ran = 1;
+	/* The paths its messages say the view refused; the proxy's
+	 * threads may still be adding to denials. */
+	buf_init(&fs, 0);
+	if (rc == 0 && (rc = denial_scan(&g.spec, r->env.out.data,
+	    r->env.out.len, &fs)) > 0) {
+		if (locked)
+			pthread_mutex_lock(&net.lock);
+		rc = buf_add(&r->denials, fs.data, fs.len);
+		if (rc == WARD_ETOOBIG)
+			rc = 0;		/* the network's filled the list */
+		if (locked)
+			pthread_mutex_unlock(&net.lock);
+	}
+	buf_free(&fs);
 	/* Only a command killed for it was stopped by a revocation. */
 	if (rc == 0 && !r->env.cancelled) {
 		free(r->revoked);

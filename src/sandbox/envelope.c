@@ -150,6 +150,12 @@ struct mnt {
 	int	 dir;		/* child: the source is a directory */
 };
 
+/* The host devices in the sandbox's /dev; the rest of it is its own. */
+static const char *const devs[] = { "null", "zero", "full", "random",
+	"urandom", "tty" };
+static const char *const devs_own[] = { "pts", "shm", "ptmx", "fd", "stdin",
+	"stdout", "stderr" };
+
 /* What a plan path resolves to: on the host, or in a template's view. */
 struct seen {
 	int		 present;
@@ -463,8 +469,6 @@ envelope_attach(const struct ctx *c, int rootfd, int tree, const char *path,
 static void
 envelope_root(struct ctx *c)
 {
-	static const char *const devs[] = { "null", "zero", "full", "random",
-	    "urandom", "tty" };
 	static const char *const pts[] = { "ptmxmode",
 	    "0666", "mode", "0620" };
 	static const char *const d755[] = { "mode", "0755" };
@@ -1874,18 +1878,26 @@ envelope_home(char *const *envp)
 	return NULL;
 }
 
+/* 1 when path is dir or below it. */
+static int
+envelope_under(const char *path, const char *dir)
+{
+	size_t	 l = strlen(dir);
+
+	return strncmp(path, dir, l) == 0 && (path[l] == '\0' ||
+	    path[l] == '/');
+}
+
 /* 1 when path is at or below one of the first n mounts of the plan. */
 static int
 envelope_visible(const struct mnt *m, size_t n, const char *path)
 {
-	size_t	 i, l;
+	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		l = strlen(m[i].path);
-		if (strncmp(path, m[i].path, l) == 0 && (path[l] == '\0' ||
-		    path[l] == '/' || (l == 1 && m[i].path[0] == '/')))
+	for (i = 0; i < n; i++)
+		if (strcmp(m[i].path, "/") == 0 ||
+		    envelope_under(path, m[i].path))
 			return 1;
-	}
 	return 0;
 }
 
@@ -2819,6 +2831,47 @@ out:
 		close(spill);
 	envelope_plan_free(c.m, c.nm);
 	return rv;
+}
+
+int
+envelope_access(const struct envelope_spec *s, const char *path)
+{
+	struct mnt	*m = NULL;
+	size_t		 n = 0, i;
+	int		 rv, acc = ENVELOPE_ACC_NONE;
+
+	if (path == NULL || path[0] != '/')
+		return WARD_EINVAL;
+	if (strcmp(path, "/") == 0)
+		return ENVELOPE_ACC_RO;		/* the new root, read-only */
+	/* The sandbox's own: /proc is looked at, /dev and /tmp are its. */
+	if (strcmp(path, "/proc") == 0 || strncmp(path, "/proc/", 6) == 0)
+		return ENVELOPE_ACC_RO;
+	if (strcmp(path, "/dev") == 0)
+		return ENVELOPE_ACC_RO;
+	if (strncmp(path, "/dev/", 5) == 0) {
+		for (i = 0; i < nitems(devs); i++)
+			if (envelope_under(path + 5, devs[i]))
+				return ENVELOPE_ACC_RW;
+		for (i = 0; i < nitems(devs_own); i++)
+			if (envelope_under(path + 5, devs_own[i]))
+				return ENVELOPE_ACC_RW;
+		return ENVELOPE_ACC_NONE;	/* block devices and the rest */
+	}
+	/* Its private /tmp, unless a grant is mounted over the place. */
+	if (strcmp(path, "/tmp") == 0 || strncmp(path, "/tmp/", 5) == 0)
+		acc = ENVELOPE_ACC_TMP;
+	if ((rv = envelope_plan(s, &m, &n, NULL)) != 0)
+		return rv;
+	/* Mounted in plan order, so the last one over path is on top. */
+	for (i = 0; i < n; i++) {
+		if (!envelope_under(path, m[i].path))
+			continue;
+		acc = m[i].kind == M_RW ? ENVELOPE_ACC_RW :
+		    m[i].kind == M_HIDE ? ENVELOPE_ACC_NONE : ENVELOPE_ACC_RO;
+	}
+	envelope_plan_free(m, n);
+	return acc;
 }
 
 void

@@ -117,6 +117,22 @@ int	envelope_run(const struct envelope_spec *s, struct envelope_result *r,
  */
 void	envelope_flush(void);
 
+enum {
+	ENVELOPE_ACC_NONE = 0,	/* not in the view, or masked */
+	ENVELOPE_ACC_RO,
+	ENVELOPE_ACC_RW,
+	ENVELOPE_ACC_TMP	/* its own /tmp: writable, starts empty, not
+				   the host's */
+};
+
+/*
+ * What the view s builds lets a command do at path (absolute; taken as
+ * written: "." and ".." are not resolved and symlinks not followed), as
+ * the mounts decide it (Landlock grants the same). Returns an
+ * ENVELOPE_ACC_*, or a negative WARD_E* for a bad spec or path.
+ */
+int	envelope_access(const struct envelope_spec *s, const char *path);
+
 /* Frees r's output and zeroes it. NULL ok. */
 void	envelope_result_clear(struct envelope_result *r);
 

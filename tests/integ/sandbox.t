@@ -56,6 +56,7 @@ sb ok 'echo hello; cat src/main.c; exit 7'
 is "$RC" 7 "the command's exit code is ward's"
 like "$OUT" 'hello' "its output is printed"
 like "$OUT" 'int x;' "a granted file can be read"
+unlike "$OUT" 'sandbox denied' "and nothing is reported refused"
 sb write 'echo made > out/new.txt'
 is "$(cat out/new.txt 2>/dev/null)" made "a granted directory can be written"
 sb cwd 'pwd'
@@ -64,8 +65,11 @@ is "$OUT" "$(pwd -P)" "the command starts in the project root"
 # --- files: secrets, outside, denied, protected ---------------------------
 sb home 'cat ~/.ssh/id_rsa; cat '"$HOME"'/.aws/credentials; ls -la '"$HOME"''
 unlike "$OUT" 'HOMESECRET' "secrets in \$HOME are not readable"
+like "$OUT" "sandbox denied read: $HOME/\.ssh/id_rsa" "the refused read is reported by name"
+like "$OUT" "sandbox denied read: $HOME/\.aws/credentials" "each of them"
 sb outside 'cat '"$T"'/outside.txt'
 unlike "$OUT" 'OUTSIDESECRET' "a file outside the project is not readable"
+like "$OUT" "sandbox denied read: $T/outside\.txt" "and that is reported"
 sb denied 'cat src/id.key'
 unlike "$OUT" 'KEYSECRET' "a file the manifest denies is not readable"
 sb shadow 'cat /etc/shadow; cat /etc/gshadow'
@@ -75,17 +79,28 @@ unlike "$OUT" 'approvals|^0000000' "ward's own state and key are not visible"
 sb writesrc 'echo pwned >> src/main.c; echo pwned > src/new.c'
 is "$(cat src/main.c)" 'int x;' "a file outside allow.write is not changed"
 [ ! -e src/new.c ]; ok $? "nor created"
+like "$OUT" "sandbox denied write: $(pwd -P)/src/main\.c" "the refused write is reported by name"
+like "$OUT" "sandbox denied write: $(pwd -P)/src/new\.c" "and the refused create"
 sb writeout 'echo pwned > '"$T"'/pwned'
 [ ! -e "$T/pwned" ]; ok $? "nothing is written outside the project"
 cp ward.toml "$T/ward.toml.before"
 sb manifest 'echo "[x]" >> ward.toml; chmod 777 ward.toml; mv ward.toml out/w.toml; rm -f ward.toml'
 cmp -s ward.toml "$T/ward.toml.before"; ok $? "ward.toml cannot be changed, moved or removed"
+like "$OUT" "sandbox denied write: $(pwd -P)/ward\.toml" "which is reported"
 rm -f out/w.toml
 sb hooks 'mkdir -p .git/hooks; echo "echo pwned" > .git/hooks/pre-commit; echo "[alias]" >> .git/config'
 [ ! -e .git/hooks/pre-commit ]; ok $? ".git/hooks cannot be written"
+like "$OUT" "sandbox denied write: $(pwd -P)/\.git/hooks/pre-commit" "which is reported"
 is "$(cat .git/config)" '[core]' ".git/config cannot be written"
 sb usr 'echo x > /usr/pwned; echo x >> /etc/passwd; touch /bin/pwned'
 [ ! -e /usr/pwned ] && [ ! -e /bin/pwned ] && ! grep -q '^x$' /etc/passwd; ok $? "the system baseline is read-only"
+like "$OUT" 'sandbox denied write: /usr/pwned' "reported: the redirect"
+like "$OUT" 'sandbox denied write: /etc/passwd' "the append"
+like "$OUT" 'sandbox denied write: /bin/pwned' "and the touch"
+sb blockdev 'cat /dev/sda; echo x > out/made; cat nothere.txt; cat /tmp/mine 2>/dev/null; echo y > /tmp/mine'
+like "$OUT" 'sandbox denied read: /dev/sda' "a block device read is reported"
+unlike "$OUT" 'denied (read|write): .*(nothere|made|/tmp/mine)' "a missing project file and the sandbox's own /tmp are not refusals"
+rm -f out/made
 sb tmp 'echo in-sandbox > /tmp/ward-sandbox-tmp-probe'
 [ ! -e /tmp/ward-sandbox-tmp-probe ]; ok $? "/tmp is private"
 

@@ -239,7 +239,7 @@ schema_version = 1
 paths = ["**"]
 
 [capabilities.allow.commands]
-patterns = ["echo:*", "seq:*"]
+patterns = ["echo:*", "seq:*", "cat:*"]
 
 [capabilities.deny.commands]
 patterns = ["touch:*"]
@@ -250,11 +250,16 @@ TOML
 run_script <<'EOF'
 {"tool_calls": [{"name": "command_run", "arguments": {"command": "echo hi-from-the-sandbox; echo $HOME"}}]}
 {"expect": {"tool_error": false, "tool_result_contains": "hi-from-the-sandbox"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "seq 1 10000"}}]}
-{"expect": {"tool_result_contains": "more bytes of output; read them with file_read", "tool_result_lacks": "9999"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "echo a && touch pwned"}}]}
+{"expect": {"tool_result_contains": "more bytes of output; read them with file_read", "tool_result_lacks": "9999"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "cat ../outside.txt"}}]}
+{"expect": {"tool_result_contains": "sandbox denied read: ", "tool_result_lacks": "secret"}, "tool_calls": [{"name": "command_run", "arguments": {"command": "echo a && touch pwned"}}]}
 {"text": "done", "expect": {"tool_error": true, "tool_result_contains": "denied by ward.toml"}}
 EOF
 is "$RC" 0 "command_run runs an allowed command and reports a denied one"
 [ ! -e "$P/pwned" ]; ok $? "the denied line did not run"
+sid=$(printf '%s' "$ERR" | sed -n 's/.*session \([0-9a-f]\{32\}\).*/\1/p')
+like "$("$WARD" audit show --session "$sid" --json 2>&1)" \
+    "\"denials\": *\"sandbox denied read: $(cd "$P/.." && pwd -P)/outside\.txt" \
+    "the read the sandbox refused is in the audit log, by name"
 
 # 15c. file_write, file_edit, file_delete: decided as writes on the real
 #      target, done atomically.

@@ -132,20 +132,6 @@ static char	 outside[PATH_MAX], bindir[PATH_MAX], helper[PATH_MAX];
 static char	 envhome[PATH_MAX + 8];
 static char	*envp[] = { "PATH=/usr/bin:/bin", envhome, "LANG=C", NULL };
 
-/* snprintf that gives up on truncation: a fixture path too long. */
-static void __attribute__((format(printf, 3, 4)))
-fmt(char *b, size_t n, const char *f, ...)
-{
-	va_list	 ap;
-	int	 len;
-
-	va_start(ap, f);
-	len = vsnprintf(b, n, f, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= n)
-		die("path too long");
-}
-
 static void
 put(const char *dir, const char *name, const char *text)
 {

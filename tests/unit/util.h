@@ -6,6 +6,7 @@
 #define WARD_TEST_UTIL_H
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,6 +17,20 @@ die(const char *what)
 {
 	perror(what);
 	exit(2);
+}
+
+/* snprintf that gives up on truncation: a fixture path too long. */
+static inline void __attribute__((format(printf, 3, 4)))
+fmt(char *b, size_t n, const char *f, ...)
+{
+	va_list	 ap;
+	int	 len;
+
+	va_start(ap, f);
+	len = vsnprintf(b, n, f, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n)
+		die("path too long");
 }
 
 static inline int
