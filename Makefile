@@ -22,7 +22,7 @@ OPT	?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS	?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 LDLIBS	= $(WASMTIME_DIR)/lib/libward_wasmtime.a -lsodium -lcrypto -ljansson \
-	  -lpcre2-8 -lseccomp -ltree-sitter -lcurl -lpthread -ldl -lm
+	  -lpcre2-8 -lseccomp -ltree-sitter -lpthread -ldl -lm
 
 # tree-sitter-bash's generated parser (deps/install.sh fetches it): built
 # with our optimisation flags but none of our warnings; it is not our code.

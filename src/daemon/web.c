@@ -20,10 +20,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "../lib/err.h"
 #include "../lib/utf8.h"
+#include "../llm/libcurl.h"
 #include "../policy/hostpat.h"
 #include "../sandbox/proxy.h"
 #include "web.h"
@@ -257,6 +256,10 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	}
 	w.m = m;
 	w.body = &body;
+	buf_puts(out, "web_fetch: ");
+	if ((rc = libcurl_load(out)) != 0)
+		goto out;
+	buf_reset(out);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		buf_printf(out, "web_fetch: socketpair: %s", strerror(errno));
 		rc = WARD_ESYS;
@@ -289,32 +292,32 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	started = 1;
 	snprintf(purl, sizeof(purl), "http://127.0.0.1:%u",
 	    (unsigned)ntohs(w.lsin.sin_port));
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = libcurl.easy_init()) == NULL) {
 		rc = WARD_ENOMEM;
 		goto out;
 	}
 	cerr[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, purl);
+	libcurl.easy_setopt(c, CURLOPT_URL, url);
+	libcurl.easy_setopt(c, CURLOPT_PROXY, purl);
 	/* no_proxy in the daemon's environment must not route around it. */
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
-	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 0L);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, web_open);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &w);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, web_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "ward-web-fetch/0.1");
-	curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	libcurl.easy_setopt(c, CURLOPT_NOPROXY, "");
+	libcurl.easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 0L);
+	libcurl.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, web_open);
+	libcurl.easy_setopt(c, CURLOPT_OPENSOCKETDATA, &w);
+	libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	libcurl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	libcurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	libcurl.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	libcurl.easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, web_write);
+	libcurl.easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	libcurl.easy_setopt(c, CURLOPT_USERAGENT, "ward-web-fetch/0.1");
+	libcurl.easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	cc = libcurl.easy_perform(c);
+	libcurl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	libcurl.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	if (w.denied.len > 0) {
 		buf_printf(out, "web_fetch: sandbox denied %s", w.denied.data);
 		rc = WARD_EDENIED;
@@ -328,7 +331,7 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	}
 	if (cc != CURLE_OK || status < 200 || status > 299) {
 		buf_printf(out, "web_fetch: %s: %s", url, cc != CURLE_OK ?
-		    (cerr[0] ? cerr : curl_easy_strerror(cc)) : "");
+		    (cerr[0] ? cerr : libcurl.easy_strerror(cc)) : "");
 		if (cc == CURLE_OK)
 			buf_printf(out, "the server answered %ld", status);
 		rc = WARD_EIO;
@@ -359,7 +362,7 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	}
 out:
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		libcurl.easy_cleanup(c);
 	if (started) {
 		(void)!write(w.stop[1], "x", 1);
 		pthread_join(th, NULL);

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,21 +20,13 @@
 
 #include "../lib/err.h"
 #include "http.h"
+#include "libcurl.h"
 
 #define HTTP_CONNECT_MS		30000UL
 #define HTTP_TIMEOUT_MS		900000UL	/* a long streamed answer */
 #define HTTP_IDLE_S		300L		/* no byte for this long */
 #define HTTP_MAX_WAIT		60UL		/* retry delay cap, in bases */
 #define HTTP_MSG_MAX		300		/* server text in an error */
-
-static pthread_once_t http_once = PTHREAD_ONCE_INIT;
-static CURLcode http_init_rc;
-
-static void
-http_global_init(void)
-{
-	http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static unsigned long
 http_env_ms(const char *var, unsigned long def)
@@ -77,12 +68,8 @@ http_open(struct http *h, const char *who, const char *base,
 		    "https://", who);
 		return WARD_EINVAL;
 	}
-	pthread_once(&http_once, http_global_init);
-	if (http_init_rc != CURLE_OK) {
-		buf_printf(err, "%s: libcurl: %s", who,
-		    curl_easy_strerror(http_init_rc));
+	if (libcurl_load(err) != 0)
 		return WARD_EUNAVAIL;
-	}
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
 		;
 	if (asprintf(&h->url, "%.*s%s", (int)n, base, path) == -1) {
@@ -91,7 +78,7 @@ http_open(struct http *h, const char *who, const char *base,
 	}
 	if (secret != NULL && (h->secret = strdup(secret)) == NULL)
 		goto out;
-	if ((h->easy = curl_easy_init()) == NULL)
+	if ((h->easy = libcurl.easy_init()) == NULL)
 		goto out;
 	h->retry_ms = http_env_ms("WARD_LLM_RETRY_MS", 1000);
 	h->timeout_ms = http_env_ms("WARD_LLM_TIMEOUT_MS", HTTP_TIMEOUT_MS);
@@ -118,7 +105,7 @@ http_header(struct http *h, const char *name, const char *value,
 	}
 	if (asprintf(&line, "%s: %s", name, value) == -1)
 		return WARD_ENOMEM;
-	if ((l = curl_slist_append(h->headers, line)) == NULL)
+	if ((l = libcurl.slist_append(h->headers, line)) == NULL)
 		rc = WARD_ENOMEM;
 	else
 		h->headers = l;
@@ -134,10 +121,12 @@ http_close(struct http *h)
 
 	for (l = h->headers; l != NULL; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(h->headers);
+	/* Nothing of libcurl's is called unless it was loaded. */
+	if (h->headers != NULL)
+		libcurl.slist_free_all(h->headers);
 	http_key_free(h->secret);
 	if (h->easy != NULL)
-		curl_easy_cleanup(h->easy);
+		libcurl.easy_cleanup(h->easy);
 	free(h->url);
 	memset(h, 0, sizeof(*h));
 }
@@ -175,7 +164,7 @@ http_write(char *p, size_t size, size_t n, void *arg)
 	/* size is 1 per libcurl's contract; a short count aborts. */
 	if (buf_add(s->body, p, size * n) != 0)
 		return 0;
-	if (s->h->preview != NULL && curl_easy_getinfo(s->h->easy,
+	if (s->h->preview != NULL && libcurl.easy_getinfo(s->h->easy,
 	    CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
 	    status < 300)
 		http_preview_feed(s->h->preview, s->body);
@@ -271,33 +260,33 @@ http_once_post(struct http *h, const char *body, struct http_resp *r,
 	}
 	r->status = 0;
 	r->ctype[0] = '\0';
-	curl_easy_reset(c);
+	libcurl.easy_reset(c);
 	ebuf[0] = '\0';
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, h->url)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+	if ((cc = libcurl.easy_setopt(c, CURLOPT_URL, h->url)) != CURLE_OK ||
+	    (cc = libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers)) !=
+	    (cc = libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (cc = libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf)) != CURLE_OK ||
+	    (cc = libcurl.easy_setopt(c, CURLOPT_HTTPHEADER, h->headers)) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write)) !=
+	    (cc = libcurl.easy_setopt(c, CURLOPT_POSTFIELDS, body)) != CURLE_OK ||
+	    (cc = libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write)) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink)) !=
+	    (cc = libcurl.easy_setopt(c, CURLOPT_WRITEDATA, &sink)) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (cc = libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(h->timeout_ms < HTTP_CONNECT_MS ? h->timeout_ms :
 	    HTTP_CONNECT_MS))) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    (cc = libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS,
 	    (long)h->timeout_ms)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L)) !=
+	    (cc = libcurl.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L)) !=
 	    CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_IDLE_S)) !=
+	    (cc = libcurl.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_IDLE_S)) !=
 	    CURLE_OK)
 		return cc;
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+	cc = libcurl.easy_perform(c);
+	libcurl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (libcurl.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
 	    ct != NULL) {
 		for (i = 0; i + 1 < sizeof(r->ctype) && ct[i] != '\0' &&
 		    ct[i] != ';' && ct[i] != ' '; i++)
@@ -337,7 +326,7 @@ http_post(struct http *h, const char *body, struct http_resp *r,
 		    (r->status != 429 && r->status < 500))
 			break;
 		wait = h->retry_ms << (attempt - 1);
-		if (curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &after) ==
+		if (libcurl.easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &after) ==
 		    CURLE_OK && after > 0)
 			wait = (unsigned long)after > HTTP_MAX_WAIT ? cap :
 			    (unsigned long)after * h->retry_ms;
@@ -349,12 +338,12 @@ http_post(struct http *h, const char *body, struct http_resp *r,
 	} else if (cc != CURLE_OK && r->status >= 200 && r->status < 300) {
 		buf_printf(err, "%s: response truncated: ", h->who);
 		http_put_text(h, ebuf[0] != '\0' ? ebuf :
-		    curl_easy_strerror(cc), err);
+		    libcurl.easy_strerror(cc), err);
 		rc = WARD_EPROTO;
 	} else if (cc != CURLE_OK) {
 		buf_printf(err, "%s: ", h->who);
 		http_put_text(h, ebuf[0] != '\0' ? ebuf :
-		    curl_easy_strerror(cc), err);
+		    libcurl.easy_strerror(cc), err);
 		rc = WARD_EIO;
 	} else {
 		http_put_error(h, r, err);

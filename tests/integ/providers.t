@@ -115,4 +115,16 @@ sed -i 's/provider = "anthropic"/provider = "openai-compatible"/; s|http://127.0
 OUT=$(cd "$T/evil" && "$WARD" run "hi" 2>&1); RC=$?
 is "$RC" 126 "an openai-compatible base_url over plain http to another host is refused"
 
+# 6. libcurl is loaded when a request is made, not when ward starts (it
+#    costs ~5 ms a process): a ward with a broken libcurl.so.4 first in the
+#    library path starts, and its model requests fail saying why.
+mkdir -p "$T/badlib" && echo 'not a library' > "$T/badlib/libcurl.so.4"
+"$WARD" daemon stop >/dev/null 2>&1
+OUT=$(LD_LIBRARY_PATH=$T/badlib "$WARD" --version 2>&1); RC=$?
+is "$RC" 0 "ward starts without libcurl"
+OUT=$(cd "$P" && LD_LIBRARY_PATH=$T/badlib "$WARD" run --provider anthropic --model claude-e2e "hi" 2>&1); RC=$?
+[ "$RC" -ne 0 ]; ok $? "a model request without a usable libcurl fails"
+like "$OUT" "libcurl: .*libcurl\.so\.4.*install Debian's libcurl4" "saying what is missing"
+"$WARD" daemon stop >/dev/null 2>&1
+
 done_testing
