@@ -110,8 +110,8 @@ struct capsule_wire {
 	char		 message[160];
 };
 /* Bumped whenever engine settings change, so stale artifacts are ignored. */
-#define CAPSULE_CACHE_TAG	"ward-capsule-1;wasmtime-48;fuel;epoch"
-#define CAPSULE_CACHE_TAG_P2	"ward-capsule-1;wasmtime-48;fuel;epoch;component"
+#define CAPSULE_CACHE_TAG	"ward-capsule-1;wasmtime-48;fuel;epoch;pooling"
+#define CAPSULE_CACHE_TAG_P2	"ward-capsule-1;wasmtime-48;fuel;epoch;pooling;component"
 
 /* What was loaded: a WASI preview 1 core module or a preview 2 component. */
 struct capsule_prog {
@@ -437,7 +437,7 @@ capsule_load(wasm_engine_t *engine, const struct capsule_spec *spec,
 		buf_free(&art);
 	}
 	if ((e = capsule_compile(engine, prog, wasm)) != NULL) {
-		buf_printf(err, "%s is not a valid WebAssembly %s: ",
+		buf_printf(err, "%s cannot be loaded as a WebAssembly %s: ",
 		    spec->module, prog->component ? "component" : "module");
 		capsule_errmsg(e, err);
 		return WARD_EINVAL;
@@ -720,10 +720,20 @@ out:
 
 /* ---- running ---------------------------------------------------------- */
 
+/*
+ * The child's one engine. Its instances, memories and tables come from a
+ * pooling allocator sized for exactly what the store limiter allows, so
+ * the quotas hold twice: a memory cannot grow past `memory` even if the
+ * limiter were wrong, and a module asking for more tables, table elements
+ * or memories than allowed fails to instantiate.
+ */
 static wasm_engine_t *
-capsule_engine(int component)
+capsule_engine(int component, uint64_t memory)
 {
+	wasmtime_pooling_allocation_config_t *pool;
 	wasm_config_t *cfg;
+	uint32_t insts = component ? CAPSULE_P2_INSTANCES : CAPSULE_INSTANCES;
+	uint32_t tables = component ? CAPSULE_P2_TABLES : CAPSULE_TABLES;
 
 	if ((cfg = wasm_config_new()) == NULL)
 		return NULL;
@@ -731,6 +741,34 @@ capsule_engine(int component)
 	wasmtime_config_epoch_interruption_set(cfg, true);
 	if (component)
 		wasmtime_config_wasm_component_model_set(cfg, true);
+	if ((pool = wasmtime_pooling_allocation_config_new()) == NULL) {
+		wasm_config_delete(cfg);
+		return NULL;
+	}
+	wasmtime_pooling_allocation_config_total_component_instances_set(pool,
+	    1);
+	wasmtime_pooling_allocation_config_total_core_instances_set(pool,
+	    insts);
+	wasmtime_pooling_allocation_config_max_core_instances_per_component_set(
+	    pool, insts);
+	wasmtime_pooling_allocation_config_total_memories_set(pool,
+	    CAPSULE_MEMORIES);
+	wasmtime_pooling_allocation_config_max_memories_per_module_set(pool,
+	    CAPSULE_MEMORIES);
+	wasmtime_pooling_allocation_config_max_memories_per_component_set(pool,
+	    CAPSULE_MEMORIES);
+	wasmtime_pooling_allocation_config_total_tables_set(pool, tables);
+	wasmtime_pooling_allocation_config_max_tables_per_module_set(pool,
+	    tables);
+	wasmtime_pooling_allocation_config_max_tables_per_component_set(pool,
+	    tables);
+	wasmtime_pooling_allocation_config_table_elements_set(pool,
+	    CAPSULE_TABLE_ELEMS);
+	wasmtime_pooling_allocation_config_max_memory_size_set(pool,
+	    (size_t)memory);
+	wasmtime_pooling_allocation_config_total_stacks_set(pool, 1);
+	wasmtime_pooling_allocation_strategy_set(cfg, pool);
+	wasmtime_pooling_allocation_config_delete(pool);
 	return wasm_engine_new_with_config(cfg);
 }
 
@@ -1190,7 +1228,8 @@ capsule_exec(const struct capsule_spec *spec0, const struct timespec *at,
 	if ((rc = capsule_read_module(spec.module, &wasm, err)) != 0 ||
 	    (rc = capsule_check_magic(spec.module, &wasm, &prog, err)) != 0)
 		goto out;
-	if ((engine = capsule_engine(prog.component)) == NULL) {
+	if ((engine = capsule_engine(prog.component,
+	    spec.memory)) == NULL) {
 		buf_puts(err, "cannot create the wasm engine");
 		rc = WARD_ESYS;
 		goto out;

@@ -167,7 +167,7 @@ like "$ERR" 'not a WebAssembly module' "with a clear error"
 printf '\000asm\001\000\000\000\001\377' > trunc.wasm
 cap trunc.wasm
 is "$RC" 1 "a truncated module: exit 1"
-like "$ERR" 'not a valid WebAssembly module' "with wasmtime's reason"
+like "$ERR" 'cannot be loaded as a WebAssembly module' "with wasmtime's reason"
 printf '\000asm\015\000\001\000' > comp.wasm
 cap comp.wasm
 is "$RC" 1 "an empty component: exit 1"
@@ -413,7 +413,7 @@ head -c 4096 /dev/urandom > junk.wasm
 printf '\000asm\015\000\001\000' | cat - junk.wasm > junk2.wasm
 cap junk2.wasm
 is "$RC" 1 "p2: a component header and random bytes: exit 1"
-like "$ERR" 'not a valid WebAssembly component' "p2: with wasmtime's reason"
+like "$ERR" 'cannot be loaded as a WebAssembly component' "p2: with wasmtime's reason"
 
 # The compiled component is cached like a module.
 rm -f "$cache"/capsule-*

@@ -343,7 +343,8 @@ main(int argc, char **argv)
 	s.memory = 1 << 20;
 	rc = run(&s, &r, &err);
 	is_int(rc, WARD_EINVAL, "an initial memory over the limit is refused");
-	ok(strstr(err.data, "cannot instantiate") != NULL, "at instantiation");
+	ok(strstr(err.data, "pooling allocator") != NULL,
+	    "by the pooling allocator, at load: %s", err.data);
 	s.memory = 0;
 	s.module = module("two.wasm", "(module (memory 1) (memory 1)"
 	    "(func (export \"_start\")))", 0);
@@ -522,16 +523,16 @@ main(int argc, char **argv)
 	rc = run(&s, &r, &err);
 	is_int(rc, WARD_EINVAL, "p2: an initial memory over the limit is "
 	    "refused");
-	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: at "
-	    "instantiation");
+	ok(strstr(err.data, "pooling allocator") != NULL,
+	    "p2: by the pooling allocator, at load: %s", err.data);
 	s.memory = 0;
 	s.module = module("p2two.wasm", P2("(core module $a (memory 1))"
 	    "(core instance (instantiate $a)) (core instance (instantiate $a))",
 	    "(func (export \"run\") (result i32) i32.const 0)", ""), 0);
 	rc = run(&s, &r, &err);
 	is_int(rc, WARD_EINVAL, "p2: a second memory is refused");
-	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: by the "
-	    "limiter: %s", err.data);
+	ok(strstr(err.data, "pooling allocator") != NULL, "p2: by the "
+	    "pooling allocator, at load: %s", err.data);
 	s.module = module("p2many.wasm", P2("(core module $e)"
 	    "(core instance (instantiate $e)) (core instance (instantiate $e))"
 	    "(core instance (instantiate $e)) (core instance (instantiate $e))"
@@ -540,8 +541,8 @@ main(int argc, char **argv)
 	    "(func (export \"run\") (result i32) i32.const 0)", ""), 0);
 	rc = run(&s, &r, &err);
 	is_int(rc, WARD_EINVAL, "p2: more than 8 core instances are refused");
-	ok(strstr(err.data, "cannot instantiate") != NULL, "p2: by the "
-	    "limiter: %s", err.data);
+	ok(strstr(err.data, "pooling allocator") != NULL, "p2: by the "
+	    "pooling allocator, at load: %s", err.data);
 
 	s.module = module("p2loop.wasm", P2RUN("(loop (br 0)) i32.const 0"),
 	    0);

@@ -357,7 +357,11 @@ tunnel(struct side *s, const char *host, char *resp, size_t max)
 
 	n = (size_t)snprintf(req, sizeof(req), "CONNECT %s:%u HTTP/1.1\r\n"
 	    "Host: %s:%u\r\n\r\n", host, srv_port, host, srv_port);
-	put(fd, req, n);
+	/* A proxy at its limit answers 503 and closes at once, maybe before
+	 * the request is sent: its answer is what counts then. */
+	if (send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n && errno != EPIPE &&
+	    errno != ECONNRESET)
+		die("send");
 	n = get(fd, resp, max, 39);
 	if (n == 39 && starts(resp, "HTTP/1.1 200 "))
 		return fd;
