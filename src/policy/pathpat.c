@@ -23,6 +23,7 @@
 
 struct pathpat_ctx {
 	enum pathpat_op	 op;
+	const struct pathpat_own *own;		/* resolved once, or NULL */
 	char		 root[PATH_MAX];	/* the root, lexically normal */
 	char		 rroot[PATH_MAX];	/* the root's real path */
 	char		 lex[PATH_MAX];		/* the path, lexically normal */
@@ -49,6 +50,9 @@ static const struct {
 	{ XDG_RUNTIME, 0, "built-in: ward's runtime directory is never "
 	    "writable" },
 };
+
+_Static_assert(sizeof(pathpat_xdg) / sizeof(pathpat_xdg[0]) == PATHPAT_NOWN,
+    "pathpat_own holds one entry per protected directory");
 
 /* One byte of a set at *gp (a '\' makes it literal); -1 with *why at the
  * end of the glob or at a '/'. */
@@ -653,13 +657,49 @@ pathpat_hasgit(const char *p)
 	return 0;
 }
 
+/* ward's own directory i of pathpat_xdg, lexically normal and resolved,
+ * into lex and real (PATH_MAX each). Returns 0 or a WARD_E* with a message
+ * in err (if not NULL). */
+static int
+pathpat_own_dir(size_t i, char *lex, char *real, struct buf *err)
+{
+	char *dir = NULL;
+	int rc;
+
+	if ((rc = xdg_dir(pathpat_xdg[i].kind, &dir)) != 0) {
+		if (err != NULL)
+			buf_printf(err, "ward's own directories: %s",
+			    ward_strerror(rc));
+		return rc;
+	}
+	rc = (pathpat_lexnorm("/", dir, lex) != 0 ||
+	    realpath(dir, real) == NULL) ? WARD_ESYS : 0;
+	free(dir);
+	if (rc != 0 && err != NULL)
+		buf_printf(err, "ward's own directories: %s", strerror(errno));
+	return rc;
+}
+
+int
+pathpat_own_init(struct pathpat_own *o, struct buf *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < PATHPAT_NOWN; i++)
+		if ((rc = pathpat_own_dir(i, o->lex[i], o->real[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
 /* Whether a built-in rule denies: 1 (with the rule set), 0, or a
  * negative WARD_E*. Both the path as given and its real target count. */
 static int
 pathpat_builtin(struct pathpat_ctx *c)
 {
 	const char *p[2] = { c->lex, c->real }, *rel[2] = { c->rlex, c->rreal };
-	char lex[PATH_MAX], real[PATH_MAX], *dir = NULL;
+	const char *olex, *oreal;
+	char lex[PATH_MAX], real[PATH_MAX];
 	struct stat st;
 	size_t i, j;
 	int rc = 0;
@@ -694,27 +734,21 @@ pathpat_builtin(struct pathpat_ctx *c)
 		    "file with more than one hard link is never writable" :
 		    "built-in: a file with more than one hard link is never "
 		    "readable", NULL, NULL, NULL, NULL);
-	for (i = 0; i < sizeof(pathpat_xdg) / sizeof(pathpat_xdg[0]); i++) {
+	for (i = 0; i < PATHPAT_NOWN; i++) {
 		if (c->op != PATHPAT_WRITE && !pathpat_xdg[i].noread)
 			continue;
-		if ((rc = xdg_dir(pathpat_xdg[i].kind, &dir)) != 0) {
-			if (c->err != NULL)
-				buf_printf(c->err, "ward's own directories: "
-				    "%s", ward_strerror(rc));
+		if (c->own != NULL) {
+			olex = c->own->lex[i];
+			oreal = c->own->real[i];
+		} else if ((rc = pathpat_own_dir(i, lex, real, c->err)) != 0)
 			return rc;
-		}
-		rc = (pathpat_lexnorm("/", dir, lex) != 0 ||
-		    realpath(dir, real) == NULL) ? WARD_ESYS : 0;
-		free(dir);
-		if (rc != 0) {
-			if (c->err != NULL)
-				buf_printf(c->err, "ward's own directories: "
-				    "%s", strerror(errno));
-			return rc;
+		else {
+			olex = lex;
+			oreal = real;
 		}
 		for (j = 0; j < 2; j++)
-			if (pathpat_rel(p[j], lex) != NULL ||
-			    pathpat_rel(p[j], real) != NULL)
+			if (pathpat_rel(p[j], olex) != NULL ||
+			    pathpat_rel(p[j], oreal) != NULL)
 				return pathpat_said(c, pathpat_xdg[i].rule,
 				    NULL, NULL, NULL, NULL);
 	}
@@ -725,13 +759,13 @@ int
 pathpat_decide(const struct manifest *m, const char *root, const char *path,
     enum pathpat_op op, struct pathpat_result *res, struct buf *err)
 {
-	return pathpat_decide_in(m, root, NULL, path, op, res, err);
+	return pathpat_decide_in(m, root, NULL, NULL, path, op, res, err);
 }
 
 int
 pathpat_decide_in(const struct manifest *m, const char *root,
-    const char *rroot, const char *path, enum pathpat_op op,
-    struct pathpat_result *res, struct buf *err)
+    const char *rroot, const struct pathpat_own *own, const char *path,
+    enum pathpat_op op, struct pathpat_result *res, struct buf *err)
 {
 	const struct manifest_files *allow, *deny;
 	const char *al, *dl, *why = NULL, *reason;
@@ -743,6 +777,7 @@ pathpat_decide_in(const struct manifest *m, const char *root,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return WARD_ENOMEM;
 	c->op = op;
+	c->own = own;
 	c->err = err;
 	buf_init(&c->rule, 0);
 	allow = op == PATHPAT_WRITE ? &m->allow_write : &m->allow_read;

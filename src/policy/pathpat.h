@@ -8,6 +8,8 @@
 #ifndef WARD_PATHPAT_H
 #define WARD_PATHPAT_H
 
+#include <limits.h>
+
 #include "../lib/buf.h"
 #include "manifest.h"
 
@@ -98,15 +100,32 @@ int	pathpat_decide(const struct manifest *m, const char *root,
 	    const char *path, enum pathpat_op op, struct pathpat_result *res,
 	    struct buf *err);
 
+/* ward's own directories (configuration, data, state, runtime), which
+ * the built-in rules protect: as configured, lexically normal, and
+ * resolved. */
+#define PATHPAT_NOWN	4
+struct pathpat_own {
+	char	lex[PATHPAT_NOWN][PATH_MAX];
+	char	real[PATHPAT_NOWN][PATH_MAX];
+};
+
+/* Resolves ward's own directories into o (creating them if missing, as
+ * xdg_dir does). Returns 0, or a WARD_E* with a message in err (if not
+ * NULL). */
+int	pathpat_own_init(struct pathpat_own *o, struct buf *err);
+
 /*
- * The same with the root's real path resolved once by the caller (rroot,
- * NULL: resolve it here, as pathpat_decide does). A stale rroot only
- * narrows: if the root moved, real targets fall outside rroot and are
- * denied as outside the project.
+ * The same with what a caller resolved once: the root's real path (rroot;
+ * NULL: resolve it here, as pathpat_decide does) and ward's own
+ * directories (own; NULL: here). A stale rroot only narrows: if the root
+ * moved, real targets fall outside rroot and are denied as outside the
+ * project. A stale own would miss ward's directories only at a new real
+ * location: nothing ward runs can move them (no command or tool may write
+ * there), and the configured names are checked as well.
  */
 int	pathpat_decide_in(const struct manifest *m, const char *root,
-	    const char *rroot, const char *path, enum pathpat_op op,
-	    struct pathpat_result *res, struct buf *err);
+	    const char *rroot, const struct pathpat_own *own, const char *path,
+	    enum pathpat_op op, struct pathpat_result *res, struct buf *err);
 
 /* Frees what res holds and empties it; NULL is a no-op. */
 void	pathpat_result_clear(struct pathpat_result *res);

@@ -14,6 +14,8 @@
 struct policy {
 	char			*root;
 	char			*rroot;		/* its real path, once */
+	struct pathpat_own	*own;		/* ward's directories, once;
+						   NULL: per decision */
 	struct manifest		*m;
 	struct cmdpat_rules	 rules;
 };
@@ -29,7 +31,7 @@ policy_file(void *arg, const char *path, int write, struct buf *why)
 	int rc;
 
 	buf_init(&err, 0);
-	rc = pathpat_decide_in(p->m, p->root, p->rroot, path, write ?
+	rc = pathpat_decide_in(p->m, p->root, p->rroot, p->own, path, write ?
 	    PATHPAT_WRITE : PATHPAT_READ, &res, &err);
 	if (rc != 0) {
 		buf_printf(why, "cannot decide: %s", err.data ? err.data :
@@ -69,6 +71,13 @@ policy_new(const char *root, struct manifest *m, struct policy **out)
 		free(p->rroot);
 		p->rroot = NULL;
 	}
+	/* The same for ward's own directories (a stat and a readlink per
+	 * component of each, on every decision otherwise). */
+	if ((p->own = malloc(sizeof(*p->own))) != NULL &&
+	    pathpat_own_init(p->own, NULL) != 0) {
+		free(p->own);
+		p->own = NULL;
+	}
 	manifest_cmdrules(m, &p->rules);
 	p->rules.file = policy_file;
 	p->rules.file_arg = p;
@@ -84,6 +93,7 @@ policy_free(struct policy *p)
 	manifest_free(p->m);
 	free(p->root);
 	free(p->rroot);
+	free(p->own);
 	free(p);
 }
 
@@ -128,8 +138,8 @@ int
 policy_path(const struct policy *p, const char *path, enum pathpat_op op,
     struct pathpat_result *res, struct buf *err)
 {
-	return pathpat_decide_in(p->m, p->root, p->rroot, path, op, res,
-	    err);
+	return pathpat_decide_in(p->m, p->root, p->rroot, p->own, path, op,
+	    res, err);
 }
 
 /* Fills res; the rule is rule's text (rule may be NULL, and is emptied). */

@@ -21,6 +21,7 @@ static char tmp[PATH_MAX], root[PATH_MAX], rroot[PATH_MAX], rlink[PATH_MAX];
 static struct pathpat_result last;
 static struct buf errb;
 static int lastrc;
+static const struct pathpat_own *own_once;	/* NULL: per decision */
 
 /* tmp/rel, in one of a few rotating buffers. */
 static const char *
@@ -90,7 +91,10 @@ dec(const struct manifest *m, const char *r, const char *path,
 {
 	pathpat_result_clear(&last);
 	buf_reset(&errb);
-	if ((lastrc = pathpat_decide(m, r, path, op, &last, &errb)) != 0) {
+	lastrc = own_once != NULL ? pathpat_decide_in(m, r, NULL, own_once,
+	    path, op, &last, &errb) : pathpat_decide(m, r, path, op, &last,
+	    &errb);
+	if (lastrc != 0) {
 		printf("# decide: %s\n", errb.data ? errb.data : "");
 		return "error";
 	}
@@ -657,14 +661,14 @@ test_stale_root(void)
 	if (realpath(proj, real) == NULL)
 		die("realpath");
 	pathpat_result_clear(&last);
-	rc = pathpat_decide_in(m, proj, real, "a.txt", PATHPAT_READ, &last,
+	rc = pathpat_decide_in(m, proj, real, NULL, "a.txt", PATHPAT_READ, &last,
 	    &errb);
 	ok(rc == 0 && last.allow, "a root resolved once: its files are read");
 	if (rename(proj, at("moved/proj.old")) == -1)
 		die("rename");
 	mklink(at("elsewhere"), "moved/proj");
 	pathpat_result_clear(&last);
-	rc = pathpat_decide_in(m, proj, real, "secret.txt", PATHPAT_READ,
+	rc = pathpat_decide_in(m, proj, real, NULL, "secret.txt", PATHPAT_READ,
 	    &last, &errb);
 	ok(rc == 0 && !last.allow, "the root swapped for a symlink: what it "
 	    "points to is not read through the old resolution");
@@ -683,6 +687,17 @@ main(void)
 	test_resolution();
 	test_deny_wins();
 	test_builtin();
+	{
+		/* The same protections with ward's directories resolved
+		 * once, as a policy does. */
+		static struct pathpat_own own;
+
+		ok(pathpat_own_init(&own, &errb) == 0,
+		    "ward's directories resolve once");
+		own_once = &own;
+		test_builtin();
+		own_once = NULL;
+	}
 	test_odd();
 	test_errors();
 	test_stale_root();
