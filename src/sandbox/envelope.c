@@ -96,6 +96,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "sandbox/envelope.h"
@@ -1514,6 +1518,12 @@ envelope_zygote_loop(struct ctx *c)
 		 */
 		while (waitpid(p, &st, 0) == -1 && errno == EINTR)
 			;
+#ifdef __SANITIZE_ADDRESS__
+		/* pid 1 ran on stk in this address space and left by _exit,
+		 * its frames' redzones still poisoned: the next pid 1 on the
+		 * same stack would trip over them (ASan builds only). */
+		__asan_unpoison_memory_region(stk, STACK_SIZE);
+#endif
 		envelope_unpark(c);
 		for (i = 0; i < nitems(c->zmap); i++)
 			if (c->zmap[i] != NULL) {
