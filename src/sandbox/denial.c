@@ -39,9 +39,12 @@ static const char *
 denial_find(const char *h, size_t n, const char *needle)
 {
 	size_t	 l = strlen(needle), i;
+	int	 c0 = tolower((unsigned char)needle[0]);
 
+	/* The first byte first: output is scanned whole, every run. */
 	for (i = 0; i + l <= n; i++)
-		if (strncasecmp(h + i, needle, l) == 0)
+		if (tolower((unsigned char)h[i]) == c0 &&
+		    strncasecmp(h + i, needle, l) == 0)
 			return h + i;
 	return NULL;
 }
