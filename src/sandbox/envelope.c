@@ -1532,8 +1532,18 @@ envelope_zygote_loop(struct ctx *c)
 			}
 		c->pidmax = 0;
 		/* One that failed before a request would fail again. */
-		if (c->quit || !c->served)
+		if (c->quit || !c->served) {
+			/* The first zygote is its pid namespace's init: the
+			 * twin dies with it, and so would a command the twin
+			 * is running. It waits for the twin, which ends after
+			 * that run (its next pid 1 fails too) or when the
+			 * caller goes. */
+			if (!c->quit && getpid() == 1)
+				while (waitpid(-1, &st, 0) != -1 ||
+				    errno == EINTR)
+					;
 			_exit(0);
+		}
 	}
 }
 
