@@ -1088,6 +1088,11 @@ tools_file_read(struct tools *t, const char *path, uint64_t offset,
 		lc.last = (unsigned char)chunk[got - 1];
 		if (lc.nl + 1 >= end)
 			break;
+		/* read_full is short only at the end: no read to see it. */
+		if ((size_t)got < TOOLS_CHUNK) {
+			lc.eof = 1;
+			break;
+		}
 	}
 
 	if (!over) {

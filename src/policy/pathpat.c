@@ -31,6 +31,8 @@ struct pathpat_ctx {
 	const char	*rlex, *rreal;		/* the same relative to the
 						   root, "" for the root
 						   itself, NULL outside */
+	struct stat	 st;			/* lstat of real, when */
+	int		 have_st;		/* set by its resolution */
 	struct buf	 rule;
 	struct buf	*err;
 };
@@ -306,11 +308,13 @@ pathpat_lexnorm(const char *base, const char *path, char *out)
 /*
  * The real target of the absolute normal path lex, into out. Components
  * that do not exist are kept as they are, so a new file resolves to where
- * it would be created, and a dangling symlink to where it points. Returns
- * NULL, or why the path cannot be resolved (it is then denied).
+ * it would be created, and a dangling symlink to where it points. *have
+ * (if st is not NULL) is 1 when *st is the lstat of out itself, taken on
+ * the way. Returns NULL, or why the path cannot be resolved (it is then
+ * denied).
  */
 static const char *
-pathpat_resolve(const char *lex, char *out)
+pathpat_resolve(const char *lex, char *out, struct stat *last, int *have)
 {
 	char rest[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
 	const char *s, *e;
@@ -319,6 +323,8 @@ pathpat_resolve(const char *lex, char *out)
 	size_t n;
 	int hops = 0;
 
+	if (have != NULL)
+		*have = 0;
 	if (strlen(lex) >= sizeof(rest))
 		return "the path is too long";
 	strcpy(rest, lex);
@@ -330,6 +336,8 @@ pathpat_resolve(const char *lex, char *out)
 		n = (size_t)(e - s);
 		if (n == 0 || (n == 1 && s[0] == '.'))
 			continue;
+		if (have != NULL)
+			*have = 0;
 		if (n == 2 && s[0] == '.' && s[1] == '.') {
 			pathpat_pop(out);
 			continue;
@@ -341,8 +349,13 @@ pathpat_resolve(const char *lex, char *out)
 				continue;
 			return "the path cannot be looked up";
 		}
-		if (!S_ISLNK(st.st_mode))
+		if (!S_ISLNK(st.st_mode)) {
+			if (have != NULL) {
+				*last = st;
+				*have = 1;
+			}
 			continue;
+		}
 		if (++hops > PATHPAT_MAXLINKS)
 			return "too many levels of symbolic links";
 		if ((len = readlink(out, link, sizeof(link))) == -1)
@@ -448,7 +461,7 @@ pathpat_adddir(const char *d, char *lex, char *real)
 		return "is not absolute (or ~/...)";
 	if (pathpat_lexnorm("/", tmp, lex) != 0)
 		return "is too long";
-	if (pathpat_resolve(lex, real) != NULL)
+	if (pathpat_resolve(lex, real, NULL, NULL) != NULL)
 		strcpy(real, lex);
 	return NULL;
 }
@@ -728,7 +741,9 @@ pathpat_builtin(struct pathpat_ctx *c)
 	/* Another name for a protected or denied file would pass every
 	 * check on this one: a hard-linked file cannot be decided by its
 	 * name. */
-	if (lstat(c->real, &st) == 0 && S_ISREG(st.st_mode) &&
+	if (c->have_st)
+		st = c->st;
+	if ((c->have_st || lstat(c->real, &st) == 0) && S_ISREG(st.st_mode) &&
 	    st.st_nlink > 1)
 		return pathpat_said(c, c->op == PATHPAT_WRITE ? "built-in: a "
 		    "file with more than one hard link is never writable" :
@@ -817,7 +832,7 @@ pathpat_decide_in(const struct manifest *m, const char *root,
 	else if (pathpat_lexnorm(c->root, path, c->lex) != 0)
 		why = "the path is too long";
 	else
-		why = pathpat_resolve(c->lex, c->real);
+		why = pathpat_resolve(c->lex, c->real, &c->st, &c->have_st);
 	if (why == NULL) {
 		if ((c->rlex = pathpat_rel(c->lex, c->root)) == NULL)
 			c->rlex = pathpat_rel(c->lex, c->rroot);
