@@ -97,21 +97,31 @@ denial_norm(const char *cwd, const char *cand, size_t n, char *out)
 	return 0;
 }
 
-/* Reports cand if the grant refuses what the line says was done to it. */
+/* One scan: the view (made when first needed) and what is said. */
+struct denial_ctx {
+	const struct envelope_spec *s;
+	struct envelope_map	*map;
+	struct buf		*out;
+	int			 added;
+};
+
+/* Reports cand if the view refuses what its line says was done to it:
+ * kind is the line's error, write whether it is about a change. */
 static int
-denial_judge(const struct envelope_spec *s, const char *line, size_t n,
-    int kind, const char *cand, size_t cn, struct buf *out, int *added)
+denial_judge(struct denial_ctx *d, int kind, int write, const char *cand,
+    size_t cn)
 {
 	char	 path[PATH_MAX], rep[PATH_MAX + 32];
 	const char *what = NULL;
-	size_t	 i;
-	int	 acc, write = kind == D_ROFS;
+	int	 acc, rv;
 
-	if (*added >= DENIAL_MAX || denial_norm(s->cwd, cand, cn, path) != 0)
+	if (d->added >= DENIAL_MAX ||
+	    denial_norm(d->s->cwd, cand, cn, path) != 0)
 		return 0;
-	for (i = 0; !write && denial_writes[i] != NULL; i++)
-		write = denial_find(line, n, denial_writes[i]) != NULL;
-	if ((acc = envelope_access(s, path)) < 0)
+	/* A bad spec ran no command, so it has nothing to report. */
+	if (d->map == NULL && (rv = envelope_map_new(d->s, &d->map)) != 0)
+		return rv == WARD_ENOMEM ? rv : 0;
+	if ((acc = envelope_map_access(d->map, path)) < 0)
 		return 0;
 	/* A missing file in the sandbox's /tmp is the host's, not shown. */
 	if (acc == ENVELOPE_ACC_NONE ||
@@ -122,18 +132,19 @@ denial_judge(const struct envelope_spec *s, const char *line, size_t n,
 	if (what == NULL)
 		return 0;
 	snprintf(rep, sizeof(rep), "sandbox denied %s: %s\n", what, path);
-	if (out->len > 0 && out->data != NULL && strstr(out->data, rep) != NULL)
+	if (d->out->len > 0 && d->out->data != NULL &&
+	    strstr(d->out->data, rep) != NULL)
 		return 0;	/* said already */
-	if (buf_puts(out, rep) != 0)
+	if (buf_puts(d->out, rep) != 0)
 		return WARD_ENOMEM;
-	(*added)++;
+	d->added++;
 	return 0;
 }
 
 /* The quoted strings of line: 'x', "x", `x', `x`, and ‘x’ (UTF-8). */
 static int
-denial_quoted(const struct envelope_spec *s, const char *line, size_t n,
-    int kind, struct buf *out, int *added, int *found)
+denial_quoted(struct denial_ctx *d, const char *line, size_t n, int kind,
+    int write, int *found)
 {
 	const char *p = line, *end = line + n, *q, *close;
 	size_t	 ol, cl;
@@ -163,8 +174,8 @@ denial_quoted(const struct envelope_spec *s, const char *line, size_t n,
 		if (q + cl > end)
 			break;		/* unclosed: nothing more quoted */
 		*found = 1;
-		if ((rv = denial_judge(s, line, n, kind, p + ol,
-		    (size_t)(q - p - ol), out, added)) != 0)
+		if ((rv = denial_judge(d, kind, write, p + ol,
+		    (size_t)(q - p - ol))) != 0)
 			return rv;
 		p = q + (*q == '`' ? 1 : cl);
 	}
@@ -176,8 +187,8 @@ denial_quoted(const struct envelope_spec *s, const char *line, size_t n,
  * its last word (`cannot create PATH`, `open PATH`).
  */
 static int
-denial_field(const struct envelope_spec *s, const char *line, size_t n,
-    const char *msg, int kind, struct buf *out, int *added)
+denial_field(struct denial_ctx *d, const char *line, const char *msg,
+    int kind, int write)
 {
 	const char *e = msg, *b;
 
@@ -188,27 +199,26 @@ denial_field(const struct envelope_spec *s, const char *line, size_t n,
 	/* The first word of a line is the program's name. */
 	if (b == e || b == line)
 		return 0;
-	return denial_judge(s, line, n, kind, b, (size_t)(e - b), out, added);
+	return denial_judge(d, kind, write, b, (size_t)(e - b));
 }
 
 static int
-denial_line(const struct envelope_spec *s, const char *line, size_t n,
-    struct buf *out, int *added)
+denial_line(struct denial_ctx *d, const char *line, size_t n)
 {
 	const char *msg;
-	size_t	 i;
-	int	 rv, found = 0;
+	size_t	 i, j;
+	int	 rv, kind, write, found = 0;
 
 	for (i = 0; i < sizeof(denial_msgs) / sizeof(denial_msgs[0]); i++) {
 		if ((msg = denial_find(line, n, denial_msgs[i].text)) == NULL)
 			continue;
-		if ((rv = denial_quoted(s, line, n, denial_msgs[i].kind, out,
-		    added, &found)) != 0)
+		kind = denial_msgs[i].kind;
+		write = kind == D_ROFS;
+		for (j = 0; !write && denial_writes[j] != NULL; j++)
+			write = denial_find(line, n, denial_writes[j]) != NULL;
+		if ((rv = denial_quoted(d, line, n, kind, write, &found)) != 0)
 			return rv;
-		if (!found)
-			return denial_field(s, line, n, msg,
-			    denial_msgs[i].kind, out, added);
-		return 0;
+		return found ? 0 : denial_field(d, line, msg, kind, write);
 	}
 	return 0;
 }
@@ -217,18 +227,20 @@ int
 denial_scan(const struct envelope_spec *s, const char *text, size_t len,
     struct buf *out)
 {
+	struct denial_ctx d = { s, NULL, out, 0 };
 	const char *p = text, *end = text + len, *nl;
-	int	 added = 0, rv;
+	int	 rv = 0;
 
 	if (text == NULL)
 		return 0;
-	while (p < end && added < DENIAL_MAX) {
+	while (p < end && d.added < DENIAL_MAX) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		if ((rv = denial_line(s, p, (size_t)(nl - p) > DENIAL_LINE_MAX ?
-		    DENIAL_LINE_MAX : (size_t)(nl - p), out, &added)) != 0)
-			return rv;
+		if ((rv = denial_line(&d, p, (size_t)(nl - p) > DENIAL_LINE_MAX ?
+		    DENIAL_LINE_MAX : (size_t)(nl - p))) != 0)
+			break;
 		p = nl + 1;
 	}
-	return added;
+	envelope_map_free(d.map);
+	return rv != 0 ? rv : d.added;
 }

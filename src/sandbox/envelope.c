@@ -2853,12 +2853,43 @@ out:
 	return rv;
 }
 
+/* A spec's mount plan, for answering about many paths. */
+struct envelope_map {
+	struct mnt	*m;
+	size_t		 n;
+};
+
 int
-envelope_access(const struct envelope_spec *s, const char *path)
+envelope_map_new(const struct envelope_spec *s, struct envelope_map **out)
 {
-	struct mnt	*m = NULL;
-	size_t		 n = 0, i;
-	int		 rv, acc = ENVELOPE_ACC_NONE;
+	struct envelope_map *v;
+	int rv;
+
+	*out = NULL;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return WARD_ENOMEM;
+	if ((rv = envelope_plan(s, &v->m, &v->n, NULL)) != 0) {
+		free(v);
+		return rv;
+	}
+	*out = v;
+	return 0;
+}
+
+void
+envelope_map_free(struct envelope_map *v)
+{
+	if (v == NULL)
+		return;
+	envelope_plan_free(v->m, v->n);
+	free(v);
+}
+
+int
+envelope_map_access(const struct envelope_map *v, const char *path)
+{
+	size_t		 i;
+	int		 acc = ENVELOPE_ACC_NONE;
 
 	if (path == NULL || path[0] != '/')
 		return WARD_EINVAL;
@@ -2881,16 +2912,14 @@ envelope_access(const struct envelope_spec *s, const char *path)
 	/* Its private /tmp, unless a grant is mounted over the place. */
 	if (strcmp(path, "/tmp") == 0 || strncmp(path, "/tmp/", 5) == 0)
 		acc = ENVELOPE_ACC_TMP;
-	if ((rv = envelope_plan(s, &m, &n, NULL)) != 0)
-		return rv;
 	/* Mounted in plan order, so the last one over path is on top. */
-	for (i = 0; i < n; i++) {
-		if (!envelope_under(path, m[i].path))
+	for (i = 0; i < v->n; i++) {
+		if (!envelope_under(path, v->m[i].path))
 			continue;
-		acc = m[i].kind == M_RW ? ENVELOPE_ACC_RW :
-		    m[i].kind == M_HIDE ? ENVELOPE_ACC_NONE : ENVELOPE_ACC_RO;
+		acc = v->m[i].kind == M_RW ? ENVELOPE_ACC_RW :
+		    v->m[i].kind == M_HIDE ? ENVELOPE_ACC_NONE :
+		    ENVELOPE_ACC_RO;
 	}
-	envelope_plan_free(m, n);
 	return acc;
 }
 

@@ -125,13 +125,24 @@ enum {
 				   the host's */
 };
 
+/* The view a spec builds, to ask about paths in it. */
+struct envelope_map;
+
 /*
- * What the view s builds lets a command do at path (absolute; taken as
- * written: "." and ".." are not resolved and symlinks not followed), as
- * the mounts decide it (Landlock grants the same). Returns an
- * ENVELOPE_ACC_*, or a negative WARD_E* for a bad spec or path.
+ * Makes s's mount plan into *out (free with envelope_map_free; NULL ok).
+ * Returns 0, or a negative WARD_E* for a bad spec (*out NULL).
  */
-int	envelope_access(const struct envelope_spec *s, const char *path);
+int	envelope_map_new(const struct envelope_spec *s,
+	    struct envelope_map **out);
+void	envelope_map_free(struct envelope_map *v);
+
+/*
+ * What the view lets a command do at path (absolute; taken as written:
+ * "." and ".." are not resolved and symlinks not followed), as the
+ * mounts decide it (Landlock grants the same). Returns an
+ * ENVELOPE_ACC_*, or WARD_EINVAL for a path that is not absolute.
+ */
+int	envelope_map_access(const struct envelope_map *v, const char *path);
 
 /* Frees r's output and zeroes it. NULL ok. */
 void	envelope_result_clear(struct envelope_result *r);
