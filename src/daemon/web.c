@@ -256,10 +256,8 @@ web_fetch(const struct manifest *m, const char *url, size_t max_text,
 	}
 	w.m = m;
 	w.body = &body;
-	buf_puts(out, "web_fetch: ");
-	if ((rc = libcurl_load(out)) != 0)
+	if ((rc = libcurl_load("web_fetch", out)) != 0)
 		goto out;
-	buf_reset(out);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		buf_printf(out, "web_fetch: socketpair: %s", strerror(errno));
 		rc = WARD_ESYS;

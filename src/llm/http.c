@@ -68,11 +68,8 @@ http_open(struct http *h, const char *who, const char *base,
 		    "https://", who);
 		return WARD_EINVAL;
 	}
-	if (libcurl_load(NULL) != 0) {
-		buf_printf(err, "%s: ", who);
-		libcurl_load(err);
+	if (libcurl_load(who, err) != 0)
 		return WARD_EUNAVAIL;
-	}
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
 		;
 	if (asprintf(&h->url, "%.*s%s", (int)n, base, path) == -1) {

@@ -69,11 +69,11 @@ libcurl_init(void)
 }
 
 int
-libcurl_load(struct buf *err)
+libcurl_load(const char *who, struct buf *err)
 {
 	pthread_once(&libcurl_once, libcurl_init);
 	if (libcurl_rc != 0 && err != NULL)
-		buf_printf(err, "libcurl: %s (install Debian's libcurl4)",
-		    libcurl_why);
+		buf_printf(err, "%s: libcurl: %s (install Debian's libcurl4)",
+		    who, libcurl_why);
 	return libcurl_rc;
 }

@@ -33,8 +33,8 @@ extern struct libcurl libcurl;
 /*
  * Loads libcurl.so.4 and runs curl_global_init, once per process; later
  * calls return the first one's result. Returns 0, or WARD_EUNAVAIL with
- * what is missing in err (if not NULL). Thread-safe.
+ * "WHO: libcurl: what is missing" in err (if not NULL). Thread-safe.
  */
-int	libcurl_load(struct buf *err);
+int	libcurl_load(const char *who, struct buf *err);
 
 #endif
