@@ -84,6 +84,13 @@ like "$OUT" 'unsealed tail' "... but unsealed"
 verify --session s1 --require-sealed; is "$RC" 2 "--require-sealed: exit 2"
 "$MKLOG" mklog "$L" 3 open >/dev/null
 verify --session s1 --require-sealed; is "$RC" 2 "a crashed session: exit 2"
+size() { stat -c %s "$1"; }
+n=$(tr -d '\0' < "$L" | wc -c)
+[ "$(size "$L")" -gt "$n" ]; ok $? "a crashed writer leaves its reserve of NUL bytes"
+verify --session s1; is "$RC" 0 "which is not damage"
+"$MKLOG" mklog "$L" 1 >/dev/null
+verify --session s1 --require-sealed; is "$RC" 0 "reopened and closed: sealed"
+is "$(size "$L")" "$(tr -d '\0' < "$L" | wc -c)" "and the reserve is gone"
 
 # Rollback: a newer checkpoint kept elsewhere, then the older copy restored.
 fresh; cp "$L" "$T/old.log"; cp "$L.checkpoint" "$T/old.ckpt"
@@ -151,6 +158,21 @@ fresh
 out=$(ulimit -f 12; "$MKLOG" mklog "$L" 50 big 2>&1); rc=$?
 is "$rc" 1 "an unwritable log refuses the append"
 like "$out" 'append refused' "says so"
+
+# A full disk (a 256 KiB tmpfs in a mount namespace of our own): the
+# writer's reserve gives back what it could not keep, so the log holds
+# every record there was room for (without that, 6); then the append is
+# refused.
+mkdir -p "$T/full"
+out=$(unshare -r -m sh -c 'mount -t tmpfs -o size=256k tmpfs "$1" &&
+	"$2" mklog "$1/audit.log" 80 big 2>&1; echo "rc=$?";
+	"$3" audit verify "$1/audit.log" 2>&1' sh "$T/full" "$MKLOG" "$WARD" 2>&1)
+like "$out" 'append refused' "a full disk refuses the append (needs unshare -r -m and tmpfs)"
+like "$out" 'rc=1' "with exit 1"
+# The refused batch got as far as the disk let it: a torn tail, as after
+# a crash, behind every record before it.
+n=$(printf '%s\n' "$out" | sed -n 's/.*torn: record \([0-9]*\): torn write.*/\1/p')
+[ "${n:-0}" -ge 40 ]; ok $? "the log holds every record that fit, then a torn tail ($n records)"
 
 # The independent checker.
 if command -v go >/dev/null 2>&1; then

@@ -154,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         watch = ""
         for w in sorted(glob.glob(os.environ.get("LLM_SERVER_WATCH", ""))):
             with open(w, errors="replace") as f:
-                watch += f.read()
+                watch += f.read().rstrip("\0")  # a live log's reserve
         with LOCK:
             with open(os.path.join(DIR, "requests"), "a") as f:
                 f.write(json.dumps({

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -48,6 +49,19 @@ slurp(const char *path, size_t *n)
 	fclose(f);
 	*n = (size_t)len;
 	return s;
+}
+
+/* The length of the records in path: a live log's reserve of NUL bytes
+ * follows them. */
+static size_t
+content(const char *path)
+{
+	size_t n;
+	char *s = slurp(path, &n);
+
+	n = strlen(s);
+	free(s);
+	return n;
 }
 
 static void
@@ -268,8 +282,7 @@ static void
 test_pending(void)
 {
 	struct audit_log *log;
-	struct stat st;
-	off_t before;
+	size_t before;
 	json_t *j;
 	char *text, *p;
 	size_t n;
@@ -282,25 +295,21 @@ test_pending(void)
 	j = json_pack("{s:s}", "step", "first");
 	is_int(audit_append(log, "x", j), 0, "a durable append");
 	json_decref(j);
-	stat(logp, &st);
-	before = st.st_size;
+	before = content(logp);
 	j = json_pack("{s:s}", "step", "pending");
 	is_int(audit_append_pending(log, "x", j), 0, "a pending append");
 	json_decref(j);
-	stat(logp, &st);
-	ok(st.st_size == before, "a pending record is not written yet");
+	ok(content(logp) == before, "a pending record is not written yet");
 	is_int(audit_sync(log), 0, "sync");
-	stat(logp, &st);
-	ok(st.st_size > before, "sync writes it");
-	before = st.st_size;
+	ok(content(logp) > before, "sync writes it");
+	before = content(logp);
 	j = json_pack("{s:s}", "step", "second pending");
 	is_int(audit_append_pending(log, "x", j), 0, "another pending append");
 	json_decref(j);
 	j = json_pack("{s:s}", "step", "durable");
 	is_int(audit_append(log, "x", j), 0, "a durable append after it");
 	json_decref(j);
-	stat(logp, &st);
-	ok(st.st_size > before, "which writes the pending one with it");
+	ok(content(logp) > before, "which writes the pending one with it");
 	j = json_pack("{s:s}", "step", "pending at close");
 	is_int(audit_append_pending(log, "x", j), 0, "a pending append last");
 	json_decref(j);
@@ -564,6 +573,112 @@ test_recovery(void)
 	    "a tampered log is refused by the writer");
 }
 
+/* A writer that dies without closing: its records and the reserve after
+ * them, as a crash leaves them. */
+static void
+crash(int n)
+{
+	struct audit_log *log;
+	pid_t pid;
+	int i, st;
+
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid == 0) {
+		if (audit_open(logp, &key, &opts, &log, NULL) != 0)
+			_exit(2);
+		for (i = 0; i < n; i++)
+			if (audit_append(log, "command", NULL) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		die("crash");
+}
+
+/* The reserve of NUL bytes a live log keeps past its records. */
+static void
+test_reserve(void)
+{
+	struct audit_log *log;
+	struct stat st;
+	char *s, fifo[300];
+	size_t n;
+	int fd;
+
+	unlink(logp);
+	unlink(ckp);
+	crash(3);
+	n = content(logp);
+	ok(stat(logp, &st) == 0 && (size_t)st.st_size > n && n > 0,
+	    "a crashed writer leaves its reserve");
+	s = slurp(logp, &n);
+	ok(s[strlen(s) - 1] == '\n', "after whole records");
+	free(s);
+	is_int(verify(NULL), 0, "which is not damage");
+	ok(!rep.torn && !rep.sealed && rep.records == 3, "three records, "
+	    "unsealed, not torn");
+
+	is_int(audit_open(logp, &key, &opts, &log, NULL), 0, "it reopens");
+	is_int(audit_append(log, "late", NULL), 0, "appends after them");
+	is_int(audit_close(log), 0, "and closes");
+	is_int(verify(NULL), 0, "and verifies");
+	ok(rep.sealed && rep.records == 5, "sealed, with no recovery record");
+	ok(stat(logp, &st) == 0 && (size_t)st.st_size == content(logp),
+	    "close trims the reserve");
+
+	/* A partial line inside the reserve is torn; its NULs are not. */
+	unlink(logp);
+	unlink(ckp);
+	crash(3);
+	n = content(logp);
+	if ((fd = open(logp, O_WRONLY)) == -1 ||
+	    pwrite(fd, "{\"seq\":", 7, (off_t)n) != 7)
+		die("tear");
+	close(fd);
+	is_int(verify(NULL), WARD_EPROTO, "a partial line in the reserve");
+	ok(rep.torn && rep.torn_at == n, "is torn, where it starts");
+	is_int(audit_open(logp, &key, &opts, &log, NULL), 0, "it reopens");
+	is_int(audit_close(log), 0, "and closes");
+	is_int(verify(NULL), 0, "and verifies");
+	s = slurp(logp, &n);
+	ok(strstr(s, "\"torn_bytes\":7,") != NULL, "its recovery counts the "
+	    "7 bytes, not the reserve");
+	free(s);
+
+	/* NUL bytes that are not the tail are in a record: damage. */
+	mklog(3, &key, "a");
+	s = slurp(logp, &n);
+	s[10] = '\0';
+	spit(logp, s, n);
+	free(s);
+	is_int(verify(NULL), WARD_EPROTO, "a NUL byte in a record");
+	ok(!rep.torn && rep.records == 0, "is a bad record, not a tear");
+	mklog(3, &key, "a");
+	s = slurp(logp, &n);
+	if ((s = realloc(s, n + 16)) == NULL)
+		die("realloc");
+	memcpy(s + n, "\0\0\0\0\0\0xyz\n", 10);
+	spit(logp, s, n + 10);
+	free(s);
+	is_int(verify(NULL), WARD_EPROTO, "NULs before another line");
+	ok(!rep.torn && rep.records == 4, "are a bad record after the seal");
+	s = slurp(logp, &n);
+	spit(logp, s, n - 1);
+	free(s);
+	is_int(verify(NULL), WARD_EPROTO, "NULs before a partial line");
+	ok(rep.torn, "are torn");
+
+	/* The writer wants a regular file it owns the end of. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	if (mkfifo(fifo, 0600) == -1)
+		die("mkfifo");
+	is_int(audit_open(fifo, &key, &opts, &log, NULL), WARD_EINVAL,
+	    "a FIFO is not a log");
+	unlink(fifo);
+}
+
 static void
 test_unwritable(void)
 {
@@ -578,13 +693,15 @@ test_unwritable(void)
 	if (audit_open(logp, &key, &opts, &log, NULL) != 0 ||
 	    audit_append(log, "start", NULL) != 0 || stat(logp, &st) != 0)
 		die("open");
+	ok((size_t)st.st_size > content(logp), "a live log has a reserve");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	j = json_pack("{s:s}", "big", big);
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);
 	rl = old;
-	rl.rlim_cur = (rlim_t)st.st_size + 100;
+	/* Under the reserve's end: the limit is on offsets, not growth. */
+	rl.rlim_cur = (rlim_t)content(logp) + 100;
 	setrlimit(RLIMIT_FSIZE, &rl);
 	is_int(audit_append(log, "command", j), WARD_EIO,
 	    "a record that cannot be written fails the append");
@@ -1179,6 +1296,7 @@ main(int argc, char **argv)
 	test_signatures();
 	test_rollback();
 	test_recovery();
+	test_reserve();
 	test_unwritable();
 	test_key();
 	test_canon();
