@@ -41,6 +41,9 @@
 #define AUDIT_RESERVE	(1 << 20)	/* zeroed bytes kept past the end */
 #define AUDIT_ZEROS	(64 * 1024)
 
+/* What the reserve is made of, and what it is compared against. */
+static const char audit_zeros[AUDIT_ZEROS];
+
 /*
  * SHA-256 for the chain and the tree, from OpenSSL's libcrypto: it uses
  * the CPU's SHA extensions where there are any, and libsodium's portable
@@ -89,7 +92,6 @@ struct audit_scan {
 	off_t			 end;		/* of the records and a torn
 						 * tail: the reserve starts
 						 * here (-1: not a file) */
-	off_t			 size;		/* of the file, as scanned */
 	int			 want_seal;	/* this record must be a seal */
 	struct buf		 dump;		/* scratch: re-encoding */
 	struct audit_canon	*canon;		/* the one-pass checker */
@@ -870,7 +872,7 @@ audit_scan_line(struct audit_scan *s, const char *line, size_t len)
 }
 
 /*
- * Sets s->size and s->end: where the file's trailing run of NUL bytes
+ * Sets s->end: where the file's trailing run of NUL bytes
  * (the writer's reserve) starts. No record holds a NUL byte, so that run
  * is never part of one. Not a regular file: end is -1 and it is read to
  * its end. A file cut shorter meanwhile (a writer closing) just ends
@@ -879,17 +881,16 @@ audit_scan_line(struct audit_scan *s, const char *line, size_t len)
 static int
 audit_scan_end(struct audit_scan *s, int fd, char *chunk)
 {
-	static const char zeros[AUDIT_ZEROS];
 	struct stat st;
 	off_t pos;
 	ssize_t n;
 
-	s->end = s->size = -1;
+	s->end = -1;
 	if (fstat(fd, &st) == -1)
 		return WARD_EIO;
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	for (pos = s->size = st.st_size; pos > 0; pos -= AUDIT_ZEROS) {
+	for (pos = st.st_size; pos > 0; pos -= AUDIT_ZEROS) {
 		n = pread(fd, chunk, AUDIT_ZEROS, pos > AUDIT_ZEROS ?
 		    pos - AUDIT_ZEROS : 0);
 		if (n == -1 && errno == EINTR) {
@@ -900,7 +901,7 @@ audit_scan_end(struct audit_scan *s, int fd, char *chunk)
 			return WARD_EIO;
 		if (pos < AUDIT_ZEROS && n > pos)
 			n = pos;
-		if (memcmp(chunk, zeros, (size_t)n) == 0)
+		if (memcmp(chunk, audit_zeros, (size_t)n) == 0)
 			continue;
 		while (chunk[n - 1] == '\0')
 			n--;
@@ -1350,7 +1351,6 @@ audit_pwrite(int fd, const char *p, size_t n, off_t off)
 static void
 audit_reserve(struct audit_log *log)
 {
-	static const char zeros[AUDIT_ZEROS];
 	struct rlimit rl;
 	off_t want, had;
 	ssize_t w;
@@ -1365,7 +1365,7 @@ audit_reserve(struct audit_log *log)
 	    rl.rlim_cur != RLIM_INFINITY && (rlim_t)want > rl.rlim_cur)
 		want = (off_t)rl.rlim_cur;
 	while (log->alloc < want) {
-		w = pwrite(log->fd, zeros, want - log->alloc < AUDIT_ZEROS ?
+		w = pwrite(log->fd, audit_zeros, want - log->alloc < AUDIT_ZEROS ?
 		    (size_t)(want - log->alloc) : AUDIT_ZEROS, log->alloc);
 		if (w == -1 && errno == EINTR)
 			continue;
@@ -1714,16 +1714,17 @@ audit_open(const char *path, const struct keyfile_key *key,
 			buf_printf(err, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (fstat(log->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		rc = WARD_EINVAL;
-		if (err != NULL)
-			buf_printf(err, "%s: not a regular file", path);
-		goto out;
-	}
 	if (flock(log->fd, LOCK_EX | LOCK_NB) == -1) {
 		rc = errno == EWOULDBLOCK ? WARD_EEXIST : WARD_ESYS;
 		if (err != NULL)
 			buf_printf(err, "%s: another writer has it open", path);
+		goto out;
+	}
+	/* Locked: its size, the reserve included, is ours from here on. */
+	if (fstat(log->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		rc = WARD_EINVAL;
+		if (err != NULL)
+			buf_printf(err, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((rc = audit_scan_run(&s, path, log->fd, NULL, &good)) != 0) {
@@ -1742,7 +1743,7 @@ audit_open(const char *path, const struct keyfile_key *key,
 	log->t = s.t;
 	log->durable = s.t.n;
 	log->end = good;
-	log->alloc = s.size;
+	log->alloc = st.st_size;
 	/* The last checkpoint record (when last) covers all before it. */
 	log->ckpt_size = s.last_ckpt;
 	if (rep.torn && (rc = audit_recover(log, good, s.end, err)) != 0)
